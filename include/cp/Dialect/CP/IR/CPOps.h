@@ -1,0 +1,39 @@
+//===- CPOps.h - cp dialect operations --------------------------*- C++ -*-===//
+
+#ifndef CP_DIALECT_CP_IR_CPOPS_H
+#define CP_DIALECT_CP_IR_CPOPS_H
+
+#include "cp/Dialect/CP/IR/CPDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "cp/Dialect/CP/IR/CPOps.h.inc"
+
+namespace mlir::cp {
+
+/// How many tokens a balancer keeps together per rank split: the sequence
+/// must be a multiple of `granule * W` unless padding is requested.
+int64_t balancerGranule(LoadBalancer balancer, std::optional<int64_t> blockSize);
+
+/// Local shard length of a sequence of `seqLen` positions over `worldSize`
+/// ranks; with `pad`, rounds up to the next multiple of `granule * W`.
+/// Returns std::nullopt when the length does not split and `pad` is unset.
+std::optional<int64_t> localSeqLen(int64_t seqLen, int64_t worldSize,
+                                   LoadBalancer balancer,
+                                   std::optional<int64_t> blockSize, bool pad);
+
+/// Original position of local index `local` on rank `rank` (static
+/// balancers only). Padding positions map to values >= seqLen.
+int64_t globalPosition(int64_t local, int64_t rank, int64_t seqLen,
+                       int64_t worldSize, LoadBalancer balancer,
+                       std::optional<int64_t> blockSize, bool pad);
+
+} // namespace mlir::cp
+
+#endif // CP_DIALECT_CP_IR_CPOPS_H

@@ -1,0 +1,28 @@
+//===- InitAll.h - register the cp dialect and passes -----------*- C++ -*-===//
+//
+// The entry points an embedding compiler calls to make cp available in its
+// own tool: register the dialect (and the upstream dialects it depends on)
+// and the passes and pipelines.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef CP_INITALL_H
+#define CP_INITALL_H
+
+#include "cp/Dialect/CP/IR/CPDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+
+namespace mlir::cp {
+
+/// Registers the cp dialect and the dialects its ops depend on.
+inline void registerAllDialects(DialectRegistry &registry) {
+  registry.insert<CPDialect, shard::ShardDialect>();
+}
+
+/// Registers the cp passes and pipelines with the global pass registry.
+inline void registerAllPasses() {}
+
+} // namespace mlir::cp
+
+#endif // CP_INITALL_H
