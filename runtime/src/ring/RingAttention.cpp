@@ -1,0 +1,330 @@
+//===- RingAttention.cpp - Ring schedule forward / backward ---------------===//
+#include "cprt/RingAttention.h"
+#include "cprt/CpuBackend.h"
+#include "cprt/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <string>
+
+namespace cprt {
+
+static const char *kRotateNames[] = {"allgather", "alltoall", "ring"};
+
+const char *rotateName(RotateMethod m) {
+  int i = int(m);
+  return (i >= 0 && i < 3) ? kRotateNames[i] : "?";
+}
+
+bool parseRotate(const char *name, RotateMethod &out) {
+  for (int i = 0; i < 3; ++i)
+    if (std::string(name) == kRotateNames[i]) {
+      out = RotateMethod(i);
+      return true;
+    }
+  return false;
+}
+
+bool blockHasWork(const AttentionParams &p) {
+  const int64_t sq = p.shape.seqQ, skv = p.shape.seqKV;
+  int64_t q0 = 0, q1 = sq, k1 = skv;
+  switch (p.stepCausal) {
+  case StepCausal::Skip: return false;
+  case StepCausal::KvHeadHalf: k1 = skv / 2; break;
+  case StepCausal::QTailHalf: q0 = sq / 2; break;
+  default: break;
+  }
+  if (q0 >= q1 || k1 <= 0 || p.shape.batch == 0) return false;
+  const MaskSpec &m = p.mask;
+  if (!m.hasPositions() && !m.causal && m.windowLeft <= 0 && !m.docIds)
+    return true; // step ranges are non-empty (causal_strict: sq > 1 needed)
+  auto qp = [&](int64_t i) { return m.qPos ? m.qPos[i] : i; };
+  auto kp = [&](int64_t j) { return m.kvPos ? m.kvPos[j] : j; };
+  // Valid query positions grouped by document, sorted.
+  std::map<int32_t, std::vector<int64_t>> qs;
+  for (int64_t i = q0; i < q1; ++i) {
+    const int64_t x = qp(i);
+    if (x >= 0) qs[m.docIds ? m.docIds[x] : 0].push_back(x);
+  }
+  if (qs.empty()) return false;
+  for (auto &e : qs) std::sort(e.second.begin(), e.second.end());
+  const bool causal = m.causal || m.windowLeft > 0;
+  for (int64_t j = 0; j < k1; ++j) {
+    const int64_t x = kp(j);
+    if (x < 0) continue;
+    auto it = qs.find(m.docIds ? m.docIds[x] : 0);
+    if (it == qs.end()) continue;
+    if (!causal) return true;
+    auto lb = std::lower_bound(it->second.begin(), it->second.end(), x);
+    if (lb == it->second.end()) continue; // every query is before the key
+    if (m.windowLeft > 0 && !(*lb < x + m.windowLeft)) continue;
+    return true;
+  }
+  return false;
+}
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+/// What every step shares: validated shapes, the positional mask and sizes.
+struct RingSetup {
+  int W, r;
+  int64_t L, B, Hq, Hkv, D;
+  size_t es, kvElems, qElems, rows;
+  bool usePositions;
+  AttentionParams base;
+
+  RingSetup(Communicator &comm, const ShardLayout &layout,
+            const RingOptions &opts, const AttentionShape &local, DType dt) {
+    W = comm.size();
+    r = comm.rank();
+    check(layout.worldSize == W,
+          "ring attention: layout is for " + std::to_string(layout.worldSize) +
+              " ranks but the communicator has " + std::to_string(W));
+    L = layout.localLen;
+    check(local.seqQ == L && local.seqKV == L,
+          "ring attention: local sequence length must be the layout's " +
+              std::to_string(L) + ", got q " + std::to_string(local.seqQ) +
+              " / kv " + std::to_string(local.seqKV));
+    check(!opts.mask.qPos && !opts.mask.kvPos && !opts.mask.causal,
+          "ring attention: positions and causality come from the layout and "
+          "opts.causal, not the mask");
+    B = local.batch; Hq = local.headsQ; Hkv = local.headsKV; D = local.headDim;
+    es = dtypeSize(dt);
+    kvElems = size_t(B * Hkv * L * D);
+    qElems = size_t(B * Hq * L * D);
+    rows = size_t(B * Hq * L);
+    base.shape = local;
+    base.scale = opts.scale;
+    base.mask = opts.mask;
+    const bool exact = stepCausalIsExact(layout.balancer);
+    base.mask.causal = opts.causal && !exact;
+    usePositions = layout.hasPadding() || base.mask.causal ||
+                   opts.mask.windowLeft > 0 || opts.mask.docIds ||
+                   opts.mask.boolMask || opts.mask.addMask;
+    if (usePositions) base.mask.qPos = layout.localPositions(r);
+    validateParams(base);
+  }
+
+  AttentionParams step(const ShardLayout &layout, const RingOptions &opts,
+                       int i) const {
+    AttentionParams p = base;
+    const int s = ((r - i) % W + W) % W;
+    p.stepCausal = stepCausalFor(layout.balancer, opts.causal, W, r, i);
+    if (usePositions) p.mask.kvPos = layout.localPositions(s);
+    return p;
+  }
+};
+
+/// Rotates packed KV blocks: either shifted one hop per step or gathered.
+class KvRotation {
+public:
+  KvRotation(Communicator &comm, RotateMethod m, const void *own, size_t bytes,
+             RingStats &stats)
+      : comm(comm), method(m), bytes(bytes), stats(stats) {
+    if (m == RotateMethod::AllGather) {
+      all.resize(bytes * comm.size());
+      comm.startAllGather(own, all.data(), bytes)->wait();
+      ++stats.commOps;
+    } else {
+      cur.assign(static_cast<const char *>(own),
+                 static_cast<const char *>(own) + bytes);
+      next.resize(bytes);
+    }
+  }
+  /// KV block of step i (source (r - i) mod W).
+  const char *block(int i) const {
+    if (method == RotateMethod::AllGather) {
+      const int W = comm.size(), s = ((comm.rank() - i) % W + W) % W;
+      return all.data() + size_t(s) * bytes;
+    }
+    return cur.data();
+  }
+  /// Posts the shift that brings the next step's block (overlaps compute).
+  void startNext() {
+    if (method == RotateMethod::AllGather) return;
+    req = shift(cur.data(), next.data(), bytes, comm, method);
+    ++stats.commOps;
+  }
+  void finishNext() {
+    if (!req) return;
+    req->wait();
+    req.reset();
+    cur.swap(next);
+  }
+  static CommRequestPtr shift(const void *send, void *recv, size_t bytes,
+                              Communicator &comm, RotateMethod m) {
+    return m == RotateMethod::AllToAll
+               ? comm.startShiftViaAllToAll(send, recv, bytes, 1)
+               : comm.startShift(send, recv, bytes, 1);
+  }
+
+private:
+  Communicator &comm;
+  RotateMethod method;
+  size_t bytes;
+  RingStats &stats;
+  std::vector<char> all, cur, next;
+  CommRequestPtr req;
+};
+
+std::vector<char> packKv(const void *k, const void *v, size_t bytes) {
+  std::vector<char> kv(2 * bytes);
+  if (bytes) {
+    std::memcpy(kv.data(), k, bytes);
+    std::memcpy(kv.data() + bytes, v, bytes);
+  }
+  return kv;
+}
+
+} // namespace
+
+RingStats ringAttentionForward(Communicator &comm, KernelBackend &kernel,
+                               const ShardLayout &layout,
+                               const RingOptions &opts,
+                               const AttentionShape &local, DType dt,
+                               const void *q, const void *k, const void *v,
+                               void *out, float *lse) {
+  RingSetup st(comm, layout, opts, local, dt);
+  RingStats stats;
+  const size_t kvBytes = st.kvElems * st.es;
+  std::vector<char> own = packKv(k, v, kvBytes);
+  KvRotation rot(comm, opts.rotate, own.data(), 2 * kvBytes, stats);
+
+  std::vector<float> acc(st.qElems, 0.f), part(st.qElems);
+  std::vector<float> part_lse(st.rows);
+  std::fill(lse, lse + st.rows, kNegInf);
+  bool first = true;
+  for (int i = 0; i < st.W; ++i) {
+    if (i + 1 < st.W) rot.startNext(); // overlap the next shift with compute
+    AttentionParams p = st.step(layout, opts, i);
+    if (blockHasWork(p)) {
+      const char *kv = rot.block(i);
+      ForwardArgs a;
+      a.q = TensorView::contiguous(const_cast<void *>(q), dt, st.Hq, st.L, st.D);
+      a.k = TensorView::contiguous(const_cast<char *>(kv), dt, st.Hkv, st.L, st.D);
+      a.v = TensorView::contiguous(const_cast<char *>(kv) + kvBytes, dt, st.Hkv, st.L, st.D);
+      a.out = TensorView::contiguous(first ? acc.data() : part.data(),
+                                     DType::F32, st.Hq, st.L, st.D);
+      a.lse = first ? lse : part_lse.data();
+      kernel.forward(p, a);
+      if (!first)
+        kernel.mergePartial(acc.data(), lse, part.data(), part_lse.data(),
+                            int64_t(st.rows), st.D);
+      first = false;
+      ++stats.stepsComputed;
+    } else {
+      ++stats.stepsSkipped;
+    }
+    if (i + 1 < st.W) rot.finishNext();
+  }
+  convertFromF32(acc.data(), out, dt, int64_t(st.qElems));
+  return stats;
+}
+
+RingStats ringAttentionBackward(Communicator &comm, KernelBackend &kernel,
+                                const ShardLayout &layout,
+                                const RingOptions &opts,
+                                const AttentionShape &local, DType dt,
+                                const void *dout, const void *q, const void *k,
+                                const void *v, const void *out,
+                                const float *lse, void *dq, void *dk,
+                                void *dv) {
+  RingSetup st(comm, layout, opts, local, dt);
+  RingStats stats;
+  const size_t kvBytes = st.kvElems * st.es;
+  std::vector<char> own = packKv(k, v, kvBytes);
+  KvRotation rot(comm, opts.rotate, own.data(), 2 * kvBytes, stats);
+
+  // delta = rowsum(dout * out) once, shared by all W steps.
+  std::vector<float> delta(st.rows), o(st.D), g(st.D);
+  for (size_t row = 0; row < st.rows; ++row) {
+    convertToF32(static_cast<const char *>(out) + row * st.D * st.es, dt, o.data(), st.D);
+    convertToF32(static_cast<const char *>(dout) + row * st.D * st.es, dt, g.data(), st.D);
+    float acc = 0.f;
+    for (int64_t x = 0; x < st.D; ++x) acc += o[x] * g[x];
+    delta[row] = acc;
+  }
+  std::vector<float> dqAcc(st.qElems, 0.f);
+  const size_t n = st.kvElems; // floats in dk (and in dv)
+  const bool gather = opts.rotate == RotateMethod::AllGather;
+  // Ring: tmp = this step's contribution; bufA/bufB alternate as the
+  // travelling accumulator being sent / being received.
+  // Allgather: one accumulator per source, reduce-scattered at the end.
+  std::vector<float> tmp(gather ? 0 : 2 * n), bufA(2 * n), bufB(2 * n),
+      all(gather ? 2 * n * st.W : 0, 0.f);
+  CommRequestPtr dkvReq;
+  float *sendBuf = bufA.data(), *recvBuf = bufB.data();
+
+  auto view = [&](const void *ptr, int64_t h) {
+    return TensorView::contiguous(const_cast<void *>(ptr), dt, h, st.L, st.D);
+  };
+  auto fview = [&](float *ptr, int64_t h) {
+    return TensorView::contiguous(ptr, DType::F32, h, st.L, st.D);
+  };
+
+  for (int i = 0; i < st.W; ++i) {
+    const int s = ((st.r - i) % st.W + st.W) % st.W;
+    if (i + 1 < st.W) rot.startNext();
+    AttentionParams p = st.step(layout, opts, i);
+    const bool work = blockHasWork(p);
+    float *dkv = gather ? all.data() + size_t(s) * 2 * n : tmp.data();
+    if (!gather) std::fill(tmp.begin(), tmp.end(), 0.f);
+    if (work) {
+      const char *kv = rot.block(i);
+      BackwardArgs a;
+      a.dout = view(dout, st.Hq);
+      a.q = view(q, st.Hq);
+      a.k = view(kv, st.Hkv);
+      a.v = view(kv + kvBytes, st.Hkv);
+      a.out = view(out, st.Hq);
+      a.lse = lse;
+      a.delta = delta.data();
+      a.dq = fview(dqAcc.data(), st.Hq);
+      a.dk = fview(dkv, st.Hkv);
+      a.dv = fview(dkv + n, st.Hkv);
+      a.accumulate = true;
+      kernel.backward(p, a);
+      ++stats.stepsComputed;
+    } else {
+      ++stats.stepsSkipped;
+    }
+    if (!gather) {
+      // The accumulator of block s arrived from r-1 (posted last step); add
+      // this rank's share and pass it on to r+1. After W hops it is home.
+      if (i == 0) {
+        std::copy(tmp.begin(), tmp.end(), sendBuf);
+      } else {
+        dkvReq->wait();
+        if (work)
+          for (size_t x = 0; x < 2 * n; ++x) recvBuf[x] += tmp[x];
+        std::swap(sendBuf, recvBuf);
+      }
+      dkvReq = KvRotation::shift(sendBuf, recvBuf, 2 * n * sizeof(float), comm,
+                                 opts.rotate);
+      ++stats.commOps;
+    }
+    if (i + 1 < st.W) rot.finishNext();
+  }
+  const float *dkvOwn;
+  std::vector<float> mine;
+  if (gather) {
+    mine.resize(2 * n);
+    comm.startReduceScatterSumF32(all.data(), mine.data(), 2 * n)->wait();
+    ++stats.commOps;
+    dkvOwn = mine.data();
+  } else {
+    dkvReq->wait();
+    dkvOwn = recvBuf;
+  }
+  convertFromF32(dqAcc.data(), dq, dt, int64_t(st.qElems));
+  convertFromF32(dkvOwn, dk, dt, int64_t(n));
+  convertFromF32(dkvOwn + n, dv, dt, int64_t(n));
+  return stats;
+}
+
+} // namespace cprt
