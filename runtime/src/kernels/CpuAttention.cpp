@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -268,17 +269,140 @@ struct Visibility {
   }
 };
 
-/// s[i][j] = scale * dot(a_i, b_j) for an [nI][d] x [nJ][d] pair of tiles.
-inline void dotTile(const float *a, int64_t nI, const float *bm, int64_t nJ,
-                    int64_t d, float scale, float *s, int64_t ldS) {
-  for (int64_t i = 0; i < nI; ++i) {
-    const float *ai = a + i * d;
+/// exp(x) for x <= ~0 that vectorises: Cody-Waite range reduction and a
+/// degree-6 Taylor polynomial (relative error < 2e-7 on [-87, 1]); exactly 0
+/// for x < -87 and for -inf, so masked scores give probability 0.
+inline float expApprox(float x) {
+  const float xc = std::min(std::max(x, -87.f), 88.f);
+  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
+  const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
+  float p = 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  const int32_t e = (int32_t(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &e, 4);
+  return x < -87.f ? 0.f : p * scale;
+}
+
+/// Like loadRows, but writes the transpose dst[x * kTileK + r] (columns
+/// >= n are zeroed) so score tiles vectorise over keys without reductions.
+void loadRowsT(const TensorView &v, int64_t b, int64_t h, int64_t r0,
+               int64_t n, int64_t d, float *row, float *dstT) {
+  constexpr int64_t T = CpuBackend::kTileK;
+  for (int64_t r = 0; r < n; ++r) {
+    loadRows(v, b, h, r0 + r, 1, d, row);
+    for (int64_t x = 0; x < d; ++x) dstT[x * T + r] = row[x];
+  }
+  if (n < T)
+    for (int64_t x = 0; x < d; ++x)
+      std::fill(dstT + x * T + n, dstT + (x + 1) * T, 0.f);
+}
+
+/// s[i][j] = scale * sum_x a[i][x] * bT[x][j] for nI rows and all kTileK
+/// columns (bT is a transposed tile). Four rows at a time share each bT row.
+inline void scoreTile(const float *a, int64_t nI, const float *bT, int64_t d,
+                      float scale, float *s) {
+  constexpr int64_t T = CpuBackend::kTileK;
+  int64_t i = 0;
+  for (; i + 4 <= nI; i += 4) {
+    float c0[T] = {}, c1[T] = {}, c2[T] = {}, c3[T] = {};
+    const float *a0 = a + i * d, *a1 = a0 + d, *a2 = a1 + d, *a3 = a2 + d;
+    for (int64_t x = 0; x < d; ++x) {
+      const float *br = bT + x * T;
+      const float v0 = a0[x], v1 = a1[x], v2 = a2[x], v3 = a3[x];
+#pragma omp simd
+      for (int64_t j = 0; j < T; ++j) {
+        c0[j] += v0 * br[j];
+        c1[j] += v1 * br[j];
+        c2[j] += v2 * br[j];
+        c3[j] += v3 * br[j];
+      }
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < T; ++j) {
+      s[i * T + j] = c0[j] * scale;
+      s[(i + 1) * T + j] = c1[j] * scale;
+      s[(i + 2) * T + j] = c2[j] * scale;
+      s[(i + 3) * T + j] = c3[j] * scale;
+    }
+  }
+  for (; i < nI; ++i) {
+    float c0[T] = {};
+    const float *a0 = a + i * d;
+    for (int64_t x = 0; x < d; ++x) {
+      const float *br = bT + x * T;
+      const float v0 = a0[x];
+#pragma omp simd
+      for (int64_t j = 0; j < T; ++j) c0[j] += v0 * br[j];
+    }
+#pragma omp simd
+    for (int64_t j = 0; j < T; ++j) s[i * T + j] = c0[j] * scale;
+  }
+}
+
+/// c[i][:] += sum_j p[i][j] * m[j][:] (p rows have stride kTileK).
+inline void accumulatePM(float *c, const float *p, int64_t nI, int64_t nJ,
+                         const float *m, int64_t d) {
+  constexpr int64_t T = CpuBackend::kTileK;
+  int64_t i = 0;
+  for (; i + 2 <= nI; i += 2) {
+    float *c0 = c + i * d, *c1 = c0 + d;
+    const float *p0 = p + i * T, *p1 = p0 + T;
     for (int64_t j = 0; j < nJ; ++j) {
-      const float *bj = bm + j * d;
-      float acc = 0.f;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t x = 0; x < d; ++x) acc += ai[x] * bj[x];
-      s[i * ldS + j] = acc * scale;
+      const float w0 = p0[j], w1 = p1[j];
+      if (w0 == 0.f && w1 == 0.f) continue;
+      const float *mj = m + j * d;
+#pragma omp simd
+      for (int64_t x = 0; x < d; ++x) {
+        c0[x] += w0 * mj[x];
+        c1[x] += w1 * mj[x];
+      }
+    }
+  }
+  for (; i < nI; ++i) {
+    float *c0 = c + i * d;
+    const float *p0 = p + i * T;
+    for (int64_t j = 0; j < nJ; ++j) {
+      const float w0 = p0[j];
+      if (w0 == 0.f) continue;
+      const float *mj = m + j * d;
+#pragma omp simd
+      for (int64_t x = 0; x < d; ++x) c0[x] += w0 * mj[x];
+    }
+  }
+}
+
+/// c[j][:] += sum_i p[i][j] * m[i][:] (the transposed product, for dk/dv).
+inline void accumulatePtM(float *c, const float *p, int64_t nI, int64_t nJ,
+                          const float *m, int64_t d) {
+  constexpr int64_t T = CpuBackend::kTileK;
+  int64_t i = 0;
+  for (; i + 4 <= nI; i += 4) {
+    const float *m0 = m + i * d, *m1 = m0 + d, *m2 = m1 + d, *m3 = m2 + d;
+    const float *p0 = p + i * T;
+    for (int64_t j = 0; j < nJ; ++j) {
+      const float w0 = p0[j], w1 = p0[T + j], w2 = p0[2 * T + j],
+                  w3 = p0[3 * T + j];
+      if (w0 == 0.f && w1 == 0.f && w2 == 0.f && w3 == 0.f) continue;
+      float *cj = c + j * d;
+#pragma omp simd
+      for (int64_t x = 0; x < d; ++x)
+        cj[x] += w0 * m0[x] + w1 * m1[x] + w2 * m2[x] + w3 * m3[x];
+    }
+  }
+  for (; i < nI; ++i) {
+    const float *m0 = m + i * d, *p0 = p + i * T;
+    for (int64_t j = 0; j < nJ; ++j) {
+      const float w0 = p0[j];
+      if (w0 == 0.f) continue;
+      float *cj = c + j * d;
+#pragma omp simd
+      for (int64_t x = 0; x < d; ++x) cj[x] += w0 * m0[x];
     }
   }
 }
@@ -318,7 +442,8 @@ void CpuBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
 #pragma omp parallel num_threads(numThreads())
   {
     std::vector<float> qt(kTileQ * D), kt(kTileK * D), vt(kTileK * D),
-        acc(kTileQ * D), sc(kTileQ * kTileK), mrow(kTileQ), lrow(kTileQ);
+        acc(kTileQ * D), sc(kTileQ * kTileK), mrow(kTileQ), lrow(kTileQ),
+        row1(D);
     Visibility vis(p);
     int64_t r0, r1;
     vis.rowRange(r0, r1);
@@ -340,23 +465,27 @@ void CpuBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
           const int64_t j1 = std::min(kEnd, j0 + kTileK), nJ = j1 - j0;
           const int cls = vis.classify(a0, a1, j0, j1);
           if (cls == 0) continue;
-          loadRows(a.k, b, h / group, j0, nJ, D, kt.data());
+          loadRowsT(a.k, b, h / group, j0, nJ, D, row1.data(), kt.data());
           loadRows(a.v, b, h / group, j0, nJ, D, vt.data());
           float *sq = sc.data() + (a0 - i0) * kTileK;
-          dotTile(qt.data() + (a0 - i0) * D, a1 - a0, kt.data(), nJ, D, scale,
-                  sq, kTileK);
+          scoreTile(qt.data() + (a0 - i0) * D, a1 - a0, kt.data(), D, scale, sq);
           if (cls == 2) vis.apply(sq, kTileK, a0, a1, j0, j1);
           for (int64_t i = a0; i < a1; ++i) {
             const int64_t li = i - i0;
             float *row = sc.data() + li * kTileK;
             float mx = kNegInf;
+#pragma omp simd reduction(max : mx)
             for (int64_t j = 0; j < nJ; ++j) mx = std::max(mx, row[j]);
-            if (mx == kNegInf) continue; // nothing visible in this tile
+            if (mx == kNegInf) { // nothing visible in this tile: p = 0
+              std::fill(row, row + nJ, 0.f);
+              continue;
+            }
             const float mNew = std::max(mrow[li], mx);
             const float corr = std::exp(mrow[li] - mNew); // 0 when old -inf
             float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
             for (int64_t j = 0; j < nJ; ++j) {
-              float e = std::exp(row[j] - mNew); // exp(-inf) = 0
+              const float e = expApprox(row[j] - mNew); // exp(-inf) = 0
               row[j] = e;
               sum += e;
             }
@@ -366,14 +495,9 @@ void CpuBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
             if (corr != 1.f)
 #pragma omp simd
               for (int64_t x = 0; x < D; ++x) ai[x] *= corr;
-            for (int64_t j = 0; j < nJ; ++j) {
-              const float pj = row[j];
-              if (pj == 0.f) continue;
-              const float *vj = vt.data() + j * D;
-#pragma omp simd
-              for (int64_t x = 0; x < D; ++x) ai[x] += pj * vj[x];
-            }
           }
+          accumulatePM(acc.data() + (a0 - i0) * D, sc.data() + (a0 - i0) * kTileK,
+                       a1 - a0, nJ, vt.data(), D);
         }
       }
       float *lse = a.lse + (b * s.headsQ + h) * Sq;
@@ -444,8 +568,8 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
 #pragma omp parallel num_threads(nt)
     {
       std::vector<float> qt(kTileQ * D), gt(kTileQ * D), kt(kTileK * D),
-          vt(kTileK * D), dqt(kTileQ * D), sc(kTileQ * kTileK),
-          dp(kTileQ * kTileK);
+          kT(kTileK * D), vT(kTileK * D), dqt(kTileQ * D),
+          sc(kTileQ * kTileK), dp(kTileQ * kTileK), row1(D);
       Visibility vis(p);
       int64_t r0, r1;
       vis.rowRange(r0, r1);
@@ -469,27 +593,29 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
             const int cls = vis.classify(a0, a1, j0, j1);
             if (cls == 0) continue;
             loadRows(a.k, b, h / group, j0, nJ, D, kt.data());
-            loadRows(a.v, b, h / group, j0, nJ, D, vt.data());
+            loadRowsT(a.k, b, h / group, j0, nJ, D, row1.data(), kT.data());
+            loadRowsT(a.v, b, h / group, j0, nJ, D, row1.data(), vT.data());
             const int64_t off = a0 - i0, n = a1 - a0;
             float *sp = sc.data() + off * kTileK, *dpp = dp.data() + off * kTileK;
-            dotTile(qt.data() + off * D, n, kt.data(), nJ, D, scale, sp, kTileK);
+            scoreTile(qt.data() + off * D, n, kT.data(), D, scale, sp);
             if (cls == 2) vis.apply(sp, kTileK, a0, a1, j0, j1);
-            dotTile(gt.data() + off * D, n, vt.data(), nJ, D, 1.f, dpp, kTileK);
+            scoreTile(gt.data() + off * D, n, vT.data(), D, 1.f, dpp);
+            // sp <- dS * scale = P * (dP - delta) * scale
             for (int64_t i = a0; i < a1; ++i) {
-              const int64_t li = i - i0;
-              if (lse[i] == kNegInf) continue; // fully masked row
-              float *row = sc.data() + li * kTileK;
-              const float *dr = dp.data() + li * kTileK;
-              float *gq = dqt.data() + li * D;
-              for (int64_t j = 0; j < nJ; ++j) {
-                const float pr = std::exp(row[j] - lse[i]);
-                if (pr == 0.f) continue;
-                const float ds = pr * (dr[j] - dl[i]) * scale;
-                const float *kj = kt.data() + j * D;
+              float *row = sc.data() + (i - i0) * kTileK;
+              const float *dr = dp.data() + (i - i0) * kTileK;
+              const float l = lse[i], di = dl[i];
+              if (l == kNegInf) { // fully masked row
+                std::fill(row, row + nJ, 0.f);
+                continue;
+              }
 #pragma omp simd
-                for (int64_t x = 0; x < D; ++x) gq[x] += ds * kj[x];
+              for (int64_t j = 0; j < nJ; ++j) {
+                const float pr = expApprox(row[j] - l);
+                row[j] = pr * (dr[j] - di) * scale;
               }
             }
+            accumulatePM(dqt.data() + off * D, sp, n, nJ, kt.data(), D);
           }
         }
         storeRows(a.dq, b, h, i0, nI, D, dqt.data(), a.accumulate);
@@ -502,9 +628,9 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
   if (Skv > 0) {
 #pragma omp parallel num_threads(nt)
     {
-      std::vector<float> qt(kTileQ * D), gt(kTileQ * D), kt(kTileK * D),
-          vt(kTileK * D), dkt(kTileK * D), dvt(kTileK * D),
-          sc(kTileQ * kTileK), dp(kTileQ * kTileK);
+      std::vector<float> qt(kTileQ * D), gt(kTileQ * D), kT(kTileK * D),
+          vT(kTileK * D), dkt(kTileK * D), dvt(kTileK * D),
+          sc(kTileQ * kTileK), dp(kTileQ * kTileK), row1(D);
       Visibility vis(p);
       int64_t r0, r1;
       vis.rowRange(r0, r1);
@@ -520,8 +646,8 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
         const int64_t e1 = std::min(j1, kEnd);
         if (j0 < e1 && r0 < r1) {
           const int64_t nE = e1 - j0;
-          loadRows(a.k, b, g, j0, nE, D, kt.data());
-          loadRows(a.v, b, g, j0, nE, D, vt.data());
+          loadRowsT(a.k, b, g, j0, nE, D, row1.data(), kT.data());
+          loadRowsT(a.v, b, g, j0, nE, D, row1.data(), vT.data());
           for (int64_t h = g * group; h < (g + 1) * group; ++h) {
             vis.b = b; vis.h = h;
             const float *lse = a.lse + (b * s.headsQ + h) * Sq;
@@ -533,28 +659,28 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
               if (cls == 0) continue;
               loadRows(a.q, b, h, a0, n, D, qt.data());
               loadRows(a.dout, b, h, a0, n, D, gt.data());
-              dotTile(qt.data(), n, kt.data(), nE, D, scale, sc.data(), kTileK);
+              scoreTile(qt.data(), n, kT.data(), D, scale, sc.data());
               if (cls == 2) vis.apply(sc.data(), kTileK, a0, a1, j0, e1);
-              dotTile(gt.data(), n, vt.data(), nE, D, 1.f, dp.data(), kTileK);
+              scoreTile(gt.data(), n, vT.data(), D, 1.f, dp.data());
+              // sc <- P, dp <- dS * scale
               for (int64_t li = 0; li < n; ++li) {
-                const float l = lse[a0 + li];
-                if (l == kNegInf) continue;
-                const float *row = sc.data() + li * kTileK;
-                const float *dr = dp.data() + li * kTileK;
-                const float *qi = qt.data() + li * D, *gi = gt.data() + li * D;
-                const float di = dl[a0 + li];
-                for (int64_t j = 0; j < nE; ++j) {
-                  const float pr = std::exp(row[j] - l);
-                  if (pr == 0.f) continue;
-                  const float ds = pr * (dr[j] - di) * scale;
-                  float *gk = dkt.data() + j * D, *gv = dvt.data() + j * D;
+                float *row = sc.data() + li * kTileK;
+                float *dr = dp.data() + li * kTileK;
+                const float l = lse[a0 + li], di = dl[a0 + li];
+                if (l == kNegInf) {
+                  std::fill(row, row + nE, 0.f);
+                  std::fill(dr, dr + nE, 0.f);
+                  continue;
+                }
 #pragma omp simd
-                  for (int64_t x = 0; x < D; ++x) {
-                    gv[x] += pr * gi[x];
-                    gk[x] += ds * qi[x];
-                  }
+                for (int64_t j = 0; j < nE; ++j) {
+                  const float pr = expApprox(row[j] - l);
+                  row[j] = pr;
+                  dr[j] = pr * (dr[j] - di) * scale;
                 }
               }
+              accumulatePtM(dvt.data(), sc.data(), n, nE, gt.data(), D);
+              accumulatePtM(dkt.data(), dp.data(), n, nE, qt.data(), D);
             }
           }
         }
