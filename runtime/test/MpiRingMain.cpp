@@ -12,7 +12,12 @@
 #include "cprt/RingAttention.h"
 #include "cprt/cprt.h"
 
+#include <chrono>
 #include <cstdio>
+#include <string>
+#include <thread>
+
+#include "cprt/Error.h"
 
 #include <mpi.h>
 
@@ -82,11 +87,37 @@ static int runCase(RotateMethod rot, Balancer bal, bool causal, int64_t window,
   return bad;
 }
 
+/// --silent-peer: rank 1 never joins a ring shift; rank 0 must get a
+/// timeout error naming itself, the operation and the peer, then aborts
+/// the job (MPI cannot cancel the pending operations).
+static int silentPeer() {
+  RankContext &ctx = requireContext();
+  if (ctx.comm->rank() == 0) {
+    ctx.comm->setTimeoutMs(500);
+    int x = 1, y = 0;
+    try {
+      ctx.comm->shift(&x, &y, sizeof x);
+      std::printf("no error: FAIL\n");
+    } catch (const Error &e) {
+      std::printf("expected error: %s\n", e.what());
+      const std::string m = e.what();
+      if (e.code() == ErrorCode::Timeout && m.find("ring_shift") != m.npos &&
+          m.find("rank 0") != m.npos)
+        std::printf("SILENT-PEER-OK\n");
+    }
+    std::fflush(stdout);
+    MPI_Abort(MPI_COMM_WORLD, 0);
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(20)); // never joins
+  return 1;
+}
+
 int main(int argc, char **argv) {
   if (cprt_init_mpi(&argc, &argv, 30000) != CPRT_OK) {
     std::fprintf(stderr, "init: %s\n", cprt_last_error());
     return 2;
   }
+  if (argc > 1 && std::string(argv[1]) == "--silent-peer") return silentPeer();
   int bad = 0;
   try {
     bad += runCase(RotateMethod::Ring, Balancer::HeadTail, true, 0, false);
