@@ -10,6 +10,7 @@
 #define CP_INITALL_H
 
 #include "cp/Dialect/CP/IR/CPDialect.h"
+#include "cp/Dialect/CP/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
@@ -21,7 +22,10 @@ inline void registerAllDialects(DialectRegistry &registry) {
 }
 
 /// Registers the cp passes and pipelines with the global pass registry.
-inline void registerAllPasses() {}
+inline void registerAllPasses() {
+  registerCPPasses();
+  registerCPPipeline();
+}
 
 } // namespace mlir::cp
 

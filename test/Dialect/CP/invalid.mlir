@@ -509,7 +509,7 @@ func.func @f(%q: tensor<1x4x16x16xf32>, %m: tensor<8x64xi1>) {
 
 shard.grid @grid(shape = 4)
 func.func @f(%q: tensor<1x4x16x16xf32>, %m: tensor<16x16xi1>) {
-  // expected-error @+1 {{expected the mask to have one column per key of the whole ring (64 = 4 ranks x 16), got 16}}
+  // expected-error @+1 {{expected the mask to have one column per key of the whole sequence in original order (seq_len = 64), got 16}}
   %o = cp.ring_attention %q, %q, %q mask %m on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<none>, seq_len = 64 : i64} : (tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<16x16xi1>) -> tensor<1x4x16x16xf32>
   return
 }

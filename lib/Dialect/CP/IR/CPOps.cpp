@@ -557,6 +557,12 @@ static LogicalResult verifyRingCommon(RingOp op,
       return op.emitOpError("expected the mask to have one row per local "
                             "query (")
              << lq << "), got " << m.getShape()[m.getRank() - 2];
+    int64_t cols = m.getShape().back();
+    if (!ShapedType::isDynamic(cols) && cols != op.getSeqLen())
+      return op.emitOpError("expected the mask to have one column per key "
+                            "of the whole sequence in original order (seq_len "
+                            "= ")
+             << op.getSeqLen() << "), got " << cols;
   }
   return success();
 }
@@ -573,16 +579,6 @@ static LogicalResult verifyRingSymbols(RingOp op,
   if (failed(verifySplit(op, op.getSeqLen(), lq, *world, op.getBalancer(),
                          op.getBlockSize(), op.getPad())))
     return failure();
-  if (Value mask = op.getMask()) {
-    auto m = rtt(mask);
-    int64_t cols = m.getShape().back();
-    if (!ShapedType::isDynamic(lq) && !ShapedType::isDynamic(*world) &&
-        !ShapedType::isDynamic(cols) && cols != lq * *world)
-      return op.emitOpError("expected the mask to have one column per key of "
-                            "the whole ring (")
-             << lq * *world << " = " << *world << " ranks x " << lq
-             << "), got " << cols;
-  }
   return success();
 }
 

@@ -276,8 +276,9 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     `seq_len` is the global (unpadded) sequence length; `is_causal`,
     `window` (query at position p sees keys in `(p - window, p]`), `scale`
     and `enable_gqa` have their `cp.sdpa` meanings in original positions.
-    `mask` (optional) holds the local query rows against all keys in the
-    balancer's order: last two dims `[L, W·L]`. `segment_ids` (optional,
+    `mask` (optional) holds the local query rows against all keys of the
+    sequence in original order: last two dims `[L, seq_len]` (the runtime
+    picks the columns of each received block). `segment_ids` (optional,
     `[L]` or `[batch, L]` integers) are document ids of the local tokens: a
     query sees only keys of its own document.
 

@@ -1,0 +1,70 @@
+//===- Passes.h - cp transformation passes ----------------------*- C++ -*-===//
+
+#ifndef CP_DIALECT_CP_TRANSFORMS_PASSES_H
+#define CP_DIALECT_CP_TRANSFORMS_PASSES_H
+
+#include "cp/Dialect/CP/IR/CPDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::cp {
+
+#define GEN_PASS_DECL
+#include "cp/Dialect/CP/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "cp/Dialect/CP/Transforms/Passes.h.inc"
+
+/// Options of the `cp-pipeline` pass pipeline (same names as
+/// cp-context-parallel's options).
+struct CPPipelineOptions : public PassPipelineOptions<CPPipelineOptions> {
+  PassOptions::Option<int64_t> gridSize{
+      *this, "grid-size", llvm::cl::desc("Number of ranks of the ring"),
+      llvm::cl::init(2)};
+  PassOptions::Option<std::string> gridName{
+      *this, "grid", llvm::cl::desc("Symbol name of the shard.grid"),
+      llvm::cl::init("cp_grid")};
+  PassOptions::Option<RotateMethod> rotate{
+      *this, "rotate", llvm::cl::desc("How key/value blocks reach every rank"),
+      llvm::cl::init(RotateMethod::ring),
+      llvm::cl::values(
+          clEnumValN(RotateMethod::allgather, "allgather", "all-gather once"),
+          clEnumValN(RotateMethod::alltoall, "alltoall", "all-to-all shifts"),
+          clEnumValN(RotateMethod::ring, "ring", "ring shifts"))};
+  PassOptions::Option<LoadBalancer> loadBalance{
+      *this, "load-balance", llvm::cl::desc("Load balancer"),
+      llvm::cl::init(LoadBalancer::head_tail),
+      llvm::cl::values(
+          clEnumValN(LoadBalancer::none, "none", "contiguous"),
+          clEnumValN(LoadBalancer::head_tail, "head_tail", "head-tail"),
+          clEnumValN(LoadBalancer::striped, "striped", "round robin"),
+          clEnumValN(LoadBalancer::per_document_head_tail,
+                     "per_document_head_tail", "per-document head-tail"),
+          clEnumValN(LoadBalancer::ptrr, "ptrr", "PTRR"))};
+  PassOptions::ListOption<unsigned> seqArgs{
+      *this, "seq-args",
+      llvm::cl::desc("Arguments that carry a sequence dim (default: found)")};
+  PassOptions::Option<bool> pad{
+      *this, "pad", llvm::cl::desc("Pad sequences that do not split evenly"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> expand{
+      *this, "expand",
+      llvm::cl::desc("Expand ring attention into its explicit schedule"),
+      llvm::cl::init(true)};
+};
+
+/// Adds detection, context parallelism and (optionally) the ring expansion
+/// to `pm`: what `--cp-pipeline` runs. An embedding compiler calls this.
+void buildCPPipeline(OpPassManager &pm, const CPPipelineOptions &options);
+
+/// Registers the `cp-pipeline` pass pipeline.
+void registerCPPipeline();
+
+} // namespace mlir::cp
+
+#endif // CP_DIALECT_CP_TRANSFORMS_PASSES_H

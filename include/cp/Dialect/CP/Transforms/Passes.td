@@ -1,0 +1,89 @@
+//===- Passes.td - cp transformation passes ----------------*- tablegen -*-===//
+
+#ifndef CP_DIALECT_CP_TRANSFORMS_PASSES_TD
+#define CP_DIALECT_CP_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CPDetectAttention : Pass<"cp-detect-attention", "ModuleOp"> {
+  let summary = "Raise attention written in linalg/tensor/arith/math or TOSA to cp.sdpa / cp.flex_attention";
+  let description = [{
+    Finds scaled dot-product attention in the IR that ML compilers produce
+    (torch-mlir's linalg-on-tensors and TOSA output, hand-written linalg) and
+    replaces it by one `cp.sdpa` (or `cp.flex_attention` when the mask is
+    computed from positions by a `linalg.generic` over `linalg.index`).
+    Candidates that do not match exactly (softmax over the wrong dim, a
+    data-dependent mask of an unsupported form, ...) are left untouched;
+    with `report-misses` each one gets a remark that says why.
+    Run it before any elementwise fusion, which folds the pattern away.
+  }];
+  let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"reportMisses", "report-misses", "bool", /*default=*/"false",
+           "Emit a remark for every softmax-like candidate that was not raised, saying why">
+  ];
+}
+
+def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
+  let summary = "Turn single-device functions with attention into per-rank (SPMD) context-parallel functions";
+  let description = [{
+    For every function that contains `cp.sdpa`, `cp.sdpa_backward` or
+    `cp.flex_attention`: arguments with a sequence dim become local shards
+    in the load balancer's order (recorded in a `cp.sharding` argument
+    attribute), attention becomes `cp.ring_attention` (forward and backward)
+    on the local shards, position-dependent code is rewritten to original
+    positions (or rejected with a diagnostic), and results with a sequence
+    dim are returned as local shards (also recorded in `cp.sharding`), so
+    that a runner can shard inputs and unshard outputs.
+
+    The device grid is the `shard.grid` named by `grid` (created with
+    `grid-size` ranks when it does not exist).
+  }];
+  let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
+  let options = [
+    Option<"gridSize", "grid-size", "int64_t", /*default=*/"2",
+           "Number of ranks of the ring when the grid does not exist yet">,
+    Option<"gridName", "grid", "std::string", /*default=*/"\"cp_grid\"",
+           "Symbol name of the shard.grid to use (created if missing)">,
+    Option<"rotate", "rotate", "::mlir::cp::RotateMethod",
+           /*default=*/"::mlir::cp::RotateMethod::ring",
+           "How key/value blocks reach every rank",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::cp::RotateMethod::allgather, "allgather", "all-gather key/value once"),
+             clEnumValN(::mlir::cp::RotateMethod::alltoall, "alltoall", "shift through all-to-all per step"),
+             clEnumValN(::mlir::cp::RotateMethod::ring, "ring", "point-to-point ring shifts, overlapped"))}]>,
+    Option<"loadBalance", "load-balance", "::mlir::cp::LoadBalancer",
+           /*default=*/"::mlir::cp::LoadBalancer::head_tail",
+           "How sequence positions are permuted before the split",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::cp::LoadBalancer::none, "none", "contiguous blocks"),
+             clEnumValN(::mlir::cp::LoadBalancer::head_tail, "head_tail", "chunk r and 2W-1-r on rank r"),
+             clEnumValN(::mlir::cp::LoadBalancer::striped, "striped", "round robin"),
+             clEnumValN(::mlir::cp::LoadBalancer::per_document_head_tail, "per_document_head_tail", "head-tail inside each document"),
+             clEnumValN(::mlir::cp::LoadBalancer::ptrr, "ptrr", "work-sorted blocks in snake order"))}]>,
+    ListOption<"seqArgs", "seq-args", "unsigned",
+               "Indices of the function arguments that carry a sequence dim (default: found from the attention ops)">,
+    Option<"pad", "pad", "bool", /*default=*/"false",
+           "Pad sequences that do not split evenly with masked positions instead of rejecting them">
+  ];
+}
+
+def CPExpandRing : Pass<"cp-expand-ring", "ModuleOp"> {
+  let summary = "Make the ring schedule explicit: per-step shifts, block attention with its causal behaviour, merges";
+  let description = [{
+    Rewrites `cp.ring_attention` with `rotate = ring` (and `alltoall`) into
+    its schedule: for step i = 0..W-1, start the shift of the key/value
+    block for step i+1, compute `cp.block_attention` of the local queries
+    against the current block with the step's causal behaviour (chosen by
+    comparing the step with this rank's index), wait for the shift, and
+    merge the partial result into the running (out, lse) with
+    `cp.merge_partial`.
+  }];
+  let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::shard::ShardDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+#endif // CP_DIALECT_CP_TRANSFORMS_PASSES_TD

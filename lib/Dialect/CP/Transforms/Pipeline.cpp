@@ -1,0 +1,35 @@
+//===- Pipeline.cpp - the cp-pipeline pass pipeline -----------------------===//
+
+#include "cp/Dialect/CP/Transforms/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::cp::buildCPPipeline(OpPassManager &pm,
+                               const CPPipelineOptions &options) {
+  pm.addPass(createCPDetectAttention());
+  CPContextParallelOptions cpOptions;
+  cpOptions.gridSize = options.gridSize;
+  cpOptions.gridName = options.gridName;
+  cpOptions.rotate = options.rotate;
+  cpOptions.loadBalance = options.loadBalance;
+  cpOptions.seqArgs = llvm::to_vector(options.seqArgs);
+  cpOptions.pad = options.pad;
+  pm.addPass(createCPContextParallel(cpOptions));
+  if (options.expand)
+    pm.addPass(createCPExpandRing());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::cp::registerCPPipeline() {
+  PassPipelineRegistration<CPPipelineOptions>(
+      "cp-pipeline",
+      "Detect attention, make functions context-parallel and expand the ring "
+      "schedule (options as cp-context-parallel, plus expand=false to keep "
+      "cp.ring_attention)",
+      buildCPPipeline);
+}
