@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 namespace cprt {
 
@@ -135,6 +136,13 @@ struct BackwardArgs {
 
 /// A kernel backend (CPU now; CUDA flash / cuDNN later). Implementations
 /// throw cprt::Error on invalid arguments.
+///
+/// Tensor data (TensorView::data, lse, delta, the buffers below) lives in the
+/// backend's memory space; MaskSpec arrays (positions, doc ids, masks) are
+/// always host memory (a device backend stages them, e.g. cached by pointer).
+/// The ring scheduler only touches tensor memory through this interface, so
+/// a device backend runs the same schedule. The memory operations have host
+/// implementations by default (KernelBackend.cpp).
 class KernelBackend {
 public:
   virtual ~KernelBackend() = default;
@@ -145,6 +153,53 @@ public:
   /// lse [rows]); finite when either lse is -inf.
   virtual void mergePartial(float *out, float *lse, const float *outB,
                             const float *lseB, int64_t rows, int64_t d) = 0;
+
+  /// delta[b,h,i] = sum_d dout[b,h,i,d] * out[b,h,i,d] in fp32 ([B,Hq,Sq]).
+  virtual void attentionDelta(const AttentionShape &s, const TensorView &dout,
+                              const TensorView &out, float *delta);
+
+  // Memory in the backend's space (host for the CPU backend).
+  virtual void *allocate(size_t bytes);
+  virtual void deallocate(void *ptr);
+  virtual void copy(void *dst, const void *src, size_t bytes);
+  virtual void fillF32(float *dst, float value, size_t n);
+  /// dst[i] += src[i]
+  virtual void addF32(float *dst, const float *src, size_t n);
+  /// Element conversion between storage types (fp32 <-> bf16 / fp16 / same).
+  virtual void convert(const void *src, DType srcType, void *dst,
+                       DType dstType, size_t n);
+};
+
+/// Owning buffer in a backend's memory space.
+class BackendBuffer {
+public:
+  BackendBuffer() = default;
+  BackendBuffer(KernelBackend &be, size_t bytes)
+      : be_(&be), ptr_(bytes ? be.allocate(bytes) : nullptr), bytes_(bytes) {}
+  BackendBuffer(const BackendBuffer &) = delete;
+  BackendBuffer &operator=(const BackendBuffer &) = delete;
+  BackendBuffer(BackendBuffer &&o) noexcept { swap(o); }
+  BackendBuffer &operator=(BackendBuffer &&o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~BackendBuffer() {
+    if (ptr_) be_->deallocate(ptr_);
+  }
+  void swap(BackendBuffer &o) noexcept {
+    std::swap(be_, o.be_);
+    std::swap(ptr_, o.ptr_);
+    std::swap(bytes_, o.bytes_);
+  }
+  void *data() const { return ptr_; }
+  char *bytes() const { return static_cast<char *>(ptr_); }
+  float *f32() const { return static_cast<float *>(ptr_); }
+  size_t size() const { return bytes_; }
+
+private:
+  KernelBackend *be_ = nullptr;
+  void *ptr_ = nullptr;
+  size_t bytes_ = 0;
 };
 
 } // namespace cprt

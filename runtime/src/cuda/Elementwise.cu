@@ -74,6 +74,12 @@ template <typename T> __global__ void convertKernel(const float *src, T *dst, in
     dst[x] = fromF<T>(src[x]);
 }
 
+__global__ void fillKernel(float *dst, float v, int64_t n) {
+  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
+       x += int64_t(gridDim.x) * blockDim.x)
+    dst[x] = v;
+}
+
 __global__ void addKernel(float *dst, const float *src, int64_t n) {
   for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
        x += int64_t(gridDim.x) * blockDim.x)
@@ -190,6 +196,12 @@ void launchConvertF32(const float *src, void *dst, int dstType, int64_t n, cudaS
     convertKernel<<<grid, 256, 0, s>>>(src, static_cast<__nv_bfloat16 *>(dst), n);
   else
     convertKernel<<<grid, 256, 0, s>>>(src, static_cast<__half *>(dst), n);
+  CPRT_CUDA_CHECK(cudaGetLastError());
+}
+
+void launchFillF32(float *dst, float v, int64_t n, cudaStream_t s) {
+  if (n == 0) return;
+  fillKernel<<<blocksFor(n, 256), 256, 0, s>>>(dst, v, n);
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 

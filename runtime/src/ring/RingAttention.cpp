@@ -120,29 +120,31 @@ struct RingSetup {
   }
 };
 
-/// Rotates packed KV blocks: either shifted one hop per step or gathered.
+/// Rotates packed KV blocks (in the backend's memory): either shifted one
+/// hop per step or gathered once.
 class KvRotation {
 public:
-  KvRotation(Communicator &comm, RotateMethod m, const void *own, size_t bytes,
-             RingStats &stats)
-      : comm(comm), method(m), bytes(bytes), stats(stats) {
+  KvRotation(Communicator &comm, KernelBackend &be, RotateMethod m,
+             const void *k, const void *v, size_t kvBytes, RingStats &stats)
+      : comm(comm), method(m), bytes(2 * kvBytes), stats(stats),
+        cur(be, 2 * kvBytes) {
+    be.copy(cur.bytes(), k, kvBytes);
+    be.copy(cur.bytes() + kvBytes, v, kvBytes);
     if (m == RotateMethod::AllGather) {
-      all.resize(bytes * comm.size());
-      comm.startAllGather(own, all.data(), bytes)->wait();
+      all = BackendBuffer(be, bytes * comm.size());
+      comm.startAllGather(cur.data(), all.data(), bytes)->wait();
       ++stats.commOps;
     } else {
-      cur.assign(static_cast<const char *>(own),
-                 static_cast<const char *>(own) + bytes);
-      next.resize(bytes);
+      next = BackendBuffer(be, bytes);
     }
   }
   /// KV block of step i (source (r - i) mod W).
   const char *block(int i) const {
     if (method == RotateMethod::AllGather) {
       const int W = comm.size(), s = ((comm.rank() - i) % W + W) % W;
-      return all.data() + size_t(s) * bytes;
+      return all.bytes() + size_t(s) * bytes;
     }
-    return cur.data();
+    return cur.bytes();
   }
   /// Posts the shift that brings the next step's block (overlaps compute).
   void startNext() {
@@ -168,18 +170,9 @@ private:
   RotateMethod method;
   size_t bytes;
   RingStats &stats;
-  std::vector<char> all, cur, next;
+  BackendBuffer cur, next, all;
   CommRequestPtr req;
 };
-
-std::vector<char> packKv(const void *k, const void *v, size_t bytes) {
-  std::vector<char> kv(2 * bytes);
-  if (bytes) {
-    std::memcpy(kv.data(), k, bytes);
-    std::memcpy(kv.data() + bytes, v, bytes);
-  }
-  return kv;
-}
 
 } // namespace
 
@@ -192,12 +185,12 @@ RingStats ringAttentionForward(Communicator &comm, KernelBackend &kernel,
   RingSetup st(comm, layout, opts, local, dt);
   RingStats stats;
   const size_t kvBytes = st.kvElems * st.es;
-  std::vector<char> own = packKv(k, v, kvBytes);
-  KvRotation rot(comm, opts.rotate, own.data(), 2 * kvBytes, stats);
+  KvRotation rot(comm, kernel, opts.rotate, k, v, kvBytes, stats);
 
-  std::vector<float> acc(st.qElems, 0.f), part(st.qElems);
-  std::vector<float> part_lse(st.rows);
-  std::fill(lse, lse + st.rows, kNegInf);
+  BackendBuffer acc(kernel, st.qElems * 4), part(kernel, st.qElems * 4),
+      partLse(kernel, st.rows * 4);
+  kernel.fillF32(acc.f32(), 0.f, st.qElems);
+  kernel.fillF32(lse, kNegInf, st.rows);
   bool first = true;
   for (int i = 0; i < st.W; ++i) {
     if (i + 1 < st.W) rot.startNext(); // overlap the next shift with compute
@@ -210,10 +203,10 @@ RingStats ringAttentionForward(Communicator &comm, KernelBackend &kernel,
       a.v = TensorView::contiguous(const_cast<char *>(kv) + kvBytes, dt, st.Hkv, st.L, st.D);
       a.out = TensorView::contiguous(first ? acc.data() : part.data(),
                                      DType::F32, st.Hq, st.L, st.D);
-      a.lse = first ? lse : part_lse.data();
+      a.lse = first ? lse : partLse.f32();
       kernel.forward(p, a);
       if (!first)
-        kernel.mergePartial(acc.data(), lse, part.data(), part_lse.data(),
+        kernel.mergePartial(acc.f32(), lse, part.f32(), partLse.f32(),
                             int64_t(st.rows), st.D);
       first = false;
       ++stats.stepsComputed;
@@ -222,7 +215,7 @@ RingStats ringAttentionForward(Communicator &comm, KernelBackend &kernel,
     }
     if (i + 1 < st.W) rot.finishNext();
   }
-  convertFromF32(acc.data(), out, dt, int64_t(st.qElems));
+  kernel.convert(acc.data(), DType::F32, out, dt, st.qElems);
   return stats;
 }
 
@@ -237,28 +230,7 @@ RingStats ringAttentionBackward(Communicator &comm, KernelBackend &kernel,
   RingSetup st(comm, layout, opts, local, dt);
   RingStats stats;
   const size_t kvBytes = st.kvElems * st.es;
-  std::vector<char> own = packKv(k, v, kvBytes);
-  KvRotation rot(comm, opts.rotate, own.data(), 2 * kvBytes, stats);
-
-  // delta = rowsum(dout * out) once, shared by all W steps.
-  std::vector<float> delta(st.rows), o(st.D), g(st.D);
-  for (size_t row = 0; row < st.rows; ++row) {
-    convertToF32(static_cast<const char *>(out) + row * st.D * st.es, dt, o.data(), st.D);
-    convertToF32(static_cast<const char *>(dout) + row * st.D * st.es, dt, g.data(), st.D);
-    float acc = 0.f;
-    for (int64_t x = 0; x < st.D; ++x) acc += o[x] * g[x];
-    delta[row] = acc;
-  }
-  std::vector<float> dqAcc(st.qElems, 0.f);
-  const size_t n = st.kvElems; // floats in dk (and in dv)
-  const bool gather = opts.rotate == RotateMethod::AllGather;
-  // Ring: tmp = this step's contribution; bufA/bufB alternate as the
-  // travelling accumulator being sent / being received.
-  // Allgather: one accumulator per source, reduce-scattered at the end.
-  std::vector<float> tmp(gather ? 0 : 2 * n), bufA(2 * n), bufB(2 * n),
-      all(gather ? 2 * n * st.W : 0, 0.f);
-  CommRequestPtr dkvReq;
-  float *sendBuf = bufA.data(), *recvBuf = bufB.data();
+  KvRotation rot(comm, kernel, opts.rotate, k, v, kvBytes, stats);
 
   auto view = [&](const void *ptr, int64_t h) {
     return TensorView::contiguous(const_cast<void *>(ptr), dt, h, st.L, st.D);
@@ -266,14 +238,34 @@ RingStats ringAttentionBackward(Communicator &comm, KernelBackend &kernel,
   auto fview = [&](float *ptr, int64_t h) {
     return TensorView::contiguous(ptr, DType::F32, h, st.L, st.D);
   };
+  // delta = rowsum(dout * out) once, shared by all W steps.
+  BackendBuffer delta(kernel, st.rows * 4), dqAcc(kernel, st.qElems * 4);
+  kernel.attentionDelta(local, view(dout, st.Hq), view(out, st.Hq), delta.f32());
+  kernel.fillF32(dqAcc.f32(), 0.f, st.qElems);
+  const size_t n = st.kvElems; // floats in dk (and in dv)
+  const bool gather = opts.rotate == RotateMethod::AllGather;
+  // Ring: tmp = this step's contribution; bufA/bufB alternate as the
+  // travelling accumulator being sent / being received.
+  // Allgather: one accumulator per source, reduce-scattered at the end.
+  BackendBuffer tmp, bufA, bufB, all;
+  if (gather) {
+    all = BackendBuffer(kernel, 2 * n * st.W * 4);
+    kernel.fillF32(all.f32(), 0.f, 2 * n * st.W);
+  } else {
+    tmp = BackendBuffer(kernel, 2 * n * 4);
+    bufA = BackendBuffer(kernel, 2 * n * 4);
+    bufB = BackendBuffer(kernel, 2 * n * 4);
+  }
+  CommRequestPtr dkvReq;
+  float *sendBuf = bufA.f32(), *recvBuf = bufB.f32();
 
   for (int i = 0; i < st.W; ++i) {
     const int s = ((st.r - i) % st.W + st.W) % st.W;
     if (i + 1 < st.W) rot.startNext();
     AttentionParams p = st.step(layout, opts, i);
     const bool work = blockHasWork(p);
-    float *dkv = gather ? all.data() + size_t(s) * 2 * n : tmp.data();
-    if (!gather) std::fill(tmp.begin(), tmp.end(), 0.f);
+    float *dkv = gather ? all.f32() + size_t(s) * 2 * n : tmp.f32();
+    if (!gather && (work || i == 0)) kernel.fillF32(tmp.f32(), 0.f, 2 * n);
     if (work) {
       const char *kv = rot.block(i);
       BackwardArgs a;
@@ -283,8 +275,8 @@ RingStats ringAttentionBackward(Communicator &comm, KernelBackend &kernel,
       a.v = view(kv + kvBytes, st.Hkv);
       a.out = view(out, st.Hq);
       a.lse = lse;
-      a.delta = delta.data();
-      a.dq = fview(dqAcc.data(), st.Hq);
+      a.delta = delta.f32();
+      a.dq = fview(dqAcc.f32(), st.Hq);
       a.dk = fview(dkv, st.Hkv);
       a.dv = fview(dkv + n, st.Hkv);
       a.accumulate = true;
@@ -297,11 +289,10 @@ RingStats ringAttentionBackward(Communicator &comm, KernelBackend &kernel,
       // The accumulator of block s arrived from r-1 (posted last step); add
       // this rank's share and pass it on to r+1. After W hops it is home.
       if (i == 0) {
-        std::copy(tmp.begin(), tmp.end(), sendBuf);
+        kernel.copy(sendBuf, tmp.data(), 2 * n * 4);
       } else {
         dkvReq->wait();
-        if (work)
-          for (size_t x = 0; x < 2 * n; ++x) recvBuf[x] += tmp[x];
+        if (work) kernel.addF32(recvBuf, tmp.f32(), 2 * n);
         std::swap(sendBuf, recvBuf);
       }
       dkvReq = KvRotation::shift(sendBuf, recvBuf, 2 * n * sizeof(float), comm,
@@ -311,19 +302,19 @@ RingStats ringAttentionBackward(Communicator &comm, KernelBackend &kernel,
     if (i + 1 < st.W) rot.finishNext();
   }
   const float *dkvOwn;
-  std::vector<float> mine;
+  BackendBuffer mine;
   if (gather) {
-    mine.resize(2 * n);
-    comm.startReduceScatterSumF32(all.data(), mine.data(), 2 * n)->wait();
+    mine = BackendBuffer(kernel, 2 * n * 4);
+    comm.startReduceScatterSumF32(all.f32(), mine.f32(), 2 * n)->wait();
     ++stats.commOps;
-    dkvOwn = mine.data();
+    dkvOwn = mine.f32();
   } else {
     dkvReq->wait();
     dkvOwn = recvBuf;
   }
-  convertFromF32(dqAcc.data(), dq, dt, int64_t(st.qElems));
-  convertFromF32(dkvOwn, dk, dt, int64_t(n));
-  convertFromF32(dkvOwn + n, dv, dt, int64_t(n));
+  kernel.convert(dqAcc.data(), DType::F32, dq, dt, st.qElems);
+  kernel.convert(dkvOwn, DType::F32, dk, dt, n);
+  kernel.convert(dkvOwn + n, DType::F32, dv, dt, n);
   return stats;
 }
 

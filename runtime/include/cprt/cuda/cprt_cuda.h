@@ -1,0 +1,89 @@
+/*===- cprt_cuda.h - C ABI of the CUDA runtime pieces ---------------------===*
+ *
+ * For tests, benchmarks and foreign callers (Python ctypes, torch tensors'
+ * data_ptr()): every pointer is a device pointer unless its name says host.
+ * Functions return 0 on success, else a cprt_status value; the message is
+ * in cprt_cuda_last_error() (thread-local). No exception crosses this ABI.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef CPRT_CUDA_CPRT_CUDA_H
+#define CPRT_CUDA_CPRT_CUDA_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One block attention (contiguous or strided [B,H,S,D] views). */
+typedef struct cprt_cuda_attn {
+  int64_t batch, heads_q, heads_kv, seq_q, seq_kv, head_dim;
+  int32_t dtype;      /* q/k/v/dout: 1 bf16, 2 fp16 */
+  int32_t out_dtype;  /* 0 fp32 or = dtype */
+  int32_t grad_dtype; /* dq/dk/dv: 0 fp32 or = dtype */
+  int32_t step_causal;/* cprt::StepCausal */
+  float scale;        /* 0: 1/sqrt(D) */
+  void *q, *k, *v, *out;
+  float *lse;
+  void *dout, *dq, *dk, *dv;
+  /* element strides (b, h, s); all zero = contiguous */
+  int64_t q_stride[3], k_stride[3], v_stride[3], out_stride[3];
+  /* mask (MaskSpec; device pointers) */
+  const int64_t *q_pos, *kv_pos;
+  int32_t causal;
+  int64_t window_left;
+  const int32_t *doc_ids;
+  int64_t doc_len;
+  const uint8_t *bool_mask;
+  const float *add_mask;
+  int64_t mask_b_stride, mask_h_stride, mask_row_stride;
+  void *stream; /* cudaStream_t; 0 = legacy default stream */
+} cprt_cuda_attn;
+
+int cprt_cuda_attention_forward(const cprt_cuda_attn *a);
+/* Uses out and lse of the forward; writes dq, dk, dv (grad_dtype). */
+int cprt_cuda_attention_backward(const cprt_cuda_attn *a);
+int cprt_cuda_merge(float *out, float *lse, const float *out_b, const float *lse_b, int64_t rows,
+                    int64_t d, void *stream);
+int cprt_cuda_gather_rows(const void *src, void *dst, const int64_t *idx, int64_t outer,
+                          int64_t seq_src, int64_t seq_dst, int64_t inner_bytes, void *stream);
+int cprt_cuda_scatter_rows(const void *src, void *dst, const int64_t *idx, int64_t outer,
+                           int64_t seq_src, int64_t seq_dst, int64_t inner_bytes, void *stream);
+
+/* Ring attention over global tensors [B,H,S,D] (device, contiguous): shards
+ * them with the balancer, runs `world` ranks and unshards the results. */
+typedef struct cprt_cuda_ring {
+  int32_t world;
+  int32_t transport; /* 0 virtual ranks on this GPU, 1 NCCL (world must be 1) */
+  int32_t balancer;  /* cprt::Balancer */
+  int32_t rotate;    /* cprt::RotateMethod */
+  int32_t causal;
+  int32_t backward;  /* also run the backward (needs dout, dq, dk, dv) */
+  float scale;
+  int64_t window_left;
+  const int32_t *doc_ids_host; /* [S] host, or null */
+  int64_t batch, heads_q, heads_kv, seq, head_dim;
+  int32_t dtype;
+  const void *q, *k, *v;
+  void *out;
+  float *lse;
+  const void *dout;
+  void *dq, *dk, *dv;
+  const uint8_t *bool_mask;
+  const float *add_mask;
+  int64_t mask_b_stride, mask_h_stride, mask_row_stride;
+  int32_t iters;          /* timed repetitions (0 = 1, untimed) */
+  float *ms_per_iter_host;/* out: mean wall ms per iteration (forward[+backward]) */
+  int32_t steps_computed, steps_skipped, comm_ops; /* out: rank 0's stats */
+} cprt_cuda_ring;
+
+int cprt_cuda_ring_run(cprt_cuda_ring *r);
+
+const char *cprt_cuda_last_error(void);
+int cprt_cuda_synchronize(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

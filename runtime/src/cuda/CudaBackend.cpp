@@ -1,0 +1,210 @@
+//===- CudaBackend.cpp - KernelBackend over the CUDA flash kernels --------===//
+#include "cprt/cuda/CudaBackend.h"
+#include "CudaCheck.h"
+#include "FlashKernels.h"
+#include "cprt/CpuBackend.h"
+#include "cprt/Error.h"
+
+#include <string>
+
+namespace cprt {
+using namespace cprt::cuda;
+
+namespace {
+
+void checkView(const TensorView &v, const char *what, bool tensorCoreInput) {
+  check(v.data != nullptr, std::string("cuda attention: null tensor '") + what + "'");
+  check(v.stride[3] == 1,
+        std::string("cuda attention: '") + what + "' must be contiguous in the head dim");
+  if (tensorCoreInput) {
+    check(v.dtype == DType::BF16 || v.dtype == DType::F16,
+          std::string("cuda attention: '") + what + "' must be bf16 or fp16, got " +
+              dtypeName(v.dtype));
+    check(reinterpret_cast<uintptr_t>(v.data) % 16 == 0 && v.stride[0] % 8 == 0 &&
+              v.stride[1] % 8 == 0 && v.stride[2] % 8 == 0,
+          std::string("cuda attention: '") + what +
+              "' needs a 16-byte aligned base and B/H/S strides that are multiples of 8");
+  } else {
+    check(reinterpret_cast<uintptr_t>(v.data) % (2 * dtypeSize(v.dtype)) == 0 &&
+              v.stride[2] % 2 == 0,
+          std::string("cuda attention: '") + what +
+              "' needs an even sequence stride and a pair-aligned base");
+  }
+}
+
+void copyStrides(const TensorView &v, int64_t (&s)[3]) {
+  s[0] = v.stride[0];
+  s[1] = v.stride[1];
+  s[2] = v.stride[2];
+}
+
+StepDesc stepDesc(const AttentionParams &p) {
+  StepDesc d;
+  const int64_t sq = p.shape.seqQ, skv = p.shape.seqKV;
+  d.rowBegin = 0;
+  d.kEnd = skv;
+  switch (p.stepCausal) {
+  case StepCausal::Skip: d.kEnd = 0; break;
+  case StepCausal::NotCausal: break;
+  case StepCausal::Causal: d.diag = 1; break;
+  case StepCausal::CausalStrict: d.diag = 1; d.diagShift = 1; break;
+  case StepCausal::KvHeadHalf: d.kEnd = skv / 2; break;
+  case StepCausal::QTailHalf: d.rowBegin = sq / 2; break;
+  }
+  return d;
+}
+
+DevMaskDesc maskDesc(const MaskSpec &m) {
+  DevMaskDesc d;
+  d.qPos = m.qPos; d.kvPos = m.kvPos; d.docIds = m.docIds;
+  d.boolMask = m.boolMask; d.addMask = m.addMask;
+  d.maskBStride = m.maskBStride; d.maskHStride = m.maskHStride;
+  d.maskRowStride = m.maskRowStride; d.windowLeft = m.windowLeft;
+  d.causal = m.causal;
+  d.usesPos = m.hasPositions() || m.causal || m.windowLeft > 0 || m.docIds;
+  d.general = !m.isTrivial();
+  return d;
+}
+
+} // namespace
+
+CudaBackend::CudaBackend(cudaStream_t stream, int device) : stream_(stream), device_(device) {
+  if (device_ < 0) CPRT_CUDA_CHECK(cudaGetDevice(&device_));
+}
+
+CudaBackend::~CudaBackend() {
+  cudaFree(dqAccum_);
+  cudaFree(delta_);
+}
+
+void CudaBackend::synchronize() { CPRT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+float *CudaBackend::scratch(float *&buf, size_t &cap, size_t n) {
+  if (n > cap) {
+    if (buf) {
+      CPRT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+      CPRT_CUDA_CHECK(cudaFree(buf));
+      buf = nullptr;
+    }
+    CPRT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void **>(&buf), n * sizeof(float)));
+    cap = n;
+  }
+  return buf;
+}
+
+void CudaBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
+  validateParams(p);
+  const AttentionShape &s = p.shape;
+  if (s.batch == 0 || s.seqQ == 0) return;
+  check(flashSupportsHeadDim(s.headDim, false),
+        "cuda attention: head dim " + std::to_string(s.headDim) +
+            " unsupported (64, 128, 256)");
+  checkView(a.q, "q", true);
+  checkView(a.out, "out", false);
+  check(a.lse != nullptr, "cuda attention: null lse");
+  if (s.seqKV > 0) {
+    checkView(a.k, "k", true);
+    checkView(a.v, "v", true);
+    check(a.k.dtype == a.q.dtype && a.v.dtype == a.q.dtype,
+          "cuda attention: q, k and v must share one dtype");
+  }
+  FwdLaunch l{};
+  l.q = a.q.data; l.k = a.k.data; l.v = a.v.data; l.out = a.out.data; l.lse = a.lse;
+  copyStrides(a.q, l.qS); copyStrides(a.k, l.kS); copyStrides(a.v, l.vS);
+  copyStrides(a.out, l.oS);
+  l.B = s.batch; l.Hq = s.headsQ; l.Hkv = s.headsKV; l.Sq = s.seqQ; l.Skv = s.seqKV;
+  l.D = s.headDim;
+  l.scale = p.effectiveScale();
+  l.inType = int(a.q.dtype);
+  l.outType = int(a.out.dtype);
+  l.step = stepDesc(p);
+  if (s.seqKV == 0) l.step.kEnd = 0;
+  l.mask = maskDesc(p.mask);
+  if (s.seqKV == 0) { l.k = l.v = a.q.data; copyStrides(a.q, l.kS); copyStrides(a.q, l.vS); }
+  launchFlashForward(l, stream_);
+}
+
+void CudaBackend::computeDelta(const AttentionShape &s, const TensorView &dout,
+                               const TensorView &out, float *delta) {
+  int64_t doS[3], oS[3];
+  copyStrides(dout, doS);
+  copyStrides(out, oS);
+  launchDelta(dout.data, int(dout.dtype), doS, out.data, int(out.dtype), oS, delta, s.batch,
+              s.headsQ, s.seqQ, s.headDim, stream_);
+}
+
+void CudaBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
+  validateParams(p);
+  const AttentionShape &s = p.shape;
+  if (s.batch == 0) return;
+  check(flashSupportsHeadDim(s.headDim, true),
+        "cuda attention backward: head dim " + std::to_string(s.headDim) +
+            " unsupported (64, 128)");
+  if (a.accumulate)
+    check(a.dq.dtype == DType::F32 && a.dk.dtype == DType::F32 && a.dv.dtype == DType::F32,
+          "cuda attention backward: accumulate needs fp32 dq/dk/dv");
+  check(s.seqQ > 0 && s.seqKV > 0, "cuda attention backward: empty sequence");
+  checkView(a.q, "q", true); checkView(a.k, "k", true); checkView(a.v, "v", true);
+  checkView(a.dout, "dout", true);
+  check(a.k.dtype == a.q.dtype && a.v.dtype == a.q.dtype && a.dout.dtype == a.q.dtype,
+        "cuda attention backward: q, k, v and dout must share one dtype");
+  checkView(a.dk, "dk", false); checkView(a.dv, "dv", false);
+  check(a.dq.data && a.dq.stride[3] == 1, "cuda attention backward: bad dq");
+  check(a.lse != nullptr, "cuda attention backward: null lse");
+  check(a.dk.dtype == a.dv.dtype, "cuda attention backward: dk and dv must share one dtype");
+
+  const size_t rows = size_t(s.batch * s.headsQ * s.seqQ);
+  const float *delta = a.delta;
+  if (!delta) {
+    check(a.out.data && a.out.stride[3] == 1, "cuda attention backward: bad out");
+    float *d = scratch(delta_, deltaCap_, rows);
+    computeDelta(s, a.dout, a.out, d);
+    delta = d;
+  }
+  float *dqAcc = scratch(dqAccum_, dqCap_, rows * size_t(s.headDim));
+  CPRT_CUDA_CHECK(cudaMemsetAsync(dqAcc, 0, rows * size_t(s.headDim) * 4, stream_));
+
+  BwdLaunch l{};
+  l.q = a.q.data; l.k = a.k.data; l.v = a.v.data; l.dout = a.dout.data;
+  l.lse = a.lse; l.delta = delta; l.dqAccum = dqAcc; l.dk = a.dk.data; l.dv = a.dv.data;
+  copyStrides(a.q, l.qS); copyStrides(a.k, l.kS); copyStrides(a.v, l.vS);
+  copyStrides(a.dout, l.doS); copyStrides(a.dk, l.dkS); copyStrides(a.dv, l.dvS);
+  l.B = s.batch; l.Hq = s.headsQ; l.Hkv = s.headsKV; l.Sq = s.seqQ; l.Skv = s.seqKV;
+  l.D = s.headDim;
+  l.scale = p.effectiveScale();
+  l.inType = int(a.q.dtype);
+  l.dkvType = int(a.dk.dtype);
+  l.accumulate = a.accumulate;
+  l.step = stepDesc(p);
+  l.mask = maskDesc(p.mask);
+  launchFlashBackward(l, stream_);
+  int64_t dqS[3];
+  copyStrides(a.dq, dqS);
+  launchStoreScaled(dqAcc, a.dq.data, int(a.dq.dtype), dqS, s.batch, s.headsQ, s.seqQ,
+                    s.headDim, l.scale, a.accumulate, stream_);
+}
+
+void CudaBackend::mergePartial(float *out, float *lse, const float *outB, const float *lseB,
+                               int64_t rows, int64_t d) {
+  launchMerge(out, lse, outB, lseB, rows, d, stream_);
+}
+
+void CudaBackend::convertFromF32(const float *src, void *dst, DType t, int64_t n) {
+  launchConvertF32(src, dst, int(t), n, stream_);
+}
+
+void CudaBackend::addF32(float *dst, const float *src, int64_t n) {
+  launchAddF32(dst, src, n, stream_);
+}
+
+void CudaBackend::gatherRows(const void *src, void *dst, const int64_t *idx, int64_t outer,
+                             int64_t seqSrc, int64_t seqDst, int64_t innerBytes) {
+  launchGatherRows(src, dst, idx, outer, seqSrc, seqDst, innerBytes, stream_);
+}
+
+void CudaBackend::scatterRows(const void *src, void *dst, const int64_t *idx, int64_t outer,
+                              int64_t seqSrc, int64_t seqDst, int64_t innerBytes) {
+  launchScatterRows(src, dst, idx, outer, seqSrc, seqDst, innerBytes, stream_);
+}
+
+} // namespace cprt

@@ -1,0 +1,262 @@
+//===- CudaCApi.cpp - C ABI over the CUDA backend, comms and ring ---------===//
+#include "cprt/cuda/cprt_cuda.h"
+#include "CudaCheck.h"
+#include "FlashKernels.h"
+#include "cprt/Error.h"
+#include "cprt/LoadBalancer.h"
+#include "cprt/cuda/CudaBackend.h"
+#include "cprt/cuda/GpuCommunicator.h"
+#include "cprt/cuda/GpuRing.h"
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace cprt;
+
+namespace {
+
+thread_local std::string lastError;
+
+template <typename F> int guarded(F &&f) {
+  try {
+    f();
+    lastError.clear();
+    return 0;
+  } catch (const Error &e) {
+    lastError = e.what();
+    return int(e.code());
+  } catch (const std::exception &e) {
+    lastError = e.what();
+    return int(ErrorCode::Internal);
+  } catch (...) {
+    lastError = "unknown error";
+    return int(ErrorCode::Internal);
+  }
+}
+
+TensorView mkView(void *p, int32_t dt, int64_t h, int64_t s, int64_t d, const int64_t *st) {
+  TensorView v = TensorView::contiguous(p, DType(dt), h, s, d);
+  if (st && (st[0] || st[1] || st[2])) {
+    v.stride[0] = st[0];
+    v.stride[1] = st[1];
+    v.stride[2] = st[2];
+  }
+  return v;
+}
+
+AttentionParams params(const cprt_cuda_attn *a) {
+  AttentionParams p;
+  p.shape.batch = a->batch; p.shape.headsQ = a->heads_q; p.shape.headsKV = a->heads_kv;
+  p.shape.seqQ = a->seq_q; p.shape.seqKV = a->seq_kv; p.shape.headDim = a->head_dim;
+  p.scale = a->scale;
+  p.stepCausal = StepCausal(a->step_causal);
+  MaskSpec &m = p.mask;
+  m.qPos = a->q_pos; m.kvPos = a->kv_pos; m.causal = a->causal;
+  m.windowLeft = a->window_left; m.docIds = a->doc_ids; m.docLen = a->doc_len;
+  m.boolMask = a->bool_mask; m.addMask = a->add_mask;
+  m.maskBStride = a->mask_b_stride; m.maskHStride = a->mask_h_stride;
+  m.maskRowStride = a->mask_row_stride;
+  return p;
+}
+
+} // namespace
+
+extern "C" {
+
+int cprt_cuda_attention_forward(const cprt_cuda_attn *a) {
+  return guarded([&] {
+    CudaBackend be(static_cast<cudaStream_t>(a->stream));
+    ForwardArgs f;
+    f.q = mkView(a->q, a->dtype, a->heads_q, a->seq_q, a->head_dim, a->q_stride);
+    f.k = mkView(a->k, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->k_stride);
+    f.v = mkView(a->v, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->v_stride);
+    f.out = mkView(a->out, a->out_dtype, a->heads_q, a->seq_q, a->head_dim, a->out_stride);
+    f.lse = a->lse;
+    be.forward(params(a), f);
+  });
+}
+
+int cprt_cuda_attention_backward(const cprt_cuda_attn *a) {
+  return guarded([&] {
+    static thread_local CudaBackend *be = nullptr; // keeps its scratch across calls
+    if (!be) be = new CudaBackend(nullptr);
+    be->setStream(static_cast<cudaStream_t>(a->stream));
+    BackwardArgs g;
+    g.q = mkView(a->q, a->dtype, a->heads_q, a->seq_q, a->head_dim, a->q_stride);
+    g.k = mkView(a->k, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->k_stride);
+    g.v = mkView(a->v, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->v_stride);
+    g.out = mkView(a->out, a->out_dtype, a->heads_q, a->seq_q, a->head_dim, a->out_stride);
+    g.dout = mkView(a->dout, a->dtype, a->heads_q, a->seq_q, a->head_dim, nullptr);
+    g.lse = a->lse;
+    g.dq = mkView(a->dq, a->grad_dtype, a->heads_q, a->seq_q, a->head_dim, nullptr);
+    g.dk = mkView(a->dk, a->grad_dtype, a->heads_kv, a->seq_kv, a->head_dim, nullptr);
+    g.dv = mkView(a->dv, a->grad_dtype, a->heads_kv, a->seq_kv, a->head_dim, nullptr);
+    be->backward(params(a), g);
+  });
+}
+
+int cprt_cuda_merge(float *out, float *lse, const float *outB, const float *lseB, int64_t rows,
+                    int64_t d, void *stream) {
+  return guarded([&] {
+    cuda::launchMerge(out, lse, outB, lseB, rows, d, static_cast<cudaStream_t>(stream));
+  });
+}
+
+int cprt_cuda_gather_rows(const void *src, void *dst, const int64_t *idx, int64_t outer,
+                          int64_t seqSrc, int64_t seqDst, int64_t innerBytes, void *stream) {
+  return guarded([&] {
+    cuda::launchGatherRows(src, dst, idx, outer, seqSrc, seqDst, innerBytes,
+                           static_cast<cudaStream_t>(stream));
+  });
+}
+
+int cprt_cuda_scatter_rows(const void *src, void *dst, const int64_t *idx, int64_t outer,
+                           int64_t seqSrc, int64_t seqDst, int64_t innerBytes, void *stream) {
+  return guarded([&] {
+    cuda::launchScatterRows(src, dst, idx, outer, seqSrc, seqDst, innerBytes,
+                            static_cast<cudaStream_t>(stream));
+  });
+}
+
+int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
+  return guarded([&] {
+    const int W = rr->world;
+    check(W > 0, "ring: world must be > 0");
+    BalancerOptions bo;
+    bo.docIds = rr->doc_ids_host;
+    ShardLayout layout = makeLayout(Balancer(rr->balancer), rr->seq, W, bo);
+    const int64_t L = layout.localLen, S = rr->seq, B = rr->batch, Hq = rr->heads_q,
+                  Hkv = rr->heads_kv, D = rr->head_dim;
+    const DType dt = DType(rr->dtype);
+    const size_t es = dtypeSize(dt);
+    CPRT_CUDA_CHECK(cudaDeviceSynchronize());
+
+    // Device copies of the layout (per-rank gather indices) and doc ids.
+    int64_t *idx = nullptr;
+    int32_t *docs = nullptr;
+    CPRT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void **>(&idx), layout.slotToPos.size() * 8));
+    CPRT_CUDA_CHECK(cudaMemcpy(idx, layout.slotToPos.data(), layout.slotToPos.size() * 8,
+                               cudaMemcpyHostToDevice));
+    if (rr->doc_ids_host) {
+      CPRT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void **>(&docs), size_t(S) * 4));
+      CPRT_CUDA_CHECK(cudaMemcpy(docs, rr->doc_ids_host, size_t(S) * 4, cudaMemcpyHostToDevice));
+    }
+    RingOptions opts;
+    opts.rotate = RotateMethod(rr->rotate);
+    opts.causal = rr->causal;
+    opts.scale = rr->scale;
+    opts.mask.windowLeft = rr->window_left;
+    opts.mask.docIds = docs;
+    opts.mask.docLen = docs ? S : 0;
+    opts.mask.boolMask = rr->bool_mask;
+    opts.mask.addMask = rr->add_mask;
+    opts.mask.maskBStride = rr->mask_b_stride;
+    opts.mask.maskHStride = rr->mask_h_stride;
+    opts.mask.maskRowStride = rr->mask_row_stride;
+    AttentionShape local{B, Hq, Hkv, L, L, D};
+    const int iters = rr->iters > 0 ? rr->iters : 1;
+    const bool timed = rr->iters > 0;
+    double msPerIter = 0;
+    RingStats stats0;
+
+    auto body = [&](int r, GpuCommunicator &comm) {
+      CudaBackend be(comm.stream(), comm.device());
+      const int64_t *myIdx = idx + int64_t(r) * L;
+      auto alloc = [&](size_t bytes) {
+        void *p = nullptr;
+        CPRT_CUDA_CHECK(cudaMallocAsync(&p, bytes ? bytes : 16, be.stream()));
+        return p;
+      };
+      const size_t qB = size_t(B * Hq * L * D) * es, kvB = size_t(B * Hkv * L * D) * es;
+      void *q = alloc(qB), *k = alloc(kvB), *v = alloc(kvB), *out = alloc(qB);
+      float *lse = static_cast<float *>(alloc(size_t(B * Hq * L) * 4));
+      void *dout = nullptr, *dq = nullptr, *dk = nullptr, *dv = nullptr;
+      be.gatherRows(rr->q, q, myIdx, B * Hq, S, L, D * es);
+      be.gatherRows(rr->k, k, myIdx, B * Hkv, S, L, D * es);
+      be.gatherRows(rr->v, v, myIdx, B * Hkv, S, L, D * es);
+      if (rr->backward) {
+        dout = alloc(qB); dq = alloc(qB); dk = alloc(kvB); dv = alloc(kvB);
+        be.gatherRows(rr->dout, dout, myIdx, B * Hq, S, L, D * es);
+      }
+      RingStats st;
+      auto once = [&] {
+        st = gpuRingAttentionForward(comm, be, layout, opts, local, dt, q, k, v, out, lse,
+                                     rr->doc_ids_host);
+        if (rr->backward)
+          gpuRingAttentionBackward(comm, be, layout, opts, local, dt, dout, q, k, v, out, lse,
+                                   dq, dk, dv, rr->doc_ids_host);
+      };
+      if (timed) { // warm-up
+        once();
+        be.synchronize();
+      }
+      comm.barrier();
+      be.synchronize();
+      comm.barrier();
+      const auto t0 = std::chrono::steady_clock::now();
+      for (int it = 0; it < iters; ++it) once();
+      be.synchronize();
+      comm.barrier();
+      be.synchronize();
+      const auto t1 = std::chrono::steady_clock::now();
+      if (r == 0) {
+        msPerIter = std::chrono::duration<double, std::milli>(t1 - t0).count() / iters;
+        stats0 = st;
+      }
+      // Unshard (padding slots are dropped by the scatter).
+      be.scatterRows(out, rr->out, myIdx, B * Hq, L, S, D * es);
+      be.scatterRows(lse, rr->lse, myIdx, B * Hq, L, S, 4);
+      if (rr->backward) {
+        be.scatterRows(dq, rr->dq, myIdx, B * Hq, L, S, D * es);
+        be.scatterRows(dk, rr->dk, myIdx, B * Hkv, L, S, D * es);
+        be.scatterRows(dv, rr->dv, myIdx, B * Hkv, L, S, D * es);
+      }
+      for (void *p : {q, k, v, out, static_cast<void *>(lse), dout, dq, dk, dv})
+        if (p) CPRT_CUDA_CHECK(cudaFreeAsync(p, be.stream()));
+      be.synchronize();
+    };
+
+    try {
+      if (rr->transport == 0) {
+        runVirtualRanks(W, body);
+      } else {
+#ifdef CPRT_HAVE_NCCL
+        check(W == 1, "ring: the NCCL transport in this harness runs one rank per process");
+        const std::string path = "/tmp/cprt_nccl_id_" + std::to_string(getpid());
+        auto comm = makeNcclCommunicatorFromFile(path, 0, 1);
+        cudaStream_t st;
+        CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+        comm->setStream(st);
+        body(0, *comm);
+        comm->synchronize();
+        cudaStreamDestroy(st);
+        unlink(path.c_str());
+#else
+        fail(ErrorCode::Invalid, "ring: built without NCCL");
+#endif
+      }
+    } catch (...) {
+      cudaFree(idx);
+      cudaFree(docs);
+      throw;
+    }
+    CPRT_CUDA_CHECK(cudaDeviceSynchronize());
+    cudaFree(idx);
+    cudaFree(docs);
+    if (rr->ms_per_iter_host) *rr->ms_per_iter_host = float(msPerIter);
+    rr->steps_computed = stats0.stepsComputed;
+    rr->steps_skipped = stats0.stepsSkipped;
+    rr->comm_ops = stats0.commOps;
+  });
+}
+
+const char *cprt_cuda_last_error(void) { return lastError.c_str(); }
+
+int cprt_cuda_synchronize(void) {
+  return guarded([] { CPRT_CUDA_CHECK(cudaDeviceSynchronize()); });
+}
+
+} // extern "C"
