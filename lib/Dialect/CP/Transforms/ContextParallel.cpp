@@ -671,7 +671,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     b.setInsertionPointAfter(op);
     for (OpResult res : op->getResults()) {
       auto reduced = shard::AllReduceOp::create(
-          b, op->getLoc(), res.getType(), gridRef, b.getDenseI16ArrayAttr({}),
+          b, op->getLoc(), res.getType(), gridRef, b.getDenseI16ArrayAttr({0}),
           res, shard::ReductionKindAttr::get(ctx, *kind));
       res.replaceAllUsesExcept(reduced.getResult(), reduced);
     }
@@ -745,7 +745,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       shape[t.getRank() - 2] *= world;
       return shard::AllGatherOp::create(
                  b, op->getLoc(), RankedTensorType::get(shape, t.getElementType()),
-                 gridRef, b.getDenseI16ArrayAttr({}), x,
+                 gridRef, b.getDenseI16ArrayAttr({0}), x,
                  b.getIndexAttr(t.getRank() - 2))
           .getResult();
     };

@@ -16,7 +16,7 @@
 // CHECK: arith.index_cast %[[P]]
 // CHECK: %[[O:.+]] = cp.ring_attention
 // CHECK: %[[SUM:.+]] = linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]{{.+}} ins(%[[O]] : tensor<1x2x4x8xf32>)
-// CHECK: %[[ALL:.+]] = shard.all_reduce %[[SUM]] on @cp_grid : tensor<1x2x8xf32> -> tensor<1x2x8xf32>
+// CHECK: %[[ALL:.+]] = shard.all_reduce %[[SUM]] on @cp_grid grid_axes = [0] : tensor<1x2x8xf32> -> tensor<1x2x8xf32>
 // CHECK: return %[[O]], %[[ALL]] : tensor<1x2x4x8xf32>, tensor<1x2x8xf32>
 #id4 = affine_map<(b, h, s, d) -> (b, h, s, d)>
 #tab = affine_map<(b, h, s, d) -> (s, d)>
