@@ -30,6 +30,7 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SetVector.h"
@@ -111,6 +112,20 @@ private:
                               ArrayRef<ReassociationIndices> reassoc,
                               bool expand, Value v, int64_t d);
   LogicalResult relateAttention(Operation *op, Value v, int64_t d);
+
+  /// A slice keeps dim `d` whole: offset 0, size `size`, stride 1.
+  LogicalResult keepsWholeDim(Operation *op, ArrayRef<OpFoldResult> offsets,
+                              ArrayRef<OpFoldResult> sizes,
+                              ArrayRef<OpFoldResult> strides, int64_t size,
+                              int64_t d) {
+    std::optional<int64_t> off = getConstantIntValue(offsets[d]);
+    std::optional<int64_t> sz = getConstantIntValue(sizes[d]);
+    std::optional<int64_t> st = getConstantIntValue(strides[d]);
+    if (off != 0 || sz != size || st != 1)
+      return op->emitOpError("slices the sequence dim (positions depend on "
+                             "the slice); cannot shard it");
+    return success();
+  }
 
   int64_t seqLen;
   SmallVector<ValueDim> worklist;
@@ -292,6 +307,40 @@ LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
         return failure();
     }
     return success();
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    // Slices that keep the whole sequence (offset 0, full size, stride 1)
+    // commute with the split; rank-reducing slices drop other dims.
+    if (slice.getSourceType().getRank() != slice.getType().getRank())
+      return op->emitOpError("rank-reducing slice of a sequence tensor; "
+                             "cannot shard it");
+    if (failed(keepsWholeDim(op, slice.getMixedOffsets(),
+                             slice.getMixedSizes(), slice.getMixedStrides(),
+                             slice.getSourceType().getShape()[d], d)))
+      return failure();
+    return failure(failed(add(slice.getSource(), d, op)) ||
+                   failed(add(slice.getResult(), d, op)));
+  }
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+    if (insert.getSourceType().getRank() != insert.getType().getRank())
+      return op->emitOpError("rank-changing insert into a sequence tensor; "
+                             "cannot shard it");
+    if (failed(keepsWholeDim(op, insert.getMixedOffsets(),
+                             insert.getMixedSizes(), insert.getMixedStrides(),
+                             insert.getType().getShape()[d], d)))
+      return failure();
+    return failure(failed(add(insert.getSource(), d, op)) ||
+                   failed(add(insert.getDest(), d, op)) ||
+                   failed(add(insert.getResult(), d, op)));
+  }
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+    if ((int64_t)concat.getDim() == d)
+      return op->emitOpError("concatenates along the sequence dim; cannot "
+                             "shard it");
+    for (Value x : concat.getInputs())
+      if (failed(add(x, d, op)))
+        return failure();
+    return add(concat.getResult(), d, op);
   }
   if (auto transpose = dyn_cast<tosa::TransposeOp>(op)) {
     ArrayRef<int32_t> perms = transpose.getPerms();
@@ -645,6 +694,15 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       continue;
     }
     v.setType(localType(v, d));
+    auto localSizes = [&](ArrayRef<int64_t> sizes) {
+      SmallVector<int64_t> s(sizes);
+      s[d] = *localLen;
+      return b.getDenseI64ArrayAttr(s);
+    };
+    if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def))
+      slice.setStaticSizesAttr(localSizes(slice.getStaticSizes()));
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(def))
+      insert.setStaticSizesAttr(localSizes(insert.getStaticSizes()));
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
       expand.setStaticOutputShapeAttr(
           b.getDenseI64ArrayAttr(rankedTensor(v).getShape()));

@@ -11,6 +11,10 @@ using namespace mlir;
 void mlir::cp::buildCPPipeline(OpPassManager &pm,
                                const CPPipelineOptions &options) {
   pm.addPass(createCPDetectAttention());
+  // Drop what detection left dead (e.g. a causal mask built from positions
+  // that became is_causal) before the sequence-dim analysis sees it.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
   CPContextParallelOptions cpOptions;
   cpOptions.gridSize = options.gridSize;
   cpOptions.gridName = options.gridName;

@@ -68,7 +68,7 @@ func.func @merge_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x32x8xf32> {
 // Slicing along the sequence is position-dependent in a way the pass does not rewrite.
 func.func @slice(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x4x8xf32> {
   %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
-  // expected-error @+1 {{cannot make 'tensor.extract_slice' context-parallel: unknown how it maps the sequence dim}}
+  // expected-error @+1 {{slices the sequence dim (positions depend on the slice); cannot shard it}}
   %s = tensor.extract_slice %o[0, 0, 0, 0] [1, 2, 4, 8] [1, 1, 1, 1] : tensor<1x2x16x8xf32> to tensor<1x2x4x8xf32>
   return %s : tensor<1x2x4x8xf32>
 }
@@ -87,3 +87,23 @@ func.func @reduce_init(%q: tensor<1x2x16x8xf32>, %init: tensor<1x2x8xf32>) -> te
   return %r : tensor<1x2x8xf32>
 }
 
+
+// -----
+
+func.func @concat_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x32x8xf32> {
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  // expected-error @+1 {{concatenates along the sequence dim; cannot shard it}}
+  %c = tensor.concat dim(2) %o, %o : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x32x8xf32>
+  return %c : tensor<1x2x32x8xf32>
+}
+
+// -----
+
+// A tensor on the sequence read at a computed index inside a region.
+func.func @gather_seq(%q: tensor<1x2x16x8xf32>, %i: index) -> f32 {
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{cannot make 'tensor.extract' context-parallel: unknown how it maps the sequence dim}}
+  %x = tensor.extract %o[%c0, %c0, %i, %c0] : tensor<1x2x16x8xf32>
+  return %x : f32
+}

@@ -44,3 +44,17 @@ func.func @attn(%x: tensor<1x64x32xf32>, %wq: tensor<32x32xf32>) -> tensor<1x64x
   return %oc : tensor<1x64x32xf32>
 }
 
+
+// Slices and concatenations that keep the sequence whole (RoPE's even/odd
+// split of the head dim) run on local shards with local sizes.
+// CHECK-LABEL: func.func @rope_pairs
+// CHECK: %[[E:.+]] = tensor.extract_slice %{{.+}}[0, 0, 0, 0] [1, 2, 16, 8] [1, 1, 1, 2] : tensor<1x2x16x16xf32> to tensor<1x2x16x8xf32>
+// CHECK: %[[O:.+]] = tensor.extract_slice %{{.+}}[0, 0, 0, 1] [1, 2, 16, 8] [1, 1, 1, 2] : tensor<1x2x16x16xf32> to tensor<1x2x16x8xf32>
+// CHECK: tensor.concat dim(3) %[[O]], %[[E]] : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x16xf32>
+func.func @rope_pairs(%q: tensor<1x2x64x16xf32>) -> tensor<1x2x64x16xf32> {
+  %e = tensor.extract_slice %q[0, 0, 0, 0] [1, 2, 64, 8] [1, 1, 1, 2] : tensor<1x2x64x16xf32> to tensor<1x2x64x8xf32>
+  %o = tensor.extract_slice %q[0, 0, 0, 1] [1, 2, 64, 8] [1, 1, 1, 2] : tensor<1x2x64x16xf32> to tensor<1x2x64x8xf32>
+  %r = tensor.concat dim(3) %o, %e : (tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>) -> tensor<1x2x64x16xf32>
+  %a = cp.sdpa %r, %r, %r {is_causal} : (tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>) -> tensor<1x2x64x16xf32>
+  return %a : tensor<1x2x64x16xf32>
+}
