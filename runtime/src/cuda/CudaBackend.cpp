@@ -5,6 +5,8 @@
 #include "cprt/CpuBackend.h"
 #include "cprt/Error.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 namespace cprt {
@@ -73,8 +75,89 @@ CudaBackend::CudaBackend(cudaStream_t stream, int device) : stream_(stream), dev
 }
 
 CudaBackend::~CudaBackend() {
+  cudaStreamSynchronize(stream_);
   cudaFree(dqAccum_);
   cudaFree(delta_);
+  for (Staged &s : staged_) cudaFree(s.dev);
+}
+
+void *CudaBackend::allocate(size_t bytes) {
+  void *p = nullptr;
+  CPRT_CUDA_CHECK(cudaMallocAsync(&p, bytes ? bytes : 16, stream_));
+  return p;
+}
+
+void CudaBackend::deallocate(void *ptr) {
+  if (ptr) CPRT_CUDA_CHECK(cudaFreeAsync(ptr, stream_));
+}
+
+void CudaBackend::copy(void *dst, const void *src, size_t bytes) {
+  if (bytes && dst != src)
+    CPRT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_));
+}
+
+void CudaBackend::fillF32(float *dst, float value, size_t n) {
+  if (value == 0.f)
+    CPRT_CUDA_CHECK(cudaMemsetAsync(dst, 0, n * 4, stream_));
+  else
+    launchFillF32(dst, value, int64_t(n), stream_);
+}
+
+void CudaBackend::convert(const void *src, DType srcType, void *dst, DType dstType, size_t n) {
+  if (srcType == dstType) return copy(dst, src, n * dtypeSize(srcType));
+  check(srcType == DType::F32, "cuda backend: convert supports fp32 sources only");
+  launchConvertF32(static_cast<const float *>(src), dst, int(dstType), int64_t(n), stream_);
+}
+
+const void *CudaBackend::toDevice(const void *p, size_t bytes) {
+  if (!p || bytes == 0) return p;
+  cudaPointerAttributes at{};
+  if (cudaPointerGetAttributes(&at, p) == cudaSuccess &&
+      (at.type == cudaMemoryTypeDevice || at.type == cudaMemoryTypeManaged))
+    return p;
+  cudaGetLastError(); // clear a sticky "invalid value" from the query
+  for (Staged &s : staged_)
+    if (s.host == p && s.copy.size() == bytes && std::memcmp(s.copy.data(), p, bytes) == 0)
+      return s.dev;
+  if (staged_.size() >= 32) { // bounded cache: drop the oldest
+    CPRT_CUDA_CHECK(cudaFreeAsync(staged_.front().dev, stream_));
+    staged_.erase(staged_.begin());
+  }
+  Staged s;
+  s.host = p;
+  s.copy.assign(static_cast<const char *>(p), static_cast<const char *>(p) + bytes);
+  CPRT_CUDA_CHECK(cudaMallocAsync(&s.dev, bytes, stream_));
+  // From the private copy, which outlives the asynchronous transfer.
+  CPRT_CUDA_CHECK(cudaMemcpyAsync(s.dev, s.copy.data(), bytes, cudaMemcpyHostToDevice, stream_));
+  staged_.push_back(std::move(s));
+  return staged_.back().dev;
+}
+
+MaskSpec CudaBackend::deviceMask(const AttentionParams &p) {
+  MaskSpec m = p.mask;
+  const AttentionShape &s = p.shape;
+  // Largest positions used (mask extents are indexed by positions).
+  auto maxPos = [&](const int64_t *pos, int64_t n) -> int64_t {
+    if (!pos) return n - 1;
+    std::vector<int64_t> h(static_cast<size_t>(n));
+    CPRT_CUDA_CHECK(cudaMemcpy(h.data(), pos, size_t(n) * 8, cudaMemcpyDefault));
+    int64_t mx = -1;
+    for (int64_t x : h) mx = std::max(mx, x);
+    return mx;
+  };
+  if (m.boolMask || m.addMask) {
+    const int64_t mp = maxPos(m.qPos, s.seqQ), mk = maxPos(m.kvPos, s.seqKV);
+    size_t extent = 1;
+    if (mp >= 0 && mk >= 0)
+      extent = size_t((s.batch - 1) * m.maskBStride + (s.headsQ - 1) * m.maskHStride +
+                      mp * m.maskRowStride + mk + 1);
+    if (m.boolMask) m.boolMask = static_cast<const uint8_t *>(toDevice(m.boolMask, extent));
+    if (m.addMask) m.addMask = static_cast<const float *>(toDevice(m.addMask, extent * 4));
+  }
+  m.qPos = static_cast<const int64_t *>(toDevice(m.qPos, size_t(s.seqQ) * 8));
+  m.kvPos = static_cast<const int64_t *>(toDevice(m.kvPos, size_t(s.seqKV) * 8));
+  if (m.docIds) m.docIds = static_cast<const int32_t *>(toDevice(m.docIds, size_t(m.docLen) * 4));
+  return m;
 }
 
 void CudaBackend::synchronize() { CPRT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
@@ -119,7 +202,7 @@ void CudaBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   l.outType = int(a.out.dtype);
   l.step = stepDesc(p);
   if (s.seqKV == 0) l.step.kEnd = 0;
-  l.mask = maskDesc(p.mask);
+  l.mask = maskDesc(deviceMask(p));
   if (s.seqKV == 0) { l.k = l.v = a.q.data; copyStrides(a.q, l.kS); copyStrides(a.q, l.vS); }
   launchFlashForward(l, stream_);
 }
@@ -176,7 +259,7 @@ void CudaBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
   l.dkvType = int(a.dk.dtype);
   l.accumulate = a.accumulate;
   l.step = stepDesc(p);
-  l.mask = maskDesc(p.mask);
+  l.mask = maskDesc(deviceMask(p));
   launchFlashBackward(l, stream_);
   int64_t dqS[3];
   copyStrides(a.dq, dqS);
@@ -193,8 +276,8 @@ void CudaBackend::convertFromF32(const float *src, void *dst, DType t, int64_t n
   launchConvertF32(src, dst, int(t), n, stream_);
 }
 
-void CudaBackend::addF32(float *dst, const float *src, int64_t n) {
-  launchAddF32(dst, src, n, stream_);
+void CudaBackend::addF32(float *dst, const float *src, size_t n) {
+  launchAddF32(dst, src, int64_t(n), stream_);
 }
 
 void CudaBackend::gatherRows(const void *src, void *dst, const int64_t *idx, int64_t outer,

@@ -6,7 +6,7 @@
 #include "cprt/LoadBalancer.h"
 #include "cprt/cuda/CudaBackend.h"
 #include "cprt/cuda/GpuCommunicator.h"
-#include "cprt/cuda/GpuRing.h"
+#include "cprt/RingAttention.h"
 
 #include <chrono>
 #include <cstring>
@@ -136,21 +136,16 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
 
     // Device copies of the layout (per-rank gather indices) and doc ids.
     int64_t *idx = nullptr;
-    int32_t *docs = nullptr;
     CPRT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void **>(&idx), layout.slotToPos.size() * 8));
     CPRT_CUDA_CHECK(cudaMemcpy(idx, layout.slotToPos.data(), layout.slotToPos.size() * 8,
                                cudaMemcpyHostToDevice));
-    if (rr->doc_ids_host) {
-      CPRT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void **>(&docs), size_t(S) * 4));
-      CPRT_CUDA_CHECK(cudaMemcpy(docs, rr->doc_ids_host, size_t(S) * 4, cudaMemcpyHostToDevice));
-    }
     RingOptions opts;
     opts.rotate = RotateMethod(rr->rotate);
     opts.causal = rr->causal;
     opts.scale = rr->scale;
     opts.mask.windowLeft = rr->window_left;
-    opts.mask.docIds = docs;
-    opts.mask.docLen = docs ? S : 0;
+    opts.mask.docIds = rr->doc_ids_host; // host (Attention.h contract)
+    opts.mask.docLen = rr->doc_ids_host ? S : 0;
     opts.mask.boolMask = rr->bool_mask;
     opts.mask.addMask = rr->add_mask;
     opts.mask.maskBStride = rr->mask_b_stride;
@@ -183,11 +178,12 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
       }
       RingStats st;
       auto once = [&] {
-        st = gpuRingAttentionForward(comm, be, layout, opts, local, dt, q, k, v, out, lse,
-                                     rr->doc_ids_host);
+        // The ring schedule of RingAttention.cpp, unchanged: device memory
+        // through the backend, transfers through the GPU communicator.
+        st = ringAttentionForward(comm, be, layout, opts, local, dt, q, k, v, out, lse);
         if (rr->backward)
-          gpuRingAttentionBackward(comm, be, layout, opts, local, dt, dout, q, k, v, out, lse,
-                                   dq, dk, dv, rr->doc_ids_host);
+          ringAttentionBackward(comm, be, layout, opts, local, dt, dout, q, k, v, out, lse, dq,
+                                dk, dv);
       };
       if (timed) { // warm-up
         once();
@@ -240,12 +236,10 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
       }
     } catch (...) {
       cudaFree(idx);
-      cudaFree(docs);
       throw;
     }
     CPRT_CUDA_CHECK(cudaDeviceSynchronize());
     cudaFree(idx);
-    cudaFree(docs);
     if (rr->ms_per_iter_host) *rr->ms_per_iter_host = float(msPerIter);
     rr->steps_computed = stats0.stepsComputed;
     rr->steps_skipped = stats0.stepsSkipped;

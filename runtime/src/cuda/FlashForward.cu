@@ -208,12 +208,8 @@ void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   constexpr int W = 4, BN = 64, BM = 16 * W;
   constexpr size_t smemBytes = size_t(BM * D + 4 * BN * D) * sizeof(T);
   auto kern = flashFwdKernel<T, OutT, D, W, BN>;
-  static bool attrSet = false; // per template instance
-  if (!attrSet) {
-    CPRT_CUDA_CHECK(
-        cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smemBytes)));
-    attrSet = true;
-  }
+  CPRT_CUDA_CHECK(
+      cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smemBytes)));
   dim3 grid(unsigned((fp.Sq + BM - 1) / BM), unsigned(fp.Hq), unsigned(B));
   kern<<<grid, W * 32, smemBytes, s>>>(fp);
   CPRT_CUDA_CHECK(cudaGetLastError());

@@ -1,11 +1,15 @@
 //===- CudaBackend.h - Flash-attention kernels on CUDA GPUs -----*- C++ -*-===//
 //
 // KernelBackend over device memory: FA2-style forward / backward on tensor
-// cores (mma.sync, sm_80+; built for sm_90a and sm_80), fp32 merge, and the
-// load balancer's permutations. Every pointer handed to this backend is a
-// device pointer, the MaskSpec's ones included (qPos, kvPos, docIds,
-// boolMask, addMask). All work is queued on stream() and returns without
-// waiting; call synchronize() before reading results on the host.
+// cores (mma.sync, sm_80+; built for sm_90 and sm_80), fp32 merge, the
+// memory operations the ring scheduler uses (so cprt::ringAttentionForward /
+// Backward run unchanged on the GPU with a GpuCommunicator on the same
+// stream), and the load balancer's permutations. Tensor pointers are device
+// pointers. MaskSpec arrays (qPos, kvPos, docIds, boolMask, addMask) may be
+// host memory (the Attention.h contract): they are staged to the device and
+// cached (by address, size and content); device pointers are used as they
+// are. All work is queued on stream() and returns without waiting; call
+// synchronize() before reading results on the host.
 //
 // Supported: q/k/v (and dout) bf16 or fp16 of one type, fp32 accumulation,
 // head dim 64 / 128 / 256 forward, 64 / 128 backward; out fp32 or the input
@@ -20,6 +24,7 @@
 #include "cprt/Attention.h"
 
 #include <cuda_runtime_api.h>
+#include <vector>
 
 namespace cprt {
 
@@ -37,6 +42,18 @@ public:
   void mergePartial(float *out, float *lse, const float *outB, const float *lseB, int64_t rows,
                     int64_t d) override;
 
+  // Memory operations in device memory, ordered on stream().
+  void attentionDelta(const AttentionShape &s, const TensorView &dout, const TensorView &out,
+                      float *delta) override {
+    computeDelta(s, dout, out, delta);
+  }
+  void *allocate(size_t bytes) override;
+  void deallocate(void *ptr) override;
+  void copy(void *dst, const void *src, size_t bytes) override;
+  void fillF32(float *dst, float value, size_t n) override;
+  void addF32(float *dst, const float *src, size_t n) override;
+  void convert(const void *src, DType srcType, void *dst, DType dstType, size_t n) override;
+
   cudaStream_t stream() const { return stream_; }
   void setStream(cudaStream_t s) { stream_ = s; }
   int device() const { return device_; }
@@ -48,8 +65,6 @@ public:
                     float *delta);
   /// dst (dtype t, contiguous) = src (fp32), n elements.
   void convertFromF32(const float *src, void *dst, DType t, int64_t n);
-  /// dst += src (fp32), n elements.
-  void addF32(float *dst, const float *src, int64_t n);
   /// Load-balancer permutations on [outer][seq][innerBytes] buffers:
   /// gather: dst[o][i] = idx[i] >= 0 ? src[o][idx[i]] : 0 for i < seqDst;
   /// scatter: dst[o][idx[i]] = src[o][i] for idx[i] >= 0, i < seqSrc.
@@ -61,6 +76,15 @@ public:
 
 private:
   float *scratch(float *&buf, size_t &cap, size_t n);
+  /// Device copy of a mask array (passthrough for device memory).
+  const void *toDevice(const void *p, size_t bytes);
+  MaskSpec deviceMask(const AttentionParams &p);
+  struct Staged {
+    const void *host;
+    std::vector<char> copy;
+    void *dev;
+  };
+  std::vector<Staged> staged_;
   cudaStream_t stream_;
   int device_;
   float *dqAccum_ = nullptr, *delta_ = nullptr;

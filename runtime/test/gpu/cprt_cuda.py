@@ -1,0 +1,67 @@
+"""ctypes binding of libcprt_cuda.so (runtime/include/cprt/cuda/cprt_cuda.h).
+
+Used by the GPU tests and benchmarks: torch tensors are passed by data_ptr().
+"""
+import ctypes as C
+import os
+
+I64, I32, F32, VP = C.c_int64, C.c_int32, C.c_float, C.c_void_p
+I64x3 = I64 * 3
+
+
+class Attn(C.Structure):
+    _fields_ = [
+        ("batch", I64), ("heads_q", I64), ("heads_kv", I64), ("seq_q", I64),
+        ("seq_kv", I64), ("head_dim", I64),
+        ("dtype", I32), ("out_dtype", I32), ("grad_dtype", I32), ("step_causal", I32),
+        ("scale", F32),
+        ("q", VP), ("k", VP), ("v", VP), ("out", VP), ("lse", VP),
+        ("dout", VP), ("dq", VP), ("dk", VP), ("dv", VP),
+        ("q_stride", I64x3), ("k_stride", I64x3), ("v_stride", I64x3), ("out_stride", I64x3),
+        ("q_pos", VP), ("kv_pos", VP), ("causal", I32), ("window_left", I64),
+        ("doc_ids", VP), ("doc_len", I64), ("bool_mask", VP), ("add_mask", VP),
+        ("mask_b_stride", I64), ("mask_h_stride", I64), ("mask_row_stride", I64),
+        ("stream", VP),
+    ]
+
+
+class Ring(C.Structure):
+    _fields_ = [
+        ("world", I32), ("transport", I32), ("balancer", I32), ("rotate", I32),
+        ("causal", I32), ("backward", I32), ("scale", F32), ("window_left", I64),
+        ("doc_ids_host", VP),
+        ("batch", I64), ("heads_q", I64), ("heads_kv", I64), ("seq", I64), ("head_dim", I64),
+        ("dtype", I32),
+        ("q", VP), ("k", VP), ("v", VP), ("out", VP), ("lse", VP), ("dout", VP),
+        ("dq", VP), ("dk", VP), ("dv", VP),
+        ("bool_mask", VP), ("add_mask", VP),
+        ("mask_b_stride", I64), ("mask_h_stride", I64), ("mask_row_stride", I64),
+        ("iters", I32), ("ms_per_iter_host", VP),
+        ("steps_computed", I32), ("steps_skipped", I32), ("comm_ops", I32),
+    ]
+
+
+STEP = {"skip": 0, "not_causal": 1, "causal": 2, "causal_strict": 3,
+        "kv_head_half": 4, "q_tail_half": 5}
+BALANCER = {"none": 0, "headtail": 1, "striped": 2, "perdoc": 3, "ptrr": 4}
+ROTATE = {"allgather": 0, "alltoall": 1, "ring": 2}
+
+
+def load(path=None):
+    path = path or os.environ.get("CPRT_CUDA_LIB", "build-gpu/src/cuda/libcprt_cuda.so")
+    lib = C.CDLL(os.path.abspath(path))
+    for f in ("cprt_cuda_attention_forward", "cprt_cuda_attention_backward"):
+        getattr(lib, f).argtypes = [C.POINTER(Attn)]
+        getattr(lib, f).restype = C.c_int
+    lib.cprt_cuda_ring_run.argtypes = [C.POINTER(Ring)]
+    lib.cprt_cuda_ring_run.restype = C.c_int
+    lib.cprt_cuda_merge.argtypes = [VP, VP, VP, VP, I64, I64, VP]
+    lib.cprt_cuda_gather_rows.argtypes = [VP, VP, VP, I64, I64, I64, I64, VP]
+    lib.cprt_cuda_scatter_rows.argtypes = [VP, VP, VP, I64, I64, I64, I64, VP]
+    lib.cprt_cuda_last_error.restype = C.c_char_p
+    return lib
+
+
+def check(lib, rc, what):
+    if rc != 0:
+        raise RuntimeError(f"{what}: status {rc}: {lib.cprt_cuda_last_error().decode()}")

@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""GPU tests of the CUDA runtime (kernels, merge, permutations, rings, NCCL).
+
+Every check draws fresh random inputs and compares against a float64
+reference computed by torch on the GPU from an explicit visibility matrix
+(written independently of the kernels), and, for plain/causal/GQA cases,
+against torch's scaled_dot_product_attention.
+
+Tolerance (stated, used everywhere): relative Frobenius error
+||got - ref|| / ||ref|| <= 1e-2 for out, dq, dk, dv (bf16 and fp16 inputs,
+fp32 accumulation); LSE max |got - ref| <= 1e-2 on finite rows and exactly
+-inf where the reference is -inf; fully masked rows must give out == 0; a
+NaN anywhere fails.
+
+Usage: python3 test_gpu.py [--lib build-gpu/src/cuda/libcprt_cuda.so] [--quick]
+"""
+import argparse
+import ctypes as C
+import itertools
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+import cprt_cuda as cc
+
+TOL = 1e-2
+DT = {torch.float32: 0, torch.bfloat16: 1, torch.float16: 2}
+dev = "cuda"
+results = []
+
+
+def report(name, ok, detail=""):
+    results.append((name, ok, detail))
+    print(f"{'PASS' if ok else 'FAIL'} {name} {detail}", flush=True)
+
+
+def relerr(got, ref):
+    got = got.double()
+    if torch.isnan(got).any():
+        return float("nan")
+    n = ref.norm().item()
+    return (got - ref).norm().item() / max(n, 1e-30)
+
+
+def visibility(B, Hq, Sq, Skv, step, qpos=None, kvpos=None, causal=False, window=0,
+               docs=None, bmask=None, strides=(0, 0, 0), need_pos=False):
+    """[B,Hq,Sq,Skv] bool visibility, following Attention.h literally."""
+    i = torch.arange(Sq, device=dev)[:, None]
+    j = torch.arange(Skv, device=dev)[None, :]
+    if step == "skip":
+        v = torch.zeros(Sq, Skv, dtype=torch.bool, device=dev)
+    elif step == "not_causal":
+        v = torch.ones(Sq, Skv, dtype=torch.bool, device=dev)
+    elif step == "causal":
+        v = j <= i
+    elif step == "causal_strict":
+        v = j < i
+    elif step == "kv_head_half":
+        v = (j < Skv // 2).expand(Sq, Skv)
+    else:
+        v = (i >= Sq // 2).expand(Sq, Skv)
+    qp = (qpos if qpos is not None else torch.arange(Sq, device=dev))[:, None]
+    kp = (kvpos if kvpos is not None else torch.arange(Skv, device=dev))[None, :]
+    uses = qpos is not None or kvpos is not None or causal or window > 0 or docs is not None
+    if uses:
+        v = v & (qp >= 0) & (kp >= 0)
+        if causal or window > 0:
+            v = v & (kp <= qp)
+        if window > 0:
+            v = v & (kp > qp - window)
+        if docs is not None:
+            v = v & (docs[qp.clamp(min=0)] == docs[kp.clamp(min=0)])
+    v = v.expand(B, Hq, Sq, Skv).clone()
+    add = None
+    if bmask is not None:
+        bs, hs, rs = strides
+        b = torch.arange(B, device=dev)[:, None, None, None]
+        h = torch.arange(Hq, device=dev)[None, :, None, None]
+        idx = b * bs + h * hs + qp.clamp(min=0)[None, None] * rs + kp.clamp(min=0)[None, None]
+        vals = bmask.flatten()[idx]
+        if bmask.dtype == torch.bool or bmask.dtype == torch.uint8:
+            v = v & (vals != 0)
+        else:
+            add = vals.double()
+    return v, add
+
+
+def reference(q, k, v, vis, add, scale, dout=None):
+    """float64 attention with explicit visibility; returns out, lse (, grads)."""
+    G = q.shape[1] // k.shape[1]
+    q64 = q.double().requires_grad_(dout is not None)
+    k64 = k.double().requires_grad_(dout is not None)
+    v64 = v.double().requires_grad_(dout is not None)
+    kk = k64.repeat_interleave(G, dim=1)
+    vv = v64.repeat_interleave(G, dim=1)
+    s = (q64 @ kk.transpose(-1, -2)) * scale
+    if add is not None:
+        s = s + add
+    s = s.masked_fill(~vis, float("-inf"))
+    lse = torch.logsumexp(s, -1)
+    lse_safe = torch.where(torch.isinf(lse), torch.zeros_like(lse), lse)
+    p = torch.exp(s - lse_safe[..., None])
+    out = p @ vv
+    if dout is None:
+        return out.detach(), lse.detach()
+    out.backward(dout.double())
+    return out.detach(), lse.detach(), q64.grad, k64.grad, v64.grad
+
+
+def attn_desc(B, Hq, Hkv, Sq, Skv, D, dtype, out_dtype, step, scale, t, mask):
+    a = cc.Attn()
+    a.batch, a.heads_q, a.heads_kv, a.seq_q, a.seq_kv, a.head_dim = B, Hq, Hkv, Sq, Skv, D
+    a.dtype, a.out_dtype, a.grad_dtype = DT[dtype], DT[out_dtype], 0
+    a.step_causal = cc.STEP[step]
+    a.scale = scale
+    for name, ten in t.items():
+        setattr(a, name, ten.data_ptr())
+    for name, val in mask.items():
+        setattr(a, name, val)
+    return a
+
+
+def check_kernel(name, B=1, Hq=4, Hkv=4, Sq=128, Skv=128, D=64, dtype=torch.bfloat16,
+                 out_dtype=None, step="not_causal", backward=True, positions=None,
+                 causal=False, window=0, docs=False, bmask=None, sdpa=None):
+    lib = LIB
+    out_dtype = out_dtype or dtype
+    scale = 1.0 / math.sqrt(D) if (Sq + Skv) % 2 == 0 else 0.3
+    q = torch.randn(B, Hq, Sq, D, device=dev).to(dtype)
+    k = torch.randn(B, Hkv, Skv, D, device=dev).to(dtype)
+    v = torch.randn(B, Hkv, Skv, D, device=dev).to(dtype)
+    out = torch.full((B, Hq, Sq, D), float("nan"), device=dev).to(out_dtype)
+    lse = torch.full((B, Hq, Sq), float("nan"), device=dev)
+    mask, keep = {}, []
+    qpos = kvpos = dids = None
+    P = max(Sq, Skv)
+    if positions:
+        P = 2 * max(Sq, Skv)
+        qpos = torch.randperm(P, device=dev)[:Sq].sort().values
+        kvpos = torch.randperm(P, device=dev)[:Skv]
+        qpos[torch.rand(Sq, device=dev) < 0.1] = -1
+        kvpos[torch.rand(Skv, device=dev) < 0.1] = -1
+        mask["q_pos"], mask["kv_pos"] = qpos.data_ptr(), kvpos.data_ptr()
+        keep += [qpos, kvpos]
+    mask["causal"] = int(causal)
+    mask["window_left"] = window
+    if docs:
+        dids = torch.cumsum((torch.rand(P, device=dev) < 0.03).int(), 0).int()
+        mask["doc_ids"], mask["doc_len"] = dids.data_ptr(), P
+        keep.append(dids)
+    strides = (0, 0, 0)
+    if bmask is not None:
+        if bmask == "bool":
+            m = (torch.rand(B, 1, P, P, device=dev) < 0.7).to(torch.uint8)
+            mask["bool_mask"] = m.data_ptr()
+        else:
+            m = torch.randn(B, Hq, P, P, device=dev) * 2
+            m[torch.rand_like(m) < 0.05] = float("-inf")
+            mask["add_mask"] = m.data_ptr()
+        strides = (m.stride(0) if m.shape[0] > 1 else 0, m.stride(1) if m.shape[1] > 1 else 0,
+                   m.stride(2))
+        mask["mask_b_stride"], mask["mask_h_stride"], mask["mask_row_stride"] = strides
+        keep.append(m)
+        bmask = m
+    vis, add = visibility(B, Hq, Sq, Skv, step, qpos, kvpos, causal, window, dids, bmask, strides)
+    a = attn_desc(B, Hq, Hkv, Sq, Skv, D, dtype, out_dtype, step, scale,
+                  {"q": q, "k": k, "v": v, "out": out, "lse": lse}, mask)
+    cc.check(lib, lib.cprt_cuda_attention_forward(C.byref(a)), name)
+    torch.cuda.synchronize()
+    if backward:
+        dout = torch.randn(B, Hq, Sq, D, device=dev).to(dtype)
+        ro, rl, rdq, rdk, rdv = reference(q, k, v, vis, add, scale, dout)
+    else:
+        ro, rl = reference(q, k, v, vis, add, scale)
+    eo = relerr(out, ro)
+    fin = torch.isfinite(rl)
+    el = (lse.double()[fin] - rl[fin]).abs().max().item() if fin.any() else 0.0
+    inf_ok = bool(torch.all(lse[~fin] == float("-inf"))) and not torch.isnan(lse).any()
+    zero_ok = bool(torch.all(out.float()[~fin] == 0))
+    ok = eo <= TOL and el <= TOL and inf_ok and zero_ok
+    detail = f"out {eo:.1e} lse {el:.1e}"
+    if not inf_ok or not zero_ok:
+        detail += f" masked-rows(-inf {inf_ok}, zero {zero_ok})"
+    if backward and D <= 128:
+        for gd in (torch.float32, dtype):
+            dq = torch.full_like(q, float("nan"), dtype=gd)
+            dk = torch.full_like(k, float("nan"), dtype=gd)
+            dv = torch.full_like(v, float("nan"), dtype=gd)
+            a.dout, a.dq, a.dk, a.dv = dout.data_ptr(), dq.data_ptr(), dk.data_ptr(), dv.data_ptr()
+            a.grad_dtype = DT[gd]
+            cc.check(lib, lib.cprt_cuda_attention_backward(C.byref(a)), name + " bwd")
+            torch.cuda.synchronize()
+            errs = [relerr(x, r) if r.norm() > 0 else (0.0 if torch.all(x == 0) else 1.0)
+                    for x, r in ((dq, rdq), (dk, rdk), (dv, rdv))]
+            ok = ok and all(e <= TOL for e in errs)
+            detail += f" | grads({str(gd)[6:]}) dq {errs[0]:.1e} dk {errs[1]:.1e} dv {errs[2]:.1e}"
+    if sdpa is not None:
+        # torch SDPA (its own kernels) on the same inputs
+        with torch.no_grad():
+            ts = F.scaled_dot_product_attention(q, k, v, is_causal=(sdpa == "causal"),
+                                                scale=scale, enable_gqa=Hq != Hkv)
+        es = relerr(out.float(), ts.double())
+        ok = ok and es <= TOL
+        detail += f" | vs sdpa {es:.1e}"
+    report(name, ok, detail)
+
+
+def kernel_suite(quick):
+    dts = [torch.bfloat16, torch.float16]
+    for dtype, D in itertools.product(dts, [64, 128]):
+        tag = f"{str(dtype)[6:]} D{D}"
+        for step in cc.STEP:
+            check_kernel(f"kernel {tag} step={step}", D=D, dtype=dtype, step=step, Sq=192, Skv=192)
+        check_kernel(f"kernel {tag} ragged 100x77 causal", D=D, dtype=dtype, step="causal",
+                     Sq=100, Skv=77)
+        check_kernel(f"kernel {tag} ragged 77x130 q_tail_half", D=D, dtype=dtype,
+                     step="q_tail_half", Sq=77, Skv=130)
+        check_kernel(f"kernel {tag} gqa 8:2 causal", Hq=8, Hkv=2, D=D, dtype=dtype,
+                     step="causal", Sq=256, Skv=256, sdpa="causal")
+        check_kernel(f"kernel {tag} sdpa plain B2", B=2, D=D, dtype=dtype, Sq=320, Skv=320,
+                     sdpa="plain")
+        check_kernel(f"kernel {tag} out fp32", D=D, dtype=dtype, out_dtype=torch.float32)
+        if quick and D == 128:
+            continue
+        check_kernel(f"kernel {tag} positions+pads", D=D, dtype=dtype, positions=True)
+        check_kernel(f"kernel {tag} positions causal", D=D, dtype=dtype, positions=True,
+                     causal=True)
+        check_kernel(f"kernel {tag} window 40", D=D, dtype=dtype, window=40, Sq=200, Skv=200)
+        check_kernel(f"kernel {tag} docs causal", D=D, dtype=dtype, docs=True, causal=True,
+                     Sq=256, Skv=256)
+        check_kernel(f"kernel {tag} positions docs window strict", D=D, dtype=dtype,
+                     positions=True, docs=True, window=64, step="causal_strict")
+        check_kernel(f"kernel {tag} bool mask", D=D, dtype=dtype, bmask="bool", Sq=130, Skv=96)
+        check_kernel(f"kernel {tag} add mask gqa", Hq=4, Hkv=2, D=D, dtype=dtype, bmask="add",
+                     positions=True)
+    for dtype in dts:
+        check_kernel(f"kernel {str(dtype)[6:]} D256 fwd causal", D=256, dtype=dtype,
+                     step="causal", backward=False, Sq=200, Skv=200, sdpa=None)
+        check_kernel(f"kernel {str(dtype)[6:]} D256 fwd window", D=256, dtype=dtype,
+                     window=50, backward=False, sdpa=None)
+    # long-ish causal vs SDPA flash
+    check_kernel("kernel bf16 D128 S=2048 causal vs sdpa", Hq=8, Hkv=8, D=128, Sq=2048,
+                 Skv=2048, step="causal", sdpa="causal", backward=True)
+
+
+def merge_and_permute():
+    rows, d = 1000, 128
+    o1, o2 = torch.randn(rows, d, device=dev), torch.randn(rows, d, device=dev)
+    l1, l2 = torch.randn(rows, device=dev) * 3, torch.randn(rows, device=dev) * 3
+    l1[::7] = float("-inf")
+    l2[::5] = float("-inf")
+    o1[::7] = 0
+    o2[::5] = 0
+    o1d, o2d, l1d, l2d = o1.double(), o2.double(), l1.double(), l2.double()
+    lr = torch.logaddexp(l1d, l2d)
+    ls = torch.where(torch.isinf(lr), torch.zeros_like(lr), lr)
+    orf = torch.exp(l1d - ls)[:, None] * o1d + torch.exp(l2d - ls)[:, None] * o2d
+    out, lse = o1.clone(), l1.clone()
+    cc.check(LIB, LIB.cprt_cuda_merge(out.data_ptr(), lse.data_ptr(), o2.data_ptr(),
+                                      l2.data_ptr(), rows, d, None), "merge")
+    torch.cuda.synchronize()
+    fin = torch.isfinite(lr)
+    ok = (not torch.isnan(out).any() and relerr(out, orf) < 1e-6 and
+          torch.all(lse[~fin] == float("-inf")) and
+          (lse.double()[fin] - lr[fin]).abs().max().item() < 1e-5)
+    report("merge fp32 (with -inf rows)", bool(ok))
+    # gather / scatter round trip with padding
+    outer, S, L, inner = 6, 100, 60, 48
+    x = torch.randn(outer, S, inner // 4, device=dev)
+    idx = torch.randperm(S, device=dev)[:L]
+    idx[::9] = -1
+    g = torch.full((outer, L, inner // 4), float("nan"), device=dev)
+    cc.check(LIB, LIB.cprt_cuda_gather_rows(x.data_ptr(), g.data_ptr(), idx.data_ptr(), outer,
+                                            S, L, inner, None), "gather")
+    y = torch.zeros_like(x)
+    cc.check(LIB, LIB.cprt_cuda_scatter_rows(g.data_ptr(), y.data_ptr(), idx.data_ptr(), outer,
+                                             L, S, inner, None), "scatter")
+    torch.cuda.synchronize()
+    ref_g = torch.where((idx >= 0)[None, :, None], x[:, idx.clamp(min=0)], torch.zeros(()).to(x))
+    ref_y = torch.zeros_like(x)
+    ref_y[:, idx[idx >= 0]] = x[:, idx[idx >= 0]]
+    report("gather/scatter rows", bool(torch.equal(g, ref_g) and torch.equal(y, ref_y)))
+
+
+def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
+             dtype=torch.bfloat16, backward=True, window=0, docs=False, transport=0, iters=0,
+             tensors=None, check_ref=True, name=None):
+    if tensors is None:
+        q = torch.randn(B, Hq, S, D, device=dev).to(dtype)
+        k = torch.randn(B, Hkv, S, D, device=dev).to(dtype)
+        v = torch.randn(B, Hkv, S, D, device=dev).to(dtype)
+        dout = torch.randn(B, Hq, S, D, device=dev).to(dtype)
+    else:
+        q, k, v, dout = tensors
+    out = torch.full_like(q, float("nan"))
+    lse = torch.full((B, Hq, S), float("nan"), device=dev)
+    dq, dk, dv = (torch.full_like(x, float("nan")) for x in (q, k, v))
+    r = cc.Ring()
+    r.world, r.transport, r.balancer, r.rotate = world, transport, cc.BALANCER[balancer], \
+        cc.ROTATE[rotate]
+    r.causal, r.backward, r.window_left = int(causal), int(backward), window
+    r.batch, r.heads_q, r.heads_kv, r.seq, r.head_dim, r.dtype = B, Hq, Hkv, S, D, DT[dtype]
+    dids = None
+    if docs:
+        dids = torch.cumsum((torch.rand(S) < 0.02).int(), 0).int()
+        r.doc_ids_host = dids.data_ptr()
+    for nm, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse), ("dout", dout),
+                  ("dq", dq), ("dk", dk), ("dv", dv)):
+        setattr(r, nm, t.data_ptr())
+    ms = C.c_float(0)
+    r.iters = iters
+    r.ms_per_iter_host = C.addressof(ms)
+    cc.check(LIB, LIB.cprt_cuda_ring_run(C.byref(r)), f"ring W={world}")
+    torch.cuda.synchronize()
+    if not check_ref:
+        return ms.value, r
+    vis, _ = visibility(B, Hq, S, S, "not_causal", causal=causal, window=window,
+                        docs=dids.to(dev) if docs else None)
+    scale = 1.0 / math.sqrt(D)
+    if backward:
+        ro, rl, rdq, rdk, rdv = reference(q, k, v, vis, None, scale, dout)
+    else:
+        ro, rl = reference(q, k, v, vis, None, scale)
+    fin = torch.isfinite(rl)
+    errs = [relerr(out, ro), (lse.double()[fin] - rl[fin]).abs().max().item()]
+    if backward:
+        errs += [relerr(dq, rdq), relerr(dk, rdk), relerr(dv, rdv)]
+    ok = all(e <= TOL for e in errs) and not torch.isnan(lse).any()
+    name = name or (f"ring {'nccl' if transport else 'virtual'} W={world} {balancer} {rotate} "
+                    f"{'causal' if causal else 'full'}" + (f" window{window}" if window else "")
+                    + (" docs" if docs else ""))
+    report(name, ok, " ".join(f"{e:.1e}" for e in errs) +
+           f" steps {r.steps_computed}+{r.steps_skipped} comm {r.comm_ops}")
+    return ms.value, r
+
+
+def ring_suite(quick):
+    worlds = [1, 2, 3, 4, 8]
+    for W in worlds:
+        for bal in ["none", "headtail", "striped"]:
+            run_ring(W, bal, "ring", True)
+        run_ring(W, "none", "ring", False, dtype=torch.float16, D=128)
+    for W in [2, 4] if quick else [2, 3, 4, 8]:
+        run_ring(W, "headtail", "allgather", True)
+        run_ring(W, "headtail", "alltoall", True)
+        run_ring(W, "ptrr", "ring", True)
+        run_ring(W, "perdoc", "ring", True, docs=True)
+        run_ring(W, "headtail", "ring", True, window=100)
+        run_ring(W, "headtail", "ring", True, S=500)  # padding (S % 2W != 0)
+    run_ring(4, "headtail", "ring", True, B=2, Hq=8, Hkv=8, S=1024, D=128)
+    # NCCL communicator with one rank (one GPU lent)
+    for rot in ["ring", "allgather", "alltoall"]:
+        run_ring(1, "headtail", rot, True, transport=1)
+
+
+def errors_suite():
+    # Invalid arguments come back as an error message, not a crash.
+    a = cc.Attn()
+    a.batch, a.heads_q, a.heads_kv, a.seq_q, a.seq_kv, a.head_dim = 1, 3, 2, 8, 8, 64
+    a.dtype = 1
+    rc = LIB.cprt_cuda_attention_forward(C.byref(a))
+    msg = LIB.cprt_cuda_last_error().decode()
+    report("invalid GQA heads rejected", rc != 0 and "multiple" in msg, msg)
+
+
+def main():
+    global LIB
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", default=None)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    LIB = cc.load(args.lib)
+    torch.manual_seed(int(time.time()))
+    t0 = time.time()
+    suites = {"kernels": lambda: kernel_suite(args.quick), "merge": merge_and_permute,
+              "rings": lambda: ring_suite(args.quick), "errors": errors_suite}
+    for name, fn in suites.items():
+        if args.only and name not in args.only.split(","):
+            continue
+        try:
+            fn()
+        except Exception as e:  # a crash in a suite is a failure, keep going
+            report(f"suite {name} raised", False, repr(e))
+    bad = [r for r in results if not r[1]]
+    print(f"\n{len(results) - len(bad)}/{len(results)} GPU checks passed "
+          f"({time.time() - t0:.0f} s)")
+    for r in bad:
+        print("FAILED:", r[0], r[2])
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
