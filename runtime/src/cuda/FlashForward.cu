@@ -12,6 +12,7 @@
 #include "CudaCheck.h"
 
 #include <cmath>
+#include <cstdlib>
 
 namespace cprt::cuda {
 namespace {
@@ -203,9 +204,9 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
   }
 }
 
-template <typename T, typename OutT, int D>
+template <typename T, typename OutT, int D, int W>
 void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
-  constexpr int W = 4, BN = 64, BM = 16 * W;
+  constexpr int BN = 64, BM = 16 * W;
   constexpr size_t smemBytes = size_t(BM * D + 4 * BN * D) * sizeof(T);
   auto kern = flashFwdKernel<T, OutT, D, W, BN>;
   CPRT_CUDA_CHECK(
@@ -215,12 +216,26 @@ void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 
+/// Warps per CTA (16 query rows each) for head dims <= 128: 8 by default
+/// (BM = 128 rows share each K/V tile); CPRT_FWD_WARPS=4 selects BM = 64.
+int forwardWarps() {
+  static const int w = [] {
+    const char *e = std::getenv("CPRT_FWD_WARPS");
+    return e && std::atoi(e) == 4 ? 4 : 8;
+  }();
+  return w;
+}
+
 template <typename T, typename OutT>
 void launchD(const FwdParams &fp, int64_t B, int64_t D, cudaStream_t s) {
   switch (D) {
-  case 64: return launchTyped<T, OutT, 64>(fp, B, s);
-  case 128: return launchTyped<T, OutT, 128>(fp, B, s);
-  case 256: return launchTyped<T, OutT, 256>(fp, B, s);
+  case 64:
+    return forwardWarps() == 8 ? launchTyped<T, OutT, 64, 8>(fp, B, s)
+                               : launchTyped<T, OutT, 64, 4>(fp, B, s);
+  case 128:
+    return forwardWarps() == 8 ? launchTyped<T, OutT, 128, 8>(fp, B, s)
+                               : launchTyped<T, OutT, 128, 4>(fp, B, s);
+  case 256: return launchTyped<T, OutT, 256, 4>(fp, B, s);
   default: cudaFail("flash forward: unsupported head dim " + std::to_string(D));
   }
 }

@@ -269,26 +269,6 @@ struct Visibility {
   }
 };
 
-/// exp(x) for x <= ~0 that vectorises: Cody-Waite range reduction and a
-/// degree-6 Taylor polynomial (relative error < 2e-7 on [-87, 1]); exactly 0
-/// for x < -87 and for -inf, so masked scores give probability 0.
-inline float expApprox(float x) {
-  const float xc = std::min(std::max(x, -87.f), 88.f);
-  const float n = std::floor(xc * 1.44269504088896341f + 0.5f);
-  const float r = (xc - n * 0.693145751953125f) - n * 1.428606765330187e-06f;
-  float p = 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  const int32_t e = (int32_t(n) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &e, 4);
-  return x < -87.f ? 0.f : p * scale;
-}
-
 /// Like loadRows, but writes the transpose dst[x * kTileK + r] (columns
 /// >= n are zeroed) so score tiles vectorise over keys without reductions.
 void loadRowsT(const TensorView &v, int64_t b, int64_t h, int64_t r0,
@@ -345,35 +325,95 @@ inline void scoreTile(const float *a, int64_t nI, const float *bT, int64_t d,
   }
 }
 
-/// c[i][:] += sum_j p[i][j] * m[j][:] (p rows have stride kTileK).
+/// c[i][:] += sum_j p[i][j] * m[j][:] (p rows have stride kTileK). Blocks
+/// of 4 rows x 64 columns are accumulated in registers over all j.
 inline void accumulatePM(float *c, const float *p, int64_t nI, int64_t nJ,
                          const float *m, int64_t d) {
   constexpr int64_t T = CpuBackend::kTileK;
-  int64_t i = 0;
-  for (; i + 2 <= nI; i += 2) {
-    float *c0 = c + i * d, *c1 = c0 + d;
-    const float *p0 = p + i * T, *p1 = p0 + T;
-    for (int64_t j = 0; j < nJ; ++j) {
-      const float w0 = p0[j], w1 = p1[j];
-      if (w0 == 0.f && w1 == 0.f) continue;
-      const float *mj = m + j * d;
+  constexpr int64_t W = 64;
+  int64_t x0 = 0;
+  for (; x0 + W <= d; x0 += W) {
+    int64_t i = 0;
+    for (; i + 4 <= nI; i += 4) {
+      float a0[W], a1[W], a2[W], a3[W];
+      float *c0 = c + i * d + x0, *c1 = c0 + d, *c2 = c1 + d, *c3 = c2 + d;
 #pragma omp simd
-      for (int64_t x = 0; x < d; ++x) {
-        c0[x] += w0 * mj[x];
-        c1[x] += w1 * mj[x];
+      for (int64_t x = 0; x < W; ++x) {
+        a0[x] = c0[x]; a1[x] = c1[x]; a2[x] = c2[x]; a3[x] = c3[x];
+      }
+      const float *p0 = p + i * T;
+      for (int64_t j = 0; j < nJ; ++j) {
+        const float w0 = p0[j], w1 = p0[T + j], w2 = p0[2 * T + j],
+                    w3 = p0[3 * T + j];
+        const float *mj = m + j * d + x0;
+#pragma omp simd
+        for (int64_t x = 0; x < W; ++x) {
+          a0[x] += w0 * mj[x];
+          a1[x] += w1 * mj[x];
+          a2[x] += w2 * mj[x];
+          a3[x] += w3 * mj[x];
+        }
+      }
+#pragma omp simd
+      for (int64_t x = 0; x < W; ++x) {
+        c0[x] = a0[x]; c1[x] = a1[x]; c2[x] = a2[x]; c3[x] = a3[x];
+      }
+    }
+    for (; i < nI; ++i) {
+      float *c0 = c + i * d + x0;
+      const float *p0 = p + i * T;
+      for (int64_t j = 0; j < nJ; ++j) {
+        const float w0 = p0[j];
+        const float *mj = m + j * d + x0;
+#pragma omp simd
+        for (int64_t x = 0; x < W; ++x) c0[x] += w0 * mj[x];
       }
     }
   }
-  for (; i < nI; ++i) {
-    float *c0 = c + i * d;
-    const float *p0 = p + i * T;
-    for (int64_t j = 0; j < nJ; ++j) {
-      const float w0 = p0[j];
-      if (w0 == 0.f) continue;
-      const float *mj = m + j * d;
+  if (x0 < d) { // head-dim remainder (d not a multiple of 64)
+    for (int64_t i = 0; i < nI; ++i) {
+      float *c0 = c + i * d;
+      const float *p0 = p + i * T;
+      for (int64_t j = 0; j < nJ; ++j) {
+        const float w0 = p0[j];
+        const float *mj = m + j * d;
 #pragma omp simd
-      for (int64_t x = 0; x < d; ++x) c0[x] += w0 * mj[x];
+        for (int64_t x = x0; x < d; ++x) c0[x] += w0 * mj[x];
+      }
     }
+  }
+}
+
+/// out[j] = exp(x[j] - sub) for j < n <= kTileK, vectorised (Cody-Waite range reduction, degree-6 Taylor polynomial: relative error < 2e-7
+/// on [-87, 1]; exactly 0 below -87 and for -inf, so masked scores give 0).
+inline void expRow(const float *x, float sub, float *out, int64_t n) {
+  constexpr int64_t T = CpuBackend::kTileK;
+  float xs[T], r[T], pw[T];
+  int32_t e[T];
+  std::memcpy(xs, x, sizeof(float) * size_t(n)); // local copy: vectorises
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    float xc = xs[j] - sub; // clamp with selects: std::min/max block vectorising
+    xc = xc < -87.f ? -87.f : xc;
+    xc = xc > 88.f ? 88.f : xc;
+    // Round to nearest through the 1.5*2^23 shifter (std::floor does not
+    // vectorise with GCC 12 here); |xc*log2e| < 2^22 so this is exact.
+    const float nn = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;
+    r[j] = (xc - nn * 0.693145751953125f) - nn * 1.428606765330187e-06f;
+    e[j] = (int32_t(nn) + 127) << 23;
+  }
+  std::memcpy(pw, e, sizeof(float) * size_t(n));
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) {
+    const float rr = r[j];
+    float p = 1.f / 720.f;
+    p = p * rr + 1.f / 120.f;
+    p = p * rr + 1.f / 24.f;
+    p = p * rr + 1.f / 6.f;
+    p = p * rr + 0.5f;
+    p = p * rr + 1.f;
+    p = p * rr + 1.f;
+    out[j] = (xs[j] - sub) < -87.f ? 0.f : p * pw[j];
   }
 }
 
@@ -482,13 +522,10 @@ void CpuBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
             }
             const float mNew = std::max(mrow[li], mx);
             const float corr = std::exp(mrow[li] - mNew); // 0 when old -inf
+            expRow(row, mNew, row, nJ); // exp(-inf) = 0
             float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
-            for (int64_t j = 0; j < nJ; ++j) {
-              const float e = expApprox(row[j] - mNew); // exp(-inf) = 0
-              row[j] = e;
-              sum += e;
-            }
+            for (int64_t j = 0; j < nJ; ++j) sum += row[j];
             lrow[li] = lrow[li] * corr + sum;
             mrow[li] = mNew;
             float *ai = acc.data() + li * D;
@@ -609,11 +646,10 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
                 std::fill(row, row + nJ, 0.f);
                 continue;
               }
+              expRow(row, l, row, nJ);
 #pragma omp simd
-              for (int64_t j = 0; j < nJ; ++j) {
-                const float pr = expApprox(row[j] - l);
-                row[j] = pr * (dr[j] - di) * scale;
-              }
+              for (int64_t j = 0; j < nJ; ++j)
+                row[j] = row[j] * (dr[j] - di) * scale;
             }
             accumulatePM(dqt.data() + off * D, sp, n, nJ, kt.data(), D);
           }
@@ -672,12 +708,10 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
                   std::fill(dr, dr + nE, 0.f);
                   continue;
                 }
+                expRow(row, l, row, nE);
 #pragma omp simd
-                for (int64_t j = 0; j < nE; ++j) {
-                  const float pr = expApprox(row[j] - l);
-                  row[j] = pr;
-                  dr[j] = pr * (dr[j] - di) * scale;
-                }
+                for (int64_t j = 0; j < nE; ++j)
+                  dr[j] = row[j] * (dr[j] - di) * scale;
               }
               accumulatePtM(dvt.data(), sc.data(), n, nE, gt.data(), D);
               accumulatePtM(dkt.data(), dp.data(), n, nE, qt.data(), D);

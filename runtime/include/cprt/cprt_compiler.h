@@ -1,0 +1,137 @@
+/*===- cprt_compiler.h - Runtime entry points for compiled code ---*- C -*-===*
+ *
+ * What `--cp-lower-to-runtime` emits calls to. Every tensor crosses as an
+ * MLIR *unranked memref*: two arguments (int64_t rank, const cprt_memref *),
+ * the ranked descriptor {allocated, aligned, offset, sizes[rank],
+ * strides[rank]}. Buffers must be contiguous (identity layout); a
+ * non-contiguous buffer is an error.
+ *
+ * Names carry the element type of their main tensors as a suffix (MLIR gives
+ * one symbol one type): attention entry points `_f32`, `_bf16`, `_f16` (the
+ * query's type; masks are f32 additive, positions i64, segment ids i32, LSE
+ * and partial outputs f32); data-movement entry points also `_f64`, `_i1`,
+ * `_i8`, `_i32`, `_i64`.
+ *
+ * Errors are sticky per thread: the first failing call records its message
+ * (with the rank) and marks the rank's communicator failed so peers stop
+ * promptly; later calls on that thread return at once. The runner checks
+ * cprt_c_failed() after the entry function returns.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef CPRT_CPRT_COMPILER_H
+#define CPRT_CPRT_COMPILER_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ranked memref descriptor (sizes and strides follow `offset`). */
+typedef struct cprt_memref {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t sizes_and_strides[];
+} cprt_memref;
+
+#define CPRT_MR int64_t, const cprt_memref *
+
+/* Flags of the attention entry points. */
+enum {
+  CPRT_C_CAUSAL = 1,
+  CPRT_C_HAS_MASK = 2,
+  CPRT_C_HAS_LSE = 4,
+  CPRT_C_HAS_SEGMENTS = 8,
+  CPRT_C_HAS_POSITIONS = 16,
+  CPRT_C_GQA = 32,
+};
+
+int32_t cprt_c_failed(void);
+const char *cprt_c_error(void);
+void cprt_c_clear_error(void);
+/* This thread's rank (0 without a context). */
+int64_t cprt_c_rank(void);
+
+#define CPRT_C_ATTENTION_DECLS(T)                                              \
+  void cprt_c_sdpa_fwd_##T(CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/,         \
+                           CPRT_MR /*mask f32*/, CPRT_MR /*out*/,              \
+                           CPRT_MR /*lse f32*/, double scale, int32_t flags);  \
+  void cprt_c_sdpa_bwd_##T(CPRT_MR /*dout*/, CPRT_MR /*q*/, CPRT_MR /*k*/,      \
+                           CPRT_MR /*v*/, CPRT_MR /*out*/, CPRT_MR /*lse*/,    \
+                           CPRT_MR /*mask*/, CPRT_MR /*dq*/, CPRT_MR /*dk*/,   \
+                           CPRT_MR /*dv*/, double scale, int32_t flags);       \
+  void cprt_c_ring_fwd_##T(CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/,         \
+                           CPRT_MR /*mask f32 [..,L,S]*/, CPRT_MR /*seg i32*/, \
+                           CPRT_MR /*out*/, CPRT_MR /*lse*/, double scale,     \
+                           int32_t flags, int32_t rotate, int32_t balancer,    \
+                           int64_t seq_len, int64_t window);                   \
+  void cprt_c_ring_bwd_##T(CPRT_MR /*dout*/, CPRT_MR /*q*/, CPRT_MR /*k*/,      \
+                           CPRT_MR /*v*/, CPRT_MR /*out*/, CPRT_MR /*lse*/,    \
+                           CPRT_MR /*mask*/, CPRT_MR /*seg*/, CPRT_MR /*dq*/,  \
+                           CPRT_MR /*dk*/, CPRT_MR /*dv*/, double scale,       \
+                           int32_t flags, int32_t rotate, int32_t balancer,    \
+                           int64_t seq_len, int64_t window);                   \
+  void cprt_c_block_fwd_##T(CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/,        \
+                            CPRT_MR /*mask f32*/, CPRT_MR /*q_pos i64*/,       \
+                            CPRT_MR /*kv_pos i64*/, CPRT_MR /*q_seg i32*/,     \
+                            CPRT_MR /*kv_seg i32*/, CPRT_MR /*out f32*/,       \
+                            CPRT_MR /*lse f32*/, double scale, int32_t flags,  \
+                            int32_t step, int64_t window);                     \
+  void cprt_c_block_bwd_##T(CPRT_MR /*dout*/, CPRT_MR /*q*/, CPRT_MR /*k*/,     \
+                            CPRT_MR /*v*/, CPRT_MR /*out*/, CPRT_MR /*lse*/,   \
+                            CPRT_MR /*mask*/, CPRT_MR /*q_pos*/,               \
+                            CPRT_MR /*kv_pos*/, CPRT_MR /*q_seg*/,             \
+                            CPRT_MR /*kv_seg*/, CPRT_MR /*dq f32*/,            \
+                            CPRT_MR /*dk f32*/, CPRT_MR /*dv f32*/,            \
+                            double scale, int32_t flags, int32_t step,         \
+                            int64_t window);
+
+CPRT_C_ATTENTION_DECLS(f32)
+CPRT_C_ATTENTION_DECLS(bf16)
+CPRT_C_ATTENTION_DECLS(f16)
+
+/* (out, lse) = merge((out_a, lse_a), (out_b, lse_b)); all f32; the
+ * destination may alias either input. */
+void cprt_c_merge_f32(CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR);
+
+#define CPRT_C_MOVEMENT_DECLS(T)                                               \
+  /* The local shard of a whole tensor along dim (global length from its   \
+   * shape; the balancer's permutation, padding zeroed). */                   \
+  void cprt_c_shard_##T(CPRT_MR /*global*/, CPRT_MR /*local*/,                 \
+                        int64_t elem_bytes, int32_t dim, int32_t balancer);    \
+  /* All-gather the local shards and undo the permutation. */                 \
+  void cprt_c_unshard_##T(CPRT_MR /*local*/, CPRT_MR /*global*/,               \
+                          int64_t elem_bytes, int32_t dim, int32_t balancer);  \
+  /* Concatenate every rank's tensor along dim in rank order. */              \
+  void cprt_c_all_gather_##T(CPRT_MR /*in*/, CPRT_MR /*out*/,                  \
+                             int64_t elem_bytes, int32_t dim);                 \
+  /* Start sending `send` to rank + offset and receiving `recv` from        \
+   * rank - offset; returns a handle for cprt_c_shift_wait. */                \
+  int64_t cprt_c_shift_start_##T(CPRT_MR /*send*/, CPRT_MR /*recv*/,           \
+                                 int64_t elem_bytes, int64_t offset);
+
+CPRT_C_MOVEMENT_DECLS(f32)
+CPRT_C_MOVEMENT_DECLS(bf16)
+CPRT_C_MOVEMENT_DECLS(f16)
+CPRT_C_MOVEMENT_DECLS(f64)
+CPRT_C_MOVEMENT_DECLS(i1)
+CPRT_C_MOVEMENT_DECLS(i8)
+CPRT_C_MOVEMENT_DECLS(i32)
+CPRT_C_MOVEMENT_DECLS(i64)
+
+void cprt_c_shift_wait(int64_t handle);
+
+/* Element-wise reduction over all ranks (kind: 0 sum, 1 max, 2 min). */
+void cprt_c_all_reduce_f32(CPRT_MR /*in*/, CPRT_MR /*out*/, int32_t kind);
+void cprt_c_all_reduce_f64(CPRT_MR, CPRT_MR, int32_t kind);
+void cprt_c_all_reduce_i32(CPRT_MR, CPRT_MR, int32_t kind);
+void cprt_c_all_reduce_i64(CPRT_MR, CPRT_MR, int32_t kind);
+
+#undef CPRT_MR
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CPRT_CPRT_COMPILER_H */
