@@ -9,6 +9,7 @@
 #include "cprt/RingAttention.h"
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <unistd.h>
@@ -244,6 +245,110 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
     rr->steps_computed = stats0.stepsComputed;
     rr->steps_skipped = stats0.stepsSkipped;
     rr->comm_ops = stats0.commOps;
+  });
+}
+
+int cprt_cuda_comm_test(int32_t transport, int32_t world, int32_t silentRank,
+                        int64_t timeoutMs) {
+  return guarded([&] {
+    const size_t count = 1000;
+    auto body = [&](int r, GpuCommunicator &comm) {
+      if (r == silentRank) return; // a peer that never shows up
+      const int W = comm.size();
+      const cudaStream_t st = comm.stream();
+      auto dev = [&](size_t n) {
+        float *p = nullptr;
+        CPRT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void **>(&p), (n ? n : 1) * 4));
+        return p;
+      };
+      auto put = [&](float *d, const std::vector<float> &h) {
+        CPRT_CUDA_CHECK(cudaMemcpyAsync(d, h.data(), h.size() * 4, cudaMemcpyHostToDevice, st));
+        CPRT_CUDA_CHECK(cudaStreamSynchronize(st));
+      };
+      auto get = [&](const float *d, size_t n) {
+        comm.synchronize();
+        std::vector<float> h(n);
+        CPRT_CUDA_CHECK(cudaMemcpyAsync(h.data(), d, n * 4, cudaMemcpyDeviceToHost, st));
+        CPRT_CUDA_CHECK(cudaStreamSynchronize(st));
+        return h;
+      };
+      auto expect = [&](bool ok, const std::string &what) {
+        if (!ok)
+          fail(ErrorCode::Internal, "comm test rank " + std::to_string(r) + ": " + what);
+      };
+      float *send = dev(count * W), *recv = dev(count * W);
+      std::vector<float> h(count * W);
+      for (int off : {1, 2, -1}) { // ring shift (and the all-to-all form)
+        for (int via = 0; via < 2; ++via) {
+          for (size_t i = 0; i < count; ++i) h[i] = float(r * 1000 + i);
+          put(send, std::vector<float>(h.begin(), h.begin() + count));
+          auto req = via ? comm.startShiftViaAllToAll(send, recv, count * 4, off)
+                         : comm.startShift(send, recv, count * 4, off);
+          req->wait();
+          auto got = get(recv, count);
+          const int from = ((r - off) % W + W) % W;
+          for (size_t i = 0; i < count; ++i)
+            expect(got[i] == float(from * 1000 + i),
+                   std::string(via ? "shift via all-to-all" : "shift") + " offset " +
+                       std::to_string(off));
+        }
+      }
+      // all-gather
+      for (size_t i = 0; i < count; ++i) h[i] = float(r * 1000 + i);
+      put(send, std::vector<float>(h.begin(), h.begin() + count));
+      comm.startAllGather(send, recv, count * 4)->wait();
+      auto g = get(recv, count * W);
+      for (int j = 0; j < W; ++j)
+        for (size_t i = 0; i < count; ++i)
+          expect(g[j * count + i] == float(j * 1000 + i), "all-gather");
+      // variable all-to-all: r sends (r + j + 1) floats of value r*100+j to j
+      std::vector<size_t> sc(W), so(W), rc(W), ro(W);
+      size_t sTot = 0, rTot = 0;
+      for (int j = 0; j < W; ++j) {
+        sc[j] = size_t(r + j + 1) * 4; so[j] = sTot; sTot += sc[j];
+        rc[j] = size_t(j + r + 1) * 4; ro[j] = rTot; rTot += rc[j];
+      }
+      std::vector<float> hs(sTot / 4);
+      for (int j = 0; j < W; ++j)
+        for (size_t i = 0; i < sc[j] / 4; ++i) hs[so[j] / 4 + i] = float(r * 100 + j);
+      float *s2 = dev(sTot / 4), *r2 = dev(rTot / 4);
+      put(s2, hs);
+      comm.startAllToAllV(s2, sc.data(), so.data(), r2, rc.data(), ro.data())->wait();
+      auto a2 = get(r2, rTot / 4);
+      for (int j = 0; j < W; ++j)
+        for (size_t i = 0; i < rc[j] / 4; ++i)
+          expect(a2[ro[j] / 4 + i] == float(j * 100 + r), "all-to-all-v");
+      // reduce-scatter: block b of rank j holds j + b * 0.5 + i
+      for (int b = 0; b < W; ++b)
+        for (size_t i = 0; i < count; ++i) h[b * count + i] = float(r) + b * 0.5f + float(i);
+      put(send, h);
+      comm.startReduceScatterSumF32(send, recv, count)->wait();
+      auto rs = get(recv, count);
+      for (size_t i = 0; i < count; ++i) {
+        const float want = float(W * (W - 1) / 2) + W * (r * 0.5f + float(i));
+        expect(std::abs(rs[i] - want) <= 1e-3f * std::abs(want), "reduce-scatter");
+      }
+      comm.barrier();
+      for (float *p : {send, recv, s2, r2}) cudaFree(p);
+    };
+    if (transport == 0) {
+      runVirtualRanks(world, body, -1, timeoutMs);
+    } else {
+#ifdef CPRT_HAVE_NCCL
+      check(world == 1, "comm test: one NCCL rank per process here");
+      const std::string path = "/tmp/cprt_nccl_id_t" + std::to_string(getpid());
+      auto comm = makeNcclCommunicatorFromFile(path, 0, 1, -1, timeoutMs);
+      cudaStream_t st;
+      CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+      comm->setStream(st);
+      body(0, *comm);
+      comm->synchronize();
+      cudaStreamDestroy(st);
+      unlink(path.c_str());
+#else
+      fail(ErrorCode::Invalid, "comm test: built without NCCL");
+#endif
+    }
   });
 }
 

@@ -417,36 +417,6 @@ inline void expRow(const float *x, float sub, float *out, int64_t n) {
   }
 }
 
-/// c[j][:] += sum_i p[i][j] * m[i][:] (the transposed product, for dk/dv).
-inline void accumulatePtM(float *c, const float *p, int64_t nI, int64_t nJ,
-                          const float *m, int64_t d) {
-  constexpr int64_t T = CpuBackend::kTileK;
-  int64_t i = 0;
-  for (; i + 4 <= nI; i += 4) {
-    const float *m0 = m + i * d, *m1 = m0 + d, *m2 = m1 + d, *m3 = m2 + d;
-    const float *p0 = p + i * T;
-    for (int64_t j = 0; j < nJ; ++j) {
-      const float w0 = p0[j], w1 = p0[T + j], w2 = p0[2 * T + j],
-                  w3 = p0[3 * T + j];
-      if (w0 == 0.f && w1 == 0.f && w2 == 0.f && w3 == 0.f) continue;
-      float *cj = c + j * d;
-#pragma omp simd
-      for (int64_t x = 0; x < d; ++x)
-        cj[x] += w0 * m0[x] + w1 * m1[x] + w2 * m2[x] + w3 * m3[x];
-    }
-  }
-  for (; i < nI; ++i) {
-    const float *m0 = m + i * d, *p0 = p + i * T;
-    for (int64_t j = 0; j < nJ; ++j) {
-      const float w0 = p0[j];
-      if (w0 == 0.f) continue;
-      float *cj = c + j * d;
-#pragma omp simd
-      for (int64_t x = 0; x < d; ++x) cj[x] += w0 * m0[x];
-    }
-  }
-}
-
 void checkPositions(const AttentionParams &p) {
   const MaskSpec &m = p.mask;
   if (!m.docIds) return;
@@ -666,7 +636,8 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
     {
       std::vector<float> qt(kTileQ * D), gt(kTileQ * D), kT(kTileK * D),
           vT(kTileK * D), dkt(kTileK * D), dvt(kTileK * D),
-          sc(kTileQ * kTileK), dp(kTileQ * kTileK), row1(D);
+          sc(kTileQ * kTileK), dp(kTileQ * kTileK), pT(kTileK * kTileQ),
+          dsT(kTileK * kTileQ), row1(D);
       Visibility vis(p);
       int64_t r0, r1;
       vis.rowRange(r0, r1);
@@ -713,8 +684,16 @@ void CpuBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
                 for (int64_t j = 0; j < nE; ++j)
                   dr[j] = row[j] * (dr[j] - di) * scale;
               }
-              accumulatePtM(dvt.data(), sc.data(), n, nE, gt.data(), D);
-              accumulatePtM(dkt.data(), dp.data(), n, nE, qt.data(), D);
+              // dv += P^T dO, dk += dS^T Q through the register-blocked
+              // row kernel on transposed tiles.
+              static_assert(kTileQ == kTileK, "square tiles for transposes");
+              for (int64_t li = 0; li < n; ++li)
+                for (int64_t j = 0; j < nE; ++j) {
+                  pT[j * kTileK + li] = sc[li * kTileK + j];
+                  dsT[j * kTileK + li] = dp[li * kTileK + j];
+                }
+              accumulatePM(dvt.data(), pT.data(), nE, n, gt.data(), D);
+              accumulatePM(dkt.data(), dsT.data(), nE, n, qt.data(), D);
             }
           }
         }

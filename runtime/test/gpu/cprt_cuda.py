@@ -58,6 +58,7 @@ def load(path=None):
     lib.cprt_cuda_merge.argtypes = [VP, VP, VP, VP, I64, I64, VP]
     lib.cprt_cuda_gather_rows.argtypes = [VP, VP, VP, I64, I64, I64, I64, VP]
     lib.cprt_cuda_scatter_rows.argtypes = [VP, VP, VP, I64, I64, I64, I64, VP]
+    lib.cprt_cuda_comm_test.argtypes = [I32, I32, I32, I64]
     lib.cprt_cuda_last_error.restype = C.c_char_p
     return lib
 

@@ -356,6 +356,23 @@ def ring_suite(quick):
         run_ring(1, "headtail", rot, True, transport=1)
 
 
+def comm_suite():
+    for W in [1, 2, 3, 4, 8]:
+        rc = LIB.cprt_cuda_comm_test(0, W, -1, 20000)
+        report(f"comm virtual W={W} shift/allgather/alltoallv/reducescatter/barrier", rc == 0,
+               LIB.cprt_cuda_last_error().decode())
+    rc = LIB.cprt_cuda_comm_test(1, 1, -1, 20000)
+    report("comm nccl W=1 shift/allgather/alltoallv/reducescatter/barrier", rc == 0,
+           LIB.cprt_cuda_last_error().decode())
+    for W in [2, 4]:
+        t = time.time()
+        rc = LIB.cprt_cuda_comm_test(0, W, W - 1, 1000)
+        dt = time.time() - t
+        msg = LIB.cprt_cuda_last_error().decode()
+        report(f"comm virtual W={W} silent rank fails in time", rc == 3 and dt < 5,
+               f"rc {rc} after {dt:.1f} s: {msg}")
+
+
 def errors_suite():
     # Invalid arguments come back as an error message, not a crash.
     a = cc.Attn()
@@ -377,7 +394,8 @@ def main():
     torch.manual_seed(int(time.time()))
     t0 = time.time()
     suites = {"kernels": lambda: kernel_suite(args.quick), "merge": merge_and_permute,
-              "rings": lambda: ring_suite(args.quick), "errors": errors_suite}
+              "rings": lambda: ring_suite(args.quick), "comm": comm_suite,
+              "errors": errors_suite}
     for name, fn in suites.items():
         if args.only and name not in args.only.split(","):
             continue

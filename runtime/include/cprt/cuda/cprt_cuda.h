@@ -79,6 +79,12 @@ typedef struct cprt_cuda_ring {
 
 int cprt_cuda_ring_run(cprt_cuda_ring *r);
 
+/* Checks every collective of a communicator against known data (transport
+ * 0: virtual ranks, 1: NCCL with world 1). silent_rank >= 0 makes that rank
+ * skip everything: the others must fail within timeout_ms, not hang. */
+int cprt_cuda_comm_test(int32_t transport, int32_t world, int32_t silent_rank,
+                        int64_t timeout_ms);
+
 const char *cprt_cuda_last_error(void);
 int cprt_cuda_synchronize(void);
 
