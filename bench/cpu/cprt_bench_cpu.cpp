@@ -117,9 +117,22 @@ static double ringSeconds(int W, Balancer bal, RotateMethod rot, int64_t S,
   return best;
 }
 
+static std::string loadAverage() {
+  std::string s;
+  if (FILE *f = std::fopen("/proc/loadavg", "r")) {
+    char buf[128] = {};
+    if (std::fgets(buf, sizeof buf, f)) s = buf;
+    std::fclose(f);
+  }
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
 int main(int argc, char **argv) {
   const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
   const int reps = quick ? 1 : 3;
+  std::printf("load average at start: %s (best of %d runs per row)\n\n",
+              loadAverage().c_str(), reps);
   std::printf("## CPU attention kernel (B=1, Hq=Hkv)\n\n");
   std::printf("| dtype | threads | H | S | D | mask | fwd ms | fwd GFLOP/s | bwd ms | bwd GFLOP/s |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
@@ -129,7 +142,7 @@ int main(int argc, char **argv) {
       kernelRow(dt, 1, 8, S1, 64, causal, reps);
   kernelRow(DType::F32, 1, 8, S1, 128, false, reps);
 
-  const int64_t S = quick ? 512 : 4096, H = 8, D = 64;
+  const int64_t S = quick ? 512 : 2048, H = 8, D = 64;
   std::printf("\n## Thread ring vs one rank, same total work (f32, S=%lld, H=%lld, D=%lld)\n\n",
               (long long)S, (long long)H, (long long)D);
   std::printf("| ranks | balancer | rotate | mask | pass | ms | vs 1 rank |\n");
@@ -149,5 +162,6 @@ int main(int argc, char **argv) {
                   rotateName(c.r), c.causal ? "causal" : "full",
                   bwd ? "bwd" : "fwd", t4 * 1e3, t4 / t1);
     }
+  std::printf("\nload average at end: %s\n", loadAverage().c_str());
   return 0;
 }
