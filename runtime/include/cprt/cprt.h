@@ -22,6 +22,8 @@
 extern "C" {
 #endif
 
+/* Enumerations are passed as int32_t (a C enum's size is implementation
+ * defined, and C callers may pass any value: the runtime checks the range). */
 typedef int32_t cprt_status;
 enum {
   CPRT_OK = 0,
@@ -31,31 +33,35 @@ enum {
   CPRT_ERR_INTERNAL = 4, /* anything else (bad_alloc, ...) */
 };
 
-typedef enum cprt_dtype { CPRT_F32 = 0, CPRT_BF16 = 1, CPRT_F16 = 2 } cprt_dtype;
+typedef int32_t cprt_dtype;
+enum { CPRT_F32 = 0, CPRT_BF16 = 1, CPRT_F16 = 2 };
 
 /* Per-step causal behaviour (#cp.causal<...>). */
-typedef enum cprt_step_causal {
+typedef int32_t cprt_step_causal;
+enum {
   CPRT_SKIP = 0,
   CPRT_NOT_CAUSAL = 1,
   CPRT_CAUSAL = 2,
   CPRT_CAUSAL_STRICT = 3,
   CPRT_KV_HEAD_HALF = 4,
   CPRT_Q_TAIL_HALF = 5,
-} cprt_step_causal;
+};
 
-typedef enum cprt_rotate {
+typedef int32_t cprt_rotate;
+enum {
   CPRT_ROTATE_ALLGATHER = 0,
   CPRT_ROTATE_ALLTOALL = 1,
   CPRT_ROTATE_RING = 2,
-} cprt_rotate;
+};
 
-typedef enum cprt_balancer {
+typedef int32_t cprt_balancer;
+enum {
   CPRT_BALANCE_NONE = 0,
   CPRT_BALANCE_HEAD_TAIL = 1,
   CPRT_BALANCE_STRIPED = 2,
   CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL = 3,
   CPRT_BALANCE_PTRR = 4,
-} cprt_balancer;
+};
 
 /* Optional masking (pass NULL for none). Positions index doc_ids and the
  * masks: for local calls positions default to local indices; ring calls use
