@@ -198,6 +198,7 @@ void CudaBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   l.B = s.batch; l.Hq = s.headsQ; l.Hkv = s.headsKV; l.Sq = s.seqQ; l.Skv = s.seqKV;
   l.D = s.headDim;
   l.scale = p.effectiveScale();
+  check(l.scale > 0.f, "cuda attention: scale must be > 0 (the kernels fold it into exp2)");
   l.inType = int(a.q.dtype);
   l.outType = int(a.out.dtype);
   l.step = stepDesc(p);

@@ -28,11 +28,20 @@ struct FwdParams {
   DevMask mask;
 };
 
-template <typename T, typename OutT, int D, int W, int BN>
+__device__ __forceinline__ float fastExp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+/// MT = 16-row m-tiles per warp: with MT = 2 every K/V fragment read from
+/// shared memory feeds twice as many mma (shared-memory bandwidth, not the
+/// tensor cores, bounds mma.sync attention at 16 rows per warp).
+template <typename T, typename OutT, int D, int W, int BN, int MT>
 __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
-  constexpr int BM = 16 * W;
+  constexpr int BM = 16 * W * MT;
   constexpr int NT = W * 32;
-  constexpr bool kQInRegs = D <= 128;
+  constexpr bool kQInRegs = D <= 128 && MT == 1;
   extern __shared__ __align__(128) unsigned char smem[];
   T *sQ = reinterpret_cast<T *>(smem);
   T *sK = sQ + BM * D;     // 2 buffers
@@ -55,11 +64,18 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
   if (m0 + BM <= st.rowBegin) kLimit = 0;
   const int nTiles = kLimit > 0 ? int((kLimit + BN - 1) / BN) : 0;
 
-  float o[D / 8][4];
+  float o[MT][D / 8][4];
 #pragma unroll
-  for (int i = 0; i < D / 8; ++i) o[i][0] = o[i][1] = o[i][2] = o[i][3] = 0.f;
-  float mRow[2] = {-INFINITY, -INFINITY}, lRow[2] = {0.f, 0.f};
-  const int64_t row0 = m0 + warp * 16 + (lane >> 2);
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int i = 0; i < D / 8; ++i) o[mt][i][0] = o[mt][i][1] = o[mt][i][2] = o[mt][i][3] = 0.f;
+  float mRow[MT][2], lRow[MT][2];
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt) {
+    mRow[mt][0] = mRow[mt][1] = -INFINITY;
+    lRow[mt][0] = lRow[mt][1] = 0.f;
+  }
+  const int64_t rowW = m0 + warp * 16 * MT + (lane >> 2); // + mt * 16 + r * 8
 
   if (nTiles > 0) {
     loadTile<BM, D, NT>(sQ, gq, p.qS[2], m0, p.Sq, tid);
@@ -69,7 +85,7 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
     cpAsyncCommit();
 
     uint32_t qf[kQInRegs ? D / 16 : 1][4];
-    const int aRow = warp * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+    const int aRow = warp * 16 * MT + (lane & 7) + ((lane >> 3) & 1) * 8; // + mt * 16
     const int aChunk = lane >> 4;
 
     for (int t = 0; t < nTiles; ++t) {
@@ -94,92 +110,108 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
       const T *tV = sV + buf * BN * D;
       const int64_t n0 = int64_t(t) * BN;
 
-      // S = Q K^T (16 x BN per warp)
-      float s[BN / 8][4];
+      // S = Q K^T (16 MT x BN per warp)
+      float s[MT][BN / 8][4];
 #pragma unroll
-      for (int i = 0; i < BN / 8; ++i) s[i][0] = s[i][1] = s[i][2] = s[i][3] = 0.f;
+      for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+        for (int i = 0; i < BN / 8; ++i) s[mt][i][0] = s[mt][i][1] = s[mt][i][2] = s[mt][i][3] = 0.f;
 #pragma unroll
       for (int kk = 0; kk < D / 16; ++kk) {
-        uint32_t a[4];
-        if constexpr (kQInRegs) {
+        uint32_t a[MT][4];
 #pragma unroll
-          for (int x = 0; x < 4; ++x) a[x] = qf[kk][x];
-        } else {
-          ldsm4(a, smemAddr(sQ + swz<D>(aRow, kk * 2 + aChunk)));
+        for (int mt = 0; mt < MT; ++mt) {
+          if constexpr (kQInRegs) {
+#pragma unroll
+            for (int x = 0; x < 4; ++x) a[mt][x] = qf[kk][x];
+          } else {
+            ldsm4(a[mt], smemAddr(sQ + swz<D>(aRow + mt * 16, kk * 2 + aChunk)));
+          }
         }
 #pragma unroll
         for (int np = 0; np < BN / 16; ++np) {
           uint32_t bf[4];
           const int r = np * 16 + (lane & 7) + (lane >> 4) * 8;
           ldsm4(bf, smemAddr(tK + swz<D>(r, kk * 2 + ((lane >> 3) & 1))));
-          mma16816<T>(s[2 * np], a, bf[0], bf[1]);
-          mma16816<T>(s[2 * np + 1], a, bf[2], bf[3]);
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            mma16816<T>(s[mt][2 * np], a[mt], bf[0], bf[1]);
+            mma16816<T>(s[mt][2 * np + 1], a[mt], bf[2], bf[3]);
+          }
         }
       }
 
-      // Mask + scale into the log2 domain.
+      // Mask (masked tiles are scaled here; others fold the scale into exp2).
       const bool needMask = p.mask.general || n0 + BN > st.kEnd || m0 < st.rowBegin ||
                             (st.diag && n0 + BN - 1 > m0 - st.diagShift);
+      const float f = needMask ? 1.f : p.scaleLog2;
       if (needMask) {
 #pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt)
+        for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int64_t i = row0 + (e >> 1) * 8;
-            const int64_t j = n0 + nt * 8 + (lane & 3) * 2 + (e & 1);
-            bool vis = stepVisible(st, i, j) && i < p.Sq;
-            float add = 0.f;
-            if (vis && p.mask.general) vis = maskVisible(p.mask, hb, i, j, add);
-            s[nt][e] = vis ? s[nt][e] * p.scaleLog2 + add * kLog2e : -INFINITY;
-          }
-      } else {
+          for (int nt = 0; nt < BN / 8; ++nt)
 #pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) s[nt][e] *= p.scaleLog2;
+            for (int e = 0; e < 4; ++e) {
+              const int64_t i = rowW + mt * 16 + (e >> 1) * 8;
+              const int64_t j = n0 + nt * 8 + (lane & 3) * 2 + (e & 1);
+              bool vis = stepVisible(st, i, j) && i < p.Sq;
+              float add = 0.f;
+              if (vis && p.mask.general) vis = maskVisible(p.mask, hb, i, j, add);
+              s[mt][nt][e] = vis ? s[mt][nt][e] * p.scaleLog2 + add * kLog2e : -INFINITY;
+            }
       }
 
-      // Online softmax (rows lane/4 and lane/4 + 8 of the warp's 16).
+      // Online softmax; rows lane/4 and lane/4 + 8 of every m-tile.
 #pragma unroll
-      for (int r = 0; r < 2; ++r) {
-        float mx = mRow[r];
+      for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt) mx = fmaxf(mx, fmaxf(s[nt][2 * r], s[nt][2 * r + 1]));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
-        const float mUse = mx == -INFINITY ? 0.f : mx;
-        const float alpha = exp2f(mRow[r] - mUse);
-        mRow[r] = mx;
-        float ls = 0.f;
+        for (int r = 0; r < 2; ++r) {
+          float mx = -INFINITY;
 #pragma unroll
-        for (int nt = 0; nt < BN / 8; ++nt) {
-          s[nt][2 * r] = exp2f(s[nt][2 * r] - mUse);
-          s[nt][2 * r + 1] = exp2f(s[nt][2 * r + 1] - mUse);
-          ls += s[nt][2 * r] + s[nt][2 * r + 1];
+          for (int nt = 0; nt < BN / 8; ++nt)
+            mx = fmaxf(mx, fmaxf(s[mt][nt][2 * r], s[mt][nt][2 * r + 1]));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 1));
+          mx = fmaxf(mx, __shfl_xor_sync(0xffffffff, mx, 2));
+          const float mNew = fmaxf(mRow[mt][r], mx * f); // log2 domain (scale > 0)
+          const float mUse = mNew == -INFINITY ? 0.f : mNew;
+          const float alpha = fastExp2(mRow[mt][r] - mUse);
+          mRow[mt][r] = mNew;
+          float ls = 0.f;
+#pragma unroll
+          for (int nt = 0; nt < BN / 8; ++nt) {
+            s[mt][nt][2 * r] = fastExp2(fmaf(s[mt][nt][2 * r], f, -mUse));
+            s[mt][nt][2 * r + 1] = fastExp2(fmaf(s[mt][nt][2 * r + 1], f, -mUse));
+            ls += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
+          }
+          lRow[mt][r] = lRow[mt][r] * alpha + ls;
+#pragma unroll
+          for (int dt = 0; dt < D / 8; ++dt) {
+            o[mt][dt][2 * r] *= alpha;
+            o[mt][dt][2 * r + 1] *= alpha;
+          }
         }
-        lRow[r] = lRow[r] * alpha + ls;
-#pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt) {
-          o[dt][2 * r] *= alpha;
-          o[dt][2 * r + 1] *= alpha;
-        }
-      }
 
       // O += P V
 #pragma unroll
       for (int kk = 0; kk < BN / 16; ++kk) {
-        uint32_t a[4];
-        a[0] = Pack<T>::pack(s[2 * kk][0], s[2 * kk][1]);
-        a[1] = Pack<T>::pack(s[2 * kk][2], s[2 * kk][3]);
-        a[2] = Pack<T>::pack(s[2 * kk + 1][0], s[2 * kk + 1][1]);
-        a[3] = Pack<T>::pack(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+        uint32_t a[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt) {
+          a[mt][0] = Pack<T>::pack(s[mt][2 * kk][0], s[mt][2 * kk][1]);
+          a[mt][1] = Pack<T>::pack(s[mt][2 * kk][2], s[mt][2 * kk][3]);
+          a[mt][2] = Pack<T>::pack(s[mt][2 * kk + 1][0], s[mt][2 * kk + 1][1]);
+          a[mt][3] = Pack<T>::pack(s[mt][2 * kk + 1][2], s[mt][2 * kk + 1][3]);
+        }
         const int r = kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
 #pragma unroll
         for (int dp = 0; dp < D / 16; ++dp) {
           uint32_t bf[4];
           ldsm4t(bf, smemAddr(tV + swz<D>(r, dp * 2 + (lane >> 4))));
-          mma16816<T>(o[2 * dp], a, bf[0], bf[1]);
-          mma16816<T>(o[2 * dp + 1], a, bf[2], bf[3]);
+#pragma unroll
+          for (int mt = 0; mt < MT; ++mt) {
+            mma16816<T>(o[mt][2 * dp], a[mt], bf[0], bf[1]);
+            mma16816<T>(o[mt][2 * dp + 1], a[mt], bf[2], bf[3]);
+          }
         }
       }
       __syncthreads(); // buffer `buf` is refilled two iterations later
@@ -188,27 +220,29 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
 
   // Epilogue: normalise, store out and the natural-log LSE.
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float l = lRow[r];
-    l += __shfl_xor_sync(0xffffffff, l, 1);
-    l += __shfl_xor_sync(0xffffffff, l, 2);
-    const int64_t i = row0 + r * 8;
-    const float inv = l > 0.f ? 1.f / l : 0.f;
-    if (i < p.Sq) {
-      OutT *orow = go + i * p.oS[2] + (lane & 3) * 2;
+  for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-      for (int dt = 0; dt < D / 8; ++dt)
-        store2<OutT>(orow + dt * 8, o[dt][2 * r] * inv, o[dt][2 * r + 1] * inv);
-      if ((lane & 3) == 0) glse[i] = l > 0.f ? (mRow[r] + log2f(l)) * kLn2 : -INFINITY;
+    for (int r = 0; r < 2; ++r) {
+      float l = lRow[mt][r];
+      l += __shfl_xor_sync(0xffffffff, l, 1);
+      l += __shfl_xor_sync(0xffffffff, l, 2);
+      const int64_t i = rowW + mt * 16 + r * 8;
+      const float inv = l > 0.f ? 1.f / l : 0.f;
+      if (i < p.Sq) {
+        OutT *orow = go + i * p.oS[2] + (lane & 3) * 2;
+#pragma unroll
+        for (int dt = 0; dt < D / 8; ++dt)
+          store2<OutT>(orow + dt * 8, o[mt][dt][2 * r] * inv, o[mt][dt][2 * r + 1] * inv);
+        if ((lane & 3) == 0) glse[i] = l > 0.f ? (mRow[mt][r] + log2f(l)) * kLn2 : -INFINITY;
+      }
     }
-  }
 }
 
-template <typename T, typename OutT, int D, int W>
+template <typename T, typename OutT, int D, int W, int MT = 1, int BN = 64>
 void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
-  constexpr int BN = 64, BM = 16 * W;
+  constexpr int BM = 16 * W * MT;
   constexpr size_t smemBytes = size_t(BM * D + 4 * BN * D) * sizeof(T);
-  auto kern = flashFwdKernel<T, OutT, D, W, BN>;
+  auto kern = flashFwdKernel<T, OutT, D, W, BN, MT>;
   CPRT_CUDA_CHECK(
       cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smemBytes)));
   dim3 grid(unsigned((fp.Sq + BM - 1) / BM), unsigned(fp.Hq), unsigned(B));
@@ -216,12 +250,13 @@ void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 
-/// Warps per CTA (16 query rows each) for head dims <= 128: 8 by default
-/// (BM = 128 rows share each K/V tile); CPRT_FWD_WARPS=4 selects BM = 64.
-int forwardWarps() {
+/// Forward tiling for head dims <= 128 (CPRT_FWD_TILE): 0 = 4 warps x 32
+/// rows with 32-key tiles (default), 1 = 8 warps x 16 rows, 2 = 4 warps x
+/// 16 rows, 3 = 4 warps x 32 rows with 64-key tiles (spills at D=128).
+int forwardTile() {
   static const int w = [] {
-    const char *e = std::getenv("CPRT_FWD_WARPS");
-    return e && std::atoi(e) == 4 ? 4 : 8;
+    const char *e = std::getenv("CPRT_FWD_TILE");
+    return e ? std::atoi(e) : 0;
   }();
   return w;
 }
@@ -230,11 +265,19 @@ template <typename T, typename OutT>
 void launchD(const FwdParams &fp, int64_t B, int64_t D, cudaStream_t s) {
   switch (D) {
   case 64:
-    return forwardWarps() == 8 ? launchTyped<T, OutT, 64, 8>(fp, B, s)
-                               : launchTyped<T, OutT, 64, 4>(fp, B, s);
+    switch (forwardTile()) {
+    case 1: return launchTyped<T, OutT, 64, 8>(fp, B, s);
+    case 2: return launchTyped<T, OutT, 64, 4>(fp, B, s);
+    case 3: return launchTyped<T, OutT, 64, 4, 2, 64>(fp, B, s);
+    default: return launchTyped<T, OutT, 64, 4, 2, 32>(fp, B, s);
+    }
   case 128:
-    return forwardWarps() == 8 ? launchTyped<T, OutT, 128, 8>(fp, B, s)
-                               : launchTyped<T, OutT, 128, 4>(fp, B, s);
+    switch (forwardTile()) {
+    case 1: return launchTyped<T, OutT, 128, 8>(fp, B, s);
+    case 2: return launchTyped<T, OutT, 128, 4>(fp, B, s);
+    case 3: return launchTyped<T, OutT, 128, 4, 2, 64>(fp, B, s);
+    default: return launchTyped<T, OutT, 128, 4, 2, 32>(fp, B, s);
+    }
   case 256: return launchTyped<T, OutT, 256, 4>(fp, B, s);
   default: cudaFail("flash forward: unsupported head dim " + std::to_string(D));
   }
