@@ -1,13 +1,996 @@
 //===- DetectAttention.cpp - raise attention to cp.sdpa -------------------===//
-// (being written)
+//
+// --cp-detect-attention finds softmax(q·kᵀ·scale + mask)·v written in
+// upstream dialects and replaces it by one cp.sdpa (or cp.flex_attention
+// when the mask is computed from positions but is not plain causal).
+//
+// Matching is rooted at every softmax-like candidate (linalg.softmax, an
+// exp in a linalg op, tosa.exp): the P·V contraction it feeds is found by
+// walking uses, then the whole pattern is read back from the output through
+// DetectExpr's expansion, which turns linalg generics, named linalg ops and
+// TOSA ops alike into one scalar expression tree over the output's dims (plus
+// one dim per contraction). Every node is checked: contraction bodies and
+// zero inits, reduction identities, the dims each reduction and contraction
+// runs over, and that the max, the sum and the "all masked" test of a safe
+// softmax read the very scores that are exponentiated. Anything else is left
+// alone and, with report-misses, gets a remark that says why.
+//
+// docs/detection.md lists what is recognised.
+//
+//===----------------------------------------------------------------------===//
+
+#include "DetectExpr.h"
+
+#include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <limits>
+
 namespace mlir::cp {
 #define GEN_PASS_DEF_CPDETECTATTENTION
 #include "cp/Dialect/CP/Transforms/Passes.h.inc"
-namespace {
-struct DetectAttentionPass : impl::CPDetectAttentionBase<DetectAttentionPass> {
-  using Base::Base;
-  void runOnOperation() override {}
-};
-} // namespace
 } // namespace mlir::cp
+
+using namespace mlir;
+using namespace mlir::cp;
+using namespace mlir::cp::detect;
+
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+/// A matmul-like op read at a leaf: out[...] = sum_k lhs · rhs, both
+/// operands expanded in the leaf's space plus the contracted dim (last).
+struct Contraction {
+  const Expr *lhs = nullptr, *rhs = nullptr;
+  Sizes sizes; // the space with the contracted dim
+};
+
+/// An attention operand: `base` read in canonical order through `perm`
+/// (canonical dim t is dim perm[t] of base); with `rep` > 1 its heads are
+/// repeated (GQA); `narrow` when an extf was peeled off.
+struct Operand {
+  Value base;
+  /// Dims of base collapsed first (empty: none), e.g. RoPE's [.., D/2, 2].
+  SmallVector<ReassociationIndices> collapse;
+  SmallVector<int64_t> perm;
+  int64_t rep = 1;
+  bool narrow = false;
+};
+
+/// Everything needed to build the replacement.
+struct Plan {
+  Value root;
+  Operand q, k, v;
+  double scale = 1.0;
+  bool causal = false;
+  Value mask;
+  const Expr *keep = nullptr; // flex mask_mod predicate
+  unsigned rank = 0;
+};
+
+bool isContractionProducer(Value v) {
+  Operation *op = v.getDefiningOp();
+  if (!op)
+    return false;
+  if (isa<tosa::MatMulOp>(op))
+    return true;
+  auto lop = dyn_cast<linalg::LinalgOp>(op);
+  return lop && lop.hasPureTensorSemantics() &&
+         linalg::isaContractionOpInterface(lop) &&
+         lop.getNumReductionLoops() == 1;
+}
+
+class Matcher {
+public:
+  explicit Matcher(ExprBuilder &b) : B(b), ctx(b.getContext()) {}
+
+  FailureOr<Plan> match(Value root);
+  std::string why;
+
+private:
+  LogicalResult fail(const Twine &msg) {
+    if (why.empty())
+      why = msg.str();
+    return failure();
+  }
+  FailureOr<Contraction> contractionAt(const Expr *leaf, ArrayRef<int64_t> sizes);
+  struct Softmax {
+    const Expr *scores;
+    unsigned dim;
+  };
+  FailureOr<Softmax> softmaxOf(const Expr *p, ArrayRef<int64_t> sizes);
+  std::optional<unsigned> reducedDim(const Expr *reduce, const Expr *like,
+                                     ArrayRef<int64_t> sizes, bool allowExt);
+  FailureOr<Operand> operandOf(const Expr *e, ArrayRef<AffineExpr> want,
+                               ArrayRef<int64_t> sizes, unsigned headPos,
+                               bool allowGqa, bool narrow, StringRef what);
+  FailureOr<Operand> readAlong(Value base, AffineMap map,
+                               ArrayRef<AffineExpr> want,
+                               ArrayRef<int64_t> sizes, unsigned headPos,
+                               bool allowGqa, StringRef what);
+  AffineExpr dimOrZero(unsigned d, ArrayRef<int64_t> sizes) {
+    return simplifyWithRanges(getAffineDimExpr(d, ctx), sizes);
+  }
+
+  ExprBuilder &B;
+  MLIRContext *ctx;
+};
+
+FailureOr<Contraction> Matcher::contractionAt(const Expr *leaf,
+                                              ArrayRef<int64_t> sizes) {
+  if (leaf->kind != Expr::Leaf || !leaf->map ||
+      !isContractionProducer(leaf->tensor))
+    return fail("expected a matmul-like contraction");
+  Operation *op = leaf->tensor.getDefiningOp();
+  AffineMap m = leaf->map;
+  unsigned n = sizes.size();
+  Contraction c;
+  c.sizes.assign(sizes.begin(), sizes.end());
+  AffineExpr kd = getAffineDimExpr(n, ctx);
+  auto zero = [&](Value v, AffineMap map) {
+    const Expr *e = B.expand(v, map, sizes);
+    return e->kind == Expr::Const && e->fval == 0;
+  };
+  if (auto mm = dyn_cast<tosa::MatMulOp>(op)) {
+    AffineMap zp = AffineMap::get(n, 0, {getAffineConstantExpr(0, ctx)}, ctx);
+    if (!zero(op->getOperand(2), zp) || !zero(op->getOperand(3), zp))
+      return fail("tosa.matmul with non-zero zero points");
+    auto k = cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(2);
+    c.sizes.push_back(k);
+    AffineExpr r0 = m.getResult(0), r1 = m.getResult(1), r2 = m.getResult(2);
+    c.lhs = B.expand(op->getOperand(0), AffineMap::get(n + 1, 0, {r0, r1, kd}, ctx),
+                     c.sizes);
+    c.rhs = B.expand(op->getOperand(1), AffineMap::get(n + 1, 0, {r0, kd, r2}, ctx),
+                     c.sizes);
+    B.visited.insert(op);
+    return c;
+  }
+  auto lop = cast<linalg::LinalgOp>(op);
+  if (lop.getNumDpsInputs() != 2 || lop.getNumDpsInits() != 1)
+    return fail("expected a contraction of two operands");
+  // Plain mul/add bodies only: no casts or other arithmetic inside.
+  Type et = cast<ShapedType>(leaf->tensor.getType()).getElementType();
+  for (Value in : lop.getDpsInputs())
+    if (cast<ShapedType>(in.getType()).getElementType() != et)
+      return fail("contraction with mixed element types");
+  if (lop.getBlock()->getOperations().size() != 3)
+    return fail("contraction body is not a plain multiply-add");
+  OpOperand *init = lop.getDpsInitOperand(0);
+  AffineMap outMap = lop.getMatchingIndexingMap(init);
+  if (!zero(init->get(), m))
+    return fail("contraction does not start from zero");
+  unsigned nLoops = lop.getNumLoops();
+  SmallVector<AffineExpr> sub(nLoops);
+  for (unsigned p = 0; p < outMap.getNumResults(); ++p) {
+    auto d = dyn_cast<AffineDimExpr>(outMap.getResult(p));
+    if (!d)
+      return fail("contraction output map is not a projection");
+    sub[d.getPosition()] = m.getResult(p);
+  }
+  auto iters = lop.getIteratorTypesArray();
+  SmallVector<int64_t> ranges = lop.getStaticLoopRanges();
+  for (unsigned l = 0; l < nLoops; ++l) {
+    if (iters[l] == utils::IteratorType::reduction) {
+      sub[l] = kd;
+      c.sizes.push_back(ranges[l]);
+    }
+    if (!sub[l])
+      return fail("contraction loop not in the output");
+  }
+  AffineMap subMap = AffineMap::get(n + 1, 0, sub, ctx);
+  SmallVector<const Expr *, 2> ins;
+  for (OpOperand *in : lop.getDpsInputOperands())
+    ins.push_back(B.expand(in->get(),
+                           lop.getMatchingIndexingMap(in).compose(subMap),
+                           c.sizes));
+  c.lhs = ins[0];
+  c.rhs = ins[1];
+  B.visited.insert(op);
+  return c;
+}
+
+/// Which dim of `like`'s space the reduction `reduce` runs over, found by
+/// renaming its reduced dim to each candidate and comparing its body with
+/// `like` (with allowExt, also `extf(like)`).
+std::optional<unsigned> Matcher::reducedDim(const Expr *reduce,
+                                            const Expr *like,
+                                            ArrayRef<int64_t> sizes,
+                                            bool allowExt) {
+  unsigned n = sizes.size();
+  for (unsigned t = 0; t < n; ++t) {
+    SmallVector<AffineExpr> sub;
+    for (unsigned d = 0; d < n; ++d)
+      sub.push_back(dimOrZero(d, sizes));
+    sub.push_back(dimOrZero(t, sizes));
+    const Expr *body = B.rename(reduce->args[0], sub, sizes);
+    if (allowExt && body->kind == Expr::Op && body->fn == Fn::ExtF)
+      body = body->args[0];
+    if (equal(body, like))
+      return t;
+  }
+  return std::nullopt;
+}
+
+FailureOr<Matcher::Softmax> Matcher::softmaxOf(const Expr *p,
+                                               ArrayRef<int64_t> sizes) {
+  // Safe softmax: where(all(scores == -inf), 0, softmax(scores)).
+  const Expr *allMasked = nullptr;
+  if (p->isOp(Fn::Select) && p->args[1]->isConst(0)) {
+    allMasked = p->args[0];
+    p = p->args[2];
+  }
+  Softmax s;
+  if (p->kind == Expr::Softmax) {
+    s.scores = p->args[0];
+    s.dim = p->dim;
+  } else {
+    const Expr *num = nullptr, *den = nullptr;
+    // 1/x as tosa.reciprocal or as a division of one.
+    auto recipOf = [](const Expr *e) -> const Expr * {
+      if (e->isOp(Fn::Recip))
+        return e->args[0];
+      if (e->isOp(Fn::Div) && e->args[0]->isConst(1))
+        return e->args[1];
+      return nullptr;
+    };
+    if (p->isOp(Fn::Div)) {
+      num = p->args[0];
+      den = p->args[1];
+    } else if (p->isOp(Fn::Mul) && recipOf(p->args[1])) {
+      num = p->args[0];
+      den = recipOf(p->args[1]);
+    } else if (p->isOp(Fn::Mul) && recipOf(p->args[0])) {
+      num = p->args[1];
+      den = recipOf(p->args[0]);
+    }
+    if (!num) {
+      if ((p->isOp(Fn::Mul) || p->isOp(Fn::Div)) &&
+          (p->args[1]->kind == Expr::Const || p->args[0]->kind == Expr::Const))
+        return fail("a scale is applied after the softmax");
+      return fail("the P·V operand is not a softmax");
+    }
+    if (!num->isOp(Fn::Exp))
+      return fail("the softmax numerator is not an exp");
+    if (den->kind != Expr::Reduce || den->fn != Fn::Add)
+      return fail("the softmax denominator is not a sum");
+    const Expr *arg = num->args[0];
+    std::optional<unsigned> maxDim;
+    if (arg->isOp(Fn::Sub) && arg->args[1]->kind == Expr::Reduce &&
+        arg->args[1]->fn == Fn::Max) {
+      s.scores = arg->args[0];
+      maxDim = reducedDim(arg->args[1], s.scores, sizes, false);
+      if (!maxDim)
+        return fail("the max subtracted before the exp is not taken over the "
+                    "same scores");
+    } else {
+      s.scores = arg;
+    }
+    std::optional<unsigned> sumDim = reducedDim(den, num, sizes, false);
+    if (!sumDim)
+      return fail("the softmax sum is not taken over its exp");
+    if (maxDim && *maxDim != *sumDim)
+      return fail("the softmax max and sum run over different dims");
+    s.dim = *sumDim;
+  }
+  if (allMasked) {
+    // all(scores == -inf) over the softmax dim.
+    if (allMasked->kind != Expr::Reduce || allMasked->fn != Fn::AndI)
+      return fail("the safe-softmax condition is not an all-reduction");
+    const Expr *cmp = allMasked->args[0];
+    if (!cmp->isOp(Fn::CmpF) ||
+        static_cast<arith::CmpFPredicate>(cmp->pred) !=
+            arith::CmpFPredicate::OEQ ||
+        !cmp->args[1]->isConst(kNegInf))
+      return fail("the safe-softmax condition is not `scores == -inf`");
+    // Compare the reduced body's lhs against the scores.
+    Expr probe = *allMasked;
+    probe.args = {cmp->args[0]};
+    std::optional<unsigned> d = reducedDim(&probe, s.scores, sizes, true);
+    if (!d || *d != s.dim)
+      return fail("the safe-softmax condition does not test the softmax "
+                  "scores along the softmax dim");
+  }
+  return s;
+}
+
+FailureOr<Operand> Matcher::operandOf(const Expr *e, ArrayRef<AffineExpr> want,
+                                      ArrayRef<int64_t> sizes,
+                                      unsigned headPos, bool allowGqa,
+                                      bool narrow, StringRef what) {
+  Operand o;
+  if (narrow) {
+    if (!e->isOp(Fn::ExtF))
+      return fail(what + " is not widened from the output's element type");
+    e = e->args[0];
+    o.narrow = true;
+  }
+  SmallVector<std::pair<Value, AffineMap>> reads(e->srcs.begin(), e->srcs.end());
+  if (e->kind == Expr::Leaf && e->map)
+    reads.insert(reads.begin(), {e->tensor, e->map});
+  if (reads.empty())
+    return fail(what + " is not a tensor");
+  // A tensor read along the attention dims: one that needs no reshape or
+  // transpose if there is one, else the innermost.
+  std::string saved = std::move(why), firstWhy;
+  std::optional<Operand> best;
+  for (auto [base, map] : reads) {
+    why.clear();
+    FailureOr<Operand> r =
+        readAlong(base, map, want, sizes, headPos, allowGqa, what);
+    if (failed(r)) {
+      if (firstWhy.empty())
+        firstWhy = why;
+      continue;
+    }
+    r->narrow = o.narrow;
+    bool direct = r->collapse.empty() &&
+                  llvm::all_of(llvm::enumerate(r->perm), [](auto it) {
+                    return int64_t(it.index()) == it.value();
+                  });
+    // Prefer un-repeated key/value heads (GQA), then no reshape/transpose.
+    bool bestDirect = best && best->collapse.empty() &&
+                      llvm::all_of(llvm::enumerate(best->perm), [](auto it) {
+                        return int64_t(it.index()) == it.value();
+                      });
+    if (!best || r->rep > best->rep ||
+        (r->rep == best->rep && direct && !bestDirect))
+      best = *r;
+  }
+  if (best) {
+    why = saved;
+    return *best;
+  }
+  why = saved.empty() ? firstWhy : saved;
+  return failure();
+}
+
+FailureOr<Operand> Matcher::readAlong(Value base, AffineMap map,
+                                      ArrayRef<AffineExpr> want,
+                                      ArrayRef<int64_t> sizes,
+                                      unsigned headPos, bool allowGqa,
+                                      StringRef what) {
+  Operand o;
+  if (map.getNumResults() > want.size()) {
+    // Group consecutive dims whose linearised index is one attention dim
+    // (a split head dim as RoPE's stack/flatten leaves it).
+    auto shape = cast<ShapedType>(base.getType()).getShape();
+    SmallVector<AffineExpr> grouped;
+    unsigned p = 0, n = map.getNumResults();
+    bool ok = !ShapedType::isDynamicShape(shape);
+    while (ok && p < n) {
+      bool found = false;
+      for (unsigned end = p + 1; end <= n && !found; ++end) {
+        AffineExpr lin = getAffineConstantExpr(0, ctx);
+        for (unsigned q = p; q < end; ++q)
+          lin = lin * shape[q] + map.getResult(q);
+        lin = simplifyWithRanges(lin, sizes);
+        bool isHead = allowGqa && headPos < want.size() &&
+                      lin.getKind() == AffineExprKind::FloorDiv &&
+                      cast<AffineBinaryOpExpr>(lin).getLHS() == want[headPos];
+        if (llvm::is_contained(want, lin) || isHead) {
+          ReassociationIndices g;
+          for (unsigned q = p; q < end; ++q)
+            g.push_back(q);
+          o.collapse.push_back(g);
+          grouped.push_back(lin);
+          p = end;
+          found = true;
+        }
+      }
+      if (!found)
+        ok = false;
+    }
+    if (ok && grouped.size() == want.size())
+      map = AffineMap::get(map.getNumDims(), 0, grouped, ctx);
+    else
+      o.collapse.clear();
+  }
+  if (map.getNumResults() != want.size())
+    return fail(llvm::formatv("{0} has rank {1}, expected {2}", what,
+                              map.getNumResults(), want.size()));
+  SmallVector<int64_t> perm(want.size(), -1);
+  SmallVector<bool> used(want.size(), false);
+  for (unsigned p = 0; p < map.getNumResults(); ++p) {
+    AffineExpr r = map.getResult(p);
+    bool found = false;
+    for (unsigned t = 0; t < want.size() && !found; ++t) {
+      if (perm[t] != -1)
+        continue;
+      if (r == want[t]) {
+        found = true;
+      } else if (allowGqa && t == headPos &&
+                 r.getKind() == AffineExprKind::FloorDiv) {
+        auto b = cast<AffineBinaryOpExpr>(r);
+        auto c = dyn_cast<AffineConstantExpr>(b.getRHS());
+        if (b.getLHS() == want[t] && c && c.getValue() > 1) {
+          o.rep = c.getValue();
+          found = true;
+        }
+      }
+      if (found) {
+        perm[t] = p;
+        used[p] = true;
+      }
+    }
+    if (!found)
+      return fail(what + " is not read along the attention dims (its index " +
+                  std::to_string(p) + " is neither a batch, head, sequence "
+                  "nor head-dim index)");
+  }
+  o.base = base;
+  o.perm = perm;
+  return o;
+}
+
+FailureOr<Plan> Matcher::match(Value root) {
+  auto rootTy = dyn_cast<RankedTensorType>(root.getType());
+  if (!rootTy || rootTy.getRank() < 2)
+    return fail("the output is not a ranked tensor of rank >= 2");
+  unsigned R = rootTy.getRank();
+  Sizes sizes(rootTy.getShape());
+  const Expr *out = B.expand(root, AffineMap::getMultiDimIdentityMap(R, ctx),
+                             sizes);
+  bool truncated = false;
+  if (out->isOp(Fn::TruncF)) {
+    truncated = true;
+    out = out->args[0];
+  }
+  if (out->kind != Expr::Leaf || !out->map || !isContractionProducer(out->tensor))
+    return fail("the output is not produced by a P·V contraction");
+  FailureOr<Contraction> pv = contractionAt(out, sizes);
+  if (failed(pv))
+    return failure();
+  Sizes &sj = pv->sizes; // root dims + J (the key position)
+  unsigned J = R;
+
+  // P is the softmax operand; V the other one.
+  const Expr *pExpr = pv->lhs, *vExpr = pv->rhs;
+  std::string firstWhy;
+  FailureOr<Softmax> sm = softmaxOf(pExpr, sj);
+  if (failed(sm)) {
+    firstWhy = why;
+    why.clear();
+    sm = softmaxOf(pv->rhs, sj);
+    if (failed(sm)) {
+      why = firstWhy;
+      return failure();
+    }
+    std::swap(pExpr, vExpr);
+  }
+  if (sm->dim != J) {
+    // Softmax over the wrong dim, or P·V over the wrong dim: either way the
+    // normalised dim is not the contracted one.
+    std::string which = sm->dim == R - 2   ? " (the query dim)"
+                        : sm->dim == R - 1 ? " (the value's head dim)"
+                                           : " (a batch dim)";
+    return fail(llvm::formatv("the softmax normalises over dim {0} of the "
+                              "output{1}, not over the key dim that P·V "
+                              "contracts",
+                              sm->dim, which));
+  }
+
+  // Scores: [select(keep, ...)] sum of terms, one of them scale · q·kᵀ.
+  const Expr *x = sm->scores;
+  SmallVector<const Expr *> keeps;
+  while (x->isOp(Fn::Select) && x->args[2]->isConst(kNegInf)) {
+    keeps.push_back(x->args[0]);
+    x = x->args[1];
+  }
+  SmallVector<const Expr *> terms;
+  std::function<void(const Expr *)> flatten = [&](const Expr *t) {
+    if (t->isOp(Fn::Add)) {
+      flatten(t->args[0]);
+      flatten(t->args[1]);
+    } else {
+      terms.push_back(t);
+    }
+  };
+  flatten(x);
+  Plan plan;
+  plan.root = root;
+  plan.rank = R;
+  auto peelScale = [&](const Expr *t, double &scale) {
+    while (true) {
+      if (t->isOp(Fn::Mul) && t->args[1]->kind == Expr::Const &&
+          isa<FloatType>(t->args[1]->type)) {
+        scale *= t->args[1]->fval;
+        t = t->args[0];
+      } else if (t->isOp(Fn::Mul) && t->args[0]->kind == Expr::Const &&
+                 isa<FloatType>(t->args[0]->type)) {
+        scale *= t->args[0]->fval;
+        t = t->args[1];
+      } else if (t->isOp(Fn::Div) && t->args[1]->kind == Expr::Const) {
+        scale /= t->args[1]->fval;
+        t = t->args[0];
+      } else {
+        return t;
+      }
+    }
+  };
+  const Expr *qk = nullptr;
+  SmallVector<const Expr *> maskTerms;
+  for (const Expr *t : terms) {
+    double s = 1.0;
+    const Expr *inner = peelScale(t, s);
+    if (inner->kind == Expr::Leaf && inner->map &&
+        isContractionProducer(inner->tensor)) {
+      if (qk)
+        return fail("the scores add two contractions");
+      qk = inner;
+      plan.scale *= s;
+    } else {
+      if (s != 1.0 || inner != t) {
+        // A scaled term that is not q·kᵀ: the mask is scaled too, or the
+        // scale is applied after the mask.
+      }
+      maskTerms.push_back(t);
+    }
+  }
+  if (!qk) {
+    if (terms.size() == 1 && terms[0]->isOp(Fn::Mul))
+      return fail("the scale is applied to the masked scores, not to q·kᵀ");
+    return fail("the softmax input is not q·kᵀ (plus a mask)");
+  }
+  FailureOr<Contraction> qkc = contractionAt(qk, sj);
+  if (failed(qkc))
+    return failure();
+  Sizes &sjd = qkc->sizes; // + Dd (the head dim of q and k)
+  unsigned Dd = R + 1;
+
+  // Which of the two reads the query dim.
+  const Expr *qE = qkc->lhs, *kE = qkc->rhs;
+  if (usesDim(qE, J) && !usesDim(kE, J))
+    std::swap(qE, kE);
+  double sq = 1.0, sk = 1.0;
+  qE = peelScale(qE, sq);
+  kE = peelScale(kE, sk);
+  plan.scale *= sq * sk;
+
+  // Canonical dims: [batch..., seq, head_dim].
+  auto canon = [&](unsigned seqDim, unsigned lastDim, ArrayRef<int64_t> sz) {
+    SmallVector<AffineExpr> w;
+    for (unsigned d = 0; d + 2 < R; ++d)
+      w.push_back(dimOrZero(d, sz));
+    w.push_back(dimOrZero(seqDim, sz));
+    w.push_back(dimOrZero(lastDim, sz));
+    return w;
+  };
+  unsigned headPos = R >= 3 ? R - 3 : ~0u;
+  Type outET = rootTy.getElementType();
+  bool narrow = truncated;
+  auto resolve = [&](bool nar, bool gqa) -> LogicalResult {
+    auto q = operandOf(qE, canon(R - 2, Dd, sjd), sjd, headPos, false, nar,
+                       "the query");
+    if (failed(q))
+      return failure();
+    auto k = operandOf(kE, canon(J, Dd, sjd), sjd, headPos, gqa, nar,
+                       "the key");
+    if (failed(k))
+      return failure();
+    auto v = operandOf(vExpr, canon(J, R - 1, sj), sj, headPos, gqa, nar,
+                       "the value");
+    if (failed(v))
+      return failure();
+    plan.q = *q;
+    plan.k = *k;
+    plan.v = *v;
+    return success();
+  };
+  if (failed(resolve(narrow, /*gqa=*/true)))
+    return failure();
+  // Key and value must share their head grouping; else use repeated heads.
+  if (plan.k.rep != plan.v.rep && failed(resolve(narrow, /*gqa=*/false)))
+    return failure();
+  for (Operand *o : {&plan.q, &plan.k, &plan.v})
+    if (cast<ShapedType>(o->base.getType()).getElementType() != outET)
+      return fail(narrow ? "the widened operands and the truncated output "
+                           "have different element types"
+                         : "the operands and the output have different "
+                           "element types");
+
+  // Masks: additive terms and keep predicates.
+  SmallVector<const Expr *> positionalKeeps;
+  SmallVector<const Expr *> positionalAdds;
+  Value tensorMask;
+  auto boolType = IntegerType::get(ctx, 1);
+  auto addTensorMask = [&](const Expr *m, bool isBool) -> LogicalResult {
+    Value base;
+    AffineMap map;
+    if (m->kind == Expr::Leaf && m->map) {
+      base = m->tensor;
+      map = m->map;
+    } else if (!m->srcs.empty()) {
+      std::tie(base, map) = m->srcs.back();
+    } else {
+      return fail("the mask depends on data in an unsupported way");
+    }
+    Type et = cast<ShapedType>(base.getType()).getElementType();
+    if (isBool != et.isInteger(1) || (!isBool && !isa<FloatType>(et)))
+      return fail("the mask depends on data in an unsupported way");
+    if (tensorMask)
+      return fail("more than one tensor mask");
+    // Broadcastable to [batch..., Lq, Lkv], aligned at the trailing dims.
+    SmallVector<AffineExpr> target = canon(R - 2, J, sj);
+    unsigned mr = map.getNumResults();
+    if (mr > target.size())
+      return fail("the mask has a higher rank than the scores");
+    auto shape = cast<ShapedType>(base.getType()).getShape();
+    for (unsigned p = 0; p < mr; ++p) {
+      AffineExpr r = map.getResult(p);
+      AffineExpr t = target[target.size() - mr + p];
+      bool bcast = shape[p] == 1 && isa<AffineConstantExpr>(r) &&
+                   cast<AffineConstantExpr>(r).getValue() == 0;
+      if (r != t && !bcast)
+        return fail("the mask is not read as [batch..., query, key] "
+                    "(transposed or sliced masks are not raised)");
+    }
+    tensorMask = base;
+    return success();
+  };
+  std::function<LogicalResult(const Expr *)> addKeep =
+      [&](const Expr *p) -> LogicalResult {
+    if (isPositional(p)) {
+      positionalKeeps.push_back(p);
+      return success();
+    }
+    if (p->isOp(Fn::AndI)) {
+      if (p->args[1]->isConst(1))
+        return addKeep(p->args[0]);
+      if (p->args[0]->isConst(1))
+        return addKeep(p->args[1]);
+    }
+    return addTensorMask(p, /*isBool=*/true);
+  };
+  for (const Expr *k : keeps)
+    if (failed(addKeep(k)))
+      return failure();
+  for (const Expr *m : maskTerms) {
+    if (m->isOp(Fn::Select) && m->args[1]->isConst(0) &&
+        m->args[2]->isConst(kNegInf)) {
+      if (failed(addKeep(m->args[0])))
+        return failure();
+      continue;
+    }
+    if (m->isOp(Fn::Select) && m->args[1]->isConst(kNegInf) &&
+        m->args[2]->isConst(0)) {
+      const Expr *c = m->args[0];
+      if (c->isOp(Fn::XOrI) && c->args[1]->isConst(1)) {
+        if (failed(addKeep(c->args[0])))
+          return failure();
+        continue;
+      }
+      if (isPositional(c)) {
+        positionalKeeps.push_back(
+            B.makeOp(Fn::XOrI, boolType, {c, B.makeConst(boolType, 1, 1)}));
+        continue;
+      }
+      return fail("the mask keeps the positions where a data-dependent "
+                  "condition is false");
+    }
+    if (isPositional(m)) {
+      positionalAdds.push_back(m);
+      continue;
+    }
+    if (failed(addTensorMask(m, /*isBool=*/false)))
+      return failure();
+  }
+  if (!positionalKeeps.empty() || !positionalAdds.empty()) {
+    for (unsigned d = 0; d + 2 < R; ++d)
+      for (const Expr *e : llvm::concat<const Expr *const>(positionalKeeps,
+                                                          positionalAdds))
+        if (usesDim(e, d) && (R != 4 || !positionalAdds.empty()))
+          return fail("the position mask depends on a batch dim");
+    for (const Expr *e :
+         llvm::concat<const Expr *const>(positionalKeeps, positionalAdds))
+      if (usesDim(e, R - 1))
+        return fail("the position mask depends on the value's head dim");
+    // Evaluate over [Lq, Lkv] when static and not too large.
+    int64_t lq = sj[R - 2], lkv = sj[J];
+    bool usesBatch = false;
+    for (unsigned d = 0; d + 2 < R; ++d)
+      for (const Expr *e : positionalKeeps)
+        usesBatch |= usesDim(e, d);
+    bool evaluated = false, allKeep = true, isCausal = true;
+    if (!usesBatch && !ShapedType::isDynamic(lq) &&
+        !ShapedType::isDynamic(lkv) && lq * lkv <= (int64_t(1) << 22)) {
+      evaluated = true;
+      SmallVector<int64_t> pt(sj.size(), 0);
+      for (int64_t i = 0; i < lq && evaluated; ++i) {
+        for (int64_t j = 0; j < lkv; ++j) {
+          pt[R - 2] = i;
+          pt[J] = j;
+          bool keep = true;
+          for (const Expr *e : positionalKeeps) {
+            auto v = evaluate(e, pt);
+            if (!v) {
+              evaluated = false;
+              break;
+            }
+            keep &= v->i != 0;
+          }
+          for (const Expr *e : positionalAdds) {
+            auto v = evaluate(e, pt);
+            if (!v) {
+              evaluated = false;
+              break;
+            }
+            if (v->f == kNegInf)
+              keep = false;
+            else if (v->f != 0)
+              return fail("a position-dependent score bias (score_mod) is "
+                          "not raised");
+          }
+          if (!evaluated)
+            break;
+          allKeep &= keep;
+          isCausal &= keep == (j <= i);
+        }
+      }
+    }
+    if (evaluated && allKeep) {
+      // Nothing is masked.
+    } else if (evaluated && isCausal) {
+      plan.causal = true;
+    } else {
+      if (!positionalAdds.empty())
+        return fail("a position mask that is not causal must be a keep/drop "
+                    "select to become a mask_mod");
+      if (tensorMask)
+        return fail("a tensor mask combined with a non-causal position mask");
+      if (R != 4 && R != 2 && usesBatch)
+        return fail("the position mask depends on collapsed batch/head dims");
+      const Expr *keep = positionalKeeps.front();
+      for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
+        keep = B.makeOp(Fn::AndI, boolType, {keep, e});
+      plan.keep = keep;
+    }
+  }
+  plan.mask = tensorMask;
+  if (!std::isfinite(plan.scale) || plan.scale == 0)
+    return fail("the scale is not finite and non-zero");
+  return plan;
+}
+
+/// `o.base` in canonical order, widened when needed.
+Value materialize(OpBuilder &b, Location loc, const Operand &o) {
+  Value v = o.base;
+  if (!o.collapse.empty())
+    v = tensor::CollapseShapeOp::create(b, loc, v, o.collapse);
+  bool identity = llvm::all_of(llvm::enumerate(o.perm), [](auto it) {
+    return int64_t(it.index()) == it.value();
+  });
+  if (identity)
+    return v;
+  auto ty = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t p : o.perm) {
+    shape.push_back(ty.getDimSize(p));
+    sizes.push_back(tensor::getMixedSize(b, loc, v, p));
+  }
+  Value init = tensor::EmptyOp::create(b, loc, sizes, ty.getElementType());
+  return linalg::TransposeOp::create(b, loc, v, init, o.perm)->getResult(0);
+}
+
+/// Builds the replacement of `plan.root`; nullptr if the mask_mod could not
+/// be emitted.
+Value buildReplacement(OpBuilder &b, const Plan &plan) {
+  Location loc = plan.root.getLoc();
+  Value q = materialize(b, loc, plan.q), k = materialize(b, loc, plan.k),
+        v = materialize(b, loc, plan.v);
+  Type outTy = plan.root.getType();
+  FloatAttr scale = b.getF64FloatAttr(plan.scale);
+  UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
+  if (!plan.keep) {
+    return SDPAOp::create(b, loc, outTy, Type(), q, k, v, plan.mask,
+                          plan.causal ? b.getUnitAttr() : nullptr, scale, gqa,
+                          FloatAttr())
+        .getOutput();
+  }
+  auto flex =
+      FlexAttentionOp::create(b, loc, outTy, Type(), q, k, v, scale, gqa);
+  Block *block = new Block();
+  flex.getMaskMod().push_back(block);
+  Type idx = b.getIndexType();
+  for (int i = 0; i < 4; ++i)
+    block->addArgument(idx, loc);
+  OpBuilder rb = OpBuilder::atBlockBegin(block);
+  unsigned R = plan.rank;
+  // Space of the scores: root dims then the key dim.
+  SmallVector<Value> dims(R + 1);
+  if (R == 4) {
+    dims[0] = block->getArgument(0);
+    dims[1] = block->getArgument(1);
+  }
+  dims[R - 2] = block->getArgument(2);
+  dims[R] = block->getArgument(3);
+  Value keep = emitScalar(rb, loc, plan.keep, dims);
+  if (!keep || !keep.getType().isInteger(1)) {
+    flex.erase();
+    return {};
+  }
+  YieldOp::create(rb, loc, ValueRange{keep});
+  return flex.getOutput();
+}
+
+bool isNormalisingReduction(Operation *op) {
+  if (isa<tosa::ReduceSumOp>(op))
+    return true;
+  auto lop = dyn_cast<linalg::LinalgOp>(op);
+  return lop && lop.getNumReductionLoops() > 0 &&
+         !linalg::isaContractionOpInterface(lop);
+}
+
+/// A softmax, or an exp whose result is summed (within a few elementwise
+/// hops): the candidates that report-misses explains. An exp that is never
+/// summed (SiLU, GELU, ...) is not a candidate.
+bool isSoftmaxCandidate(Operation *op) {
+  if (isa<linalg::SoftmaxOp>(op))
+    return true;
+  bool isExp = isa<tosa::ExpOp>(op) ||
+               (isa<math::ExpOp>(op) &&
+                isa<RankedTensorType>(op->getResult(0).getType()));
+  if (auto lop = dyn_cast<linalg::LinalgOp>(op)) {
+    if (lop->getNumRegions() != 1 || !lop.getBlock() ||
+        llvm::none_of(lop.getBlock()->getOperations(),
+                      [](Operation &o) { return isa<math::ExpOp>(o); }))
+      return false;
+    if (isNormalisingReduction(op))
+      return true;
+    isExp = true;
+  }
+  if (!isExp)
+    return false;
+  SmallVector<std::pair<Operation *, unsigned>> work{{op, 0}};
+  while (!work.empty()) {
+    auto [cur, depth] = work.pop_back_val();
+    for (Operation *user : cur->getUsers()) {
+      if (isNormalisingReduction(user))
+        return true;
+      if (depth < 3)
+        work.push_back({user, depth + 1});
+    }
+  }
+  return false;
+}
+
+/// Ops that wrap the P·V result without changing what it is: the root of
+/// the match may be any of them.
+bool isOutputWrapper(Operation *op) {
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tosa::ReshapeOp,
+          tosa::CastOp, arith::TruncFOp>(op))
+    return true;
+  auto g = dyn_cast<linalg::GenericOp>(op);
+  if (!g || g.getNumDpsInputs() != 1 || g.getNumResults() != 1 ||
+      g.getNumReductionLoops() != 0)
+    return false;
+  auto &ops = g.getBlock()->getOperations();
+  return ops.size() == 2 && isa<arith::TruncFOp>(ops.front());
+}
+
+struct DetectAttentionPass
+    : mlir::cp::impl::CPDetectAttentionBase<DetectAttentionPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<Operation *> candidates;
+    getOperation()->walk([&](Operation *op) {
+      if (isSoftmaxCandidate(op))
+        candidates.push_back(op);
+    });
+    llvm::DenseSet<Operation *> erased;
+    for (Operation *cand : candidates) {
+      if (erased.contains(cand))
+        continue;
+      std::string why = processCandidate(cand, erased);
+      if (!why.empty() && reportMisses)
+        cand->emitRemark() << "softmax not raised to cp.sdpa: " << why;
+    }
+  }
+
+  /// Returns why the candidate was not raised ("" when it was).
+  std::string processCandidate(Operation *cand,
+                               llvm::DenseSet<Operation *> &erased) {
+    // Find the contractions the softmax feeds.
+    SmallVector<Operation *> contractions;
+    SmallVector<std::pair<Value, unsigned>> work;
+    llvm::DenseSet<Operation *> seen;
+    for (Value r : cand->getResults())
+      work.push_back({r, 0});
+    while (!work.empty() && seen.size() < 256) {
+      auto [v, depth] = work.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        if (!seen.insert(user).second)
+          continue;
+        if (user->getNumResults() == 1 &&
+            isContractionProducer(user->getResult(0))) {
+          contractions.push_back(user);
+          continue;
+        }
+        if (depth < 16)
+          for (Value r : user->getResults())
+            work.push_back({r, depth + 1});
+      }
+    }
+    if (contractions.empty())
+      return "no P·V contraction consumes the softmax";
+    std::string why;
+    for (Operation *c : contractions) {
+      SmallVector<Value> chain{c->getResult(0)};
+      while (chain.back().hasOneUse()) {
+        Operation *user = *chain.back().getUsers().begin();
+        if (!isOutputWrapper(user))
+          break;
+        chain.push_back(user->getResult(0));
+      }
+      for (Value root : llvm::reverse(chain)) {
+        ExprBuilder builder(&getContext());
+        Matcher m(builder);
+        FailureOr<Plan> plan = m.match(root);
+        if (failed(plan)) {
+          if (why.empty())
+            why = m.why;
+          continue;
+        }
+        OpBuilder b(root.getDefiningOp());
+        Value repl = buildReplacement(b, *plan);
+        if (!repl) {
+          if (why.empty())
+            why = "the position mask cannot be expressed as a mask_mod";
+          continue;
+        }
+        root.replaceAllUsesWith(repl);
+        eraseDead(builder.visited, root.getDefiningOp(), erased);
+        return "";
+      }
+    }
+    return why;
+  }
+
+  void eraseDead(const llvm::DenseSet<Operation *> &visited,
+                 Operation *rootOp, llvm::DenseSet<Operation *> &erased) {
+    SetVector<Operation *> todo;
+    todo.insert(rootOp);
+    for (Operation *op : visited)
+      todo.insert(op);
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      for (size_t i = 0; i < todo.size(); ++i) {
+        Operation *op = todo[i];
+        if (erased.contains(op) || !isOpTriviallyDead(op))
+          continue;
+        SmallVector<Operation *> producers;
+        op->walk([&](Operation *inner) {
+          for (Value o : inner->getOperands())
+            if (Operation *d = o.getDefiningOp(); d && !op->isAncestor(d))
+              producers.push_back(d);
+        });
+        erased.insert(op);
+        op->erase();
+        changed = true;
+        // Fills, empties and constants that fed it may be dead now.
+        for (Operation *p : producers)
+          if (!erased.contains(p) &&
+              isa<linalg::FillOp, tensor::EmptyOp, arith::ConstantOp,
+                  tosa::ConstOp, tosa::ConstShapeOp>(p))
+            todo.insert(p);
+      }
+    }
+  }
+};
+
+} // namespace

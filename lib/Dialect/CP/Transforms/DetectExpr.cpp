@@ -1,0 +1,1215 @@
+//===- DetectExpr.cpp - tensor expressions for attention detection --------===//
+//
+// See DetectExpr.h. Everything here is pure analysis except emitScalar.
+//
+//===----------------------------------------------------------------------===//
+
+#include "DetectExpr.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::cp::detect;
+
+//===----------------------------------------------------------------------===//
+// Range-aware affine simplification
+//===----------------------------------------------------------------------===//
+
+namespace {
+constexpr int64_t kInf = int64_t(1) << 60;
+
+struct IndexRange {
+  int64_t lo, hi;
+};
+
+int64_t satAdd(int64_t a, int64_t b) {
+  if (a >= kInf || b >= kInf)
+    return kInf;
+  if (a <= -kInf || b <= -kInf)
+    return -kInf;
+  return a + b;
+}
+
+int64_t satMul(int64_t a, int64_t k) {
+  if (a >= kInf || a <= -kInf)
+    return k == 0 ? 0 : ((a > 0) == (k > 0) ? kInf : -kInf);
+  __int128 r = (__int128)a * k;
+  if (r >= kInf)
+    return kInf;
+  if (r <= -kInf)
+    return -kInf;
+  return (int64_t)r;
+}
+
+int64_t floorDiv(int64_t a, int64_t c) {
+  if (a >= kInf || a <= -kInf)
+    return a;
+  int64_t q = a / c;
+  if ((a % c != 0) && ((a < 0) != (c < 0)))
+    --q;
+  return q;
+}
+
+IndexRange rangeOf(AffineExpr e, ArrayRef<int64_t> sizes) {
+  switch (e.getKind()) {
+  case AffineExprKind::DimId: {
+    unsigned pos = cast<AffineDimExpr>(e).getPosition();
+    int64_t s = pos < sizes.size() ? sizes[pos] : ShapedType::kDynamic;
+    return {0, ShapedType::isDynamic(s) ? kInf : s - 1};
+  }
+  case AffineExprKind::Constant: {
+    int64_t c = cast<AffineConstantExpr>(e).getValue();
+    return {c, c};
+  }
+  case AffineExprKind::Add: {
+    auto b = cast<AffineBinaryOpExpr>(e);
+    IndexRange l = rangeOf(b.getLHS(), sizes), r = rangeOf(b.getRHS(), sizes);
+    return {satAdd(l.lo, r.lo), satAdd(l.hi, r.hi)};
+  }
+  case AffineExprKind::Mul: {
+    auto b = cast<AffineBinaryOpExpr>(e);
+    auto c = dyn_cast<AffineConstantExpr>(b.getRHS());
+    if (!c)
+      return {-kInf, kInf};
+    IndexRange l = rangeOf(b.getLHS(), sizes);
+    int64_t x = satMul(l.lo, c.getValue()), y = satMul(l.hi, c.getValue());
+    return {std::min(x, y), std::max(x, y)};
+  }
+  case AffineExprKind::FloorDiv: {
+    auto b = cast<AffineBinaryOpExpr>(e);
+    auto c = dyn_cast<AffineConstantExpr>(b.getRHS());
+    if (!c || c.getValue() <= 0)
+      return {-kInf, kInf};
+    IndexRange l = rangeOf(b.getLHS(), sizes);
+    return {floorDiv(l.lo, c.getValue()), floorDiv(l.hi, c.getValue())};
+  }
+  case AffineExprKind::Mod: {
+    auto b = cast<AffineBinaryOpExpr>(e);
+    auto c = dyn_cast<AffineConstantExpr>(b.getRHS());
+    if (!c || c.getValue() <= 0)
+      return {-kInf, kInf};
+    return {0, c.getValue() - 1};
+  }
+  default:
+    return {-kInf, kInf};
+  }
+}
+
+/// Flattens a sum into (atom, coefficient) terms plus a constant.
+void collectTerms(AffineExpr e, int64_t coeff,
+                  SmallVectorImpl<std::pair<AffineExpr, int64_t>> &terms,
+                  int64_t &cst) {
+  if (auto c = dyn_cast<AffineConstantExpr>(e)) {
+    cst += coeff * c.getValue();
+    return;
+  }
+  if (e.getKind() == AffineExprKind::Add) {
+    auto b = cast<AffineBinaryOpExpr>(e);
+    collectTerms(b.getLHS(), coeff, terms, cst);
+    collectTerms(b.getRHS(), coeff, terms, cst);
+    return;
+  }
+  if (e.getKind() == AffineExprKind::Mul) {
+    auto b = cast<AffineBinaryOpExpr>(e);
+    if (auto c = dyn_cast<AffineConstantExpr>(b.getRHS())) {
+      collectTerms(b.getLHS(), coeff * c.getValue(), terms, cst);
+      return;
+    }
+  }
+  terms.push_back({e, coeff});
+}
+} // namespace
+
+AffineExpr mlir::cp::detect::simplifyWithRanges(AffineExpr e,
+                                                ArrayRef<int64_t> sizes) {
+  MLIRContext *ctx = e.getContext();
+  switch (e.getKind()) {
+  case AffineExprKind::DimId: {
+    unsigned p = cast<AffineDimExpr>(e).getPosition();
+    if (p < sizes.size() && sizes[p] == 1)
+      return getAffineConstantExpr(0, ctx);
+    return e;
+  }
+  case AffineExprKind::Constant:
+  case AffineExprKind::SymbolId:
+    return e;
+  default:
+    break;
+  }
+  auto bin = cast<AffineBinaryOpExpr>(e);
+  AffineExpr l = simplifyWithRanges(bin.getLHS(), sizes);
+  AffineExpr r = simplifyWithRanges(bin.getRHS(), sizes);
+  switch (e.getKind()) {
+  case AffineExprKind::Add: {
+    // (x floordiv c)·c·k + (x mod c)·k == x·k: a split index put together.
+    SmallVector<std::pair<AffineExpr, int64_t>> terms;
+    int64_t cst = 0;
+    collectTerms(l + r, 1, terms, cst);
+    bool merged = true;
+    while (merged) {
+      merged = false;
+      for (unsigned a = 0; a < terms.size() && !merged; ++a) {
+        if (terms[a].first.getKind() != AffineExprKind::Mod)
+          continue;
+        auto m = cast<AffineBinaryOpExpr>(terms[a].first);
+        auto c = dyn_cast<AffineConstantExpr>(m.getRHS());
+        if (!c)
+          continue;
+        for (unsigned b = 0; b < terms.size() && !merged; ++b) {
+          if (terms[b].first != m.getLHS().floorDiv(c.getValue()) ||
+              terms[b].second != terms[a].second * c.getValue())
+            continue;
+          int64_t k = terms[a].second;
+          terms[a] = {m.getLHS(), k};
+          terms.erase(terms.begin() + b);
+          merged = true;
+        }
+      }
+    }
+    AffineExpr sum = getAffineConstantExpr(cst, ctx);
+    for (auto [atom, coeff] : terms)
+      sum = sum + atom * coeff;
+    return sum;
+  }
+  case AffineExprKind::Mul:
+    return l * r;
+  case AffineExprKind::CeilDiv:
+    return l.ceilDiv(r);
+  case AffineExprKind::FloorDiv:
+  case AffineExprKind::Mod: {
+    auto c = dyn_cast<AffineConstantExpr>(r);
+    if (!c || c.getValue() <= 0)
+      return e.getKind() == AffineExprKind::Mod ? l % r : l.floorDiv(r);
+    int64_t k = c.getValue();
+    SmallVector<std::pair<AffineExpr, int64_t>> terms;
+    int64_t cst = 0;
+    collectTerms(l, 1, terms, cst);
+    int64_t rem = ((cst % k) + k) % k;
+    AffineExpr divisible = getAffineConstantExpr((cst - rem) / k, ctx);
+    AffineExpr rest = getAffineConstantExpr(rem, ctx);
+    for (auto [atom, coeff] : terms) {
+      if (coeff % k == 0)
+        divisible = divisible + atom * (coeff / k);
+      else
+        rest = rest + atom * coeff;
+    }
+    IndexRange rr = rangeOf(rest, sizes);
+    bool small = rr.lo >= 0 && rr.hi < k;
+    if (small)
+      return e.getKind() == AffineExprKind::Mod ? rest : divisible;
+    // (A + R) with g | A, g | k and 0 <= R < g (a reshape's linearised
+    // index): floordiv k = (A/g) floordiv (k/g); mod k = ((A/g) mod (k/g))·g + R.
+    for (int64_t g = k / 2; g > 1; --g) {
+      if (k % g != 0)
+        continue;
+      AffineExpr a = getAffineConstantExpr(0, ctx);
+      AffineExpr small2 = getAffineConstantExpr(0, ctx);
+      int64_t cg = cst - (((cst % g) + g) % g);
+      a = a + cg / g;
+      small2 = small2 + (cst - cg);
+      for (auto [atom, coeff] : terms) {
+        if (coeff % g == 0)
+          a = a + atom * (coeff / g);
+        else
+          small2 = small2 + atom * coeff;
+      }
+      IndexRange r2 = rangeOf(small2, sizes);
+      if (r2.lo < 0 || r2.hi >= g)
+        continue;
+      if (e.getKind() == AffineExprKind::FloorDiv)
+        return simplifyWithRanges(a.floorDiv(k / g), sizes);
+      return simplifyWithRanges(a % (k / g), sizes) * g + small2;
+    }
+    if (e.getKind() == AffineExprKind::Mod)
+      return rest % k;
+    return divisible + rest.floorDiv(k);
+  }
+  default:
+    return e;
+  }
+}
+
+AffineMap mlir::cp::detect::simplifyWithRanges(AffineMap m,
+                                               ArrayRef<int64_t> sizes) {
+  SmallVector<AffineExpr> rs;
+  for (AffineExpr e : m.getResults())
+    rs.push_back(simplifyWithRanges(e, sizes));
+  return AffineMap::get(m.getNumDims(), 0, rs, m.getContext());
+}
+
+//===----------------------------------------------------------------------===//
+// Scalar function mapping
+//===----------------------------------------------------------------------===//
+
+namespace {
+Fn fnOfScalarOp(Operation *op, int64_t &pred) {
+  if (auto c = dyn_cast<arith::CmpFOp>(op)) {
+    pred = static_cast<int64_t>(c.getPredicate());
+    return Fn::CmpF;
+  }
+  if (auto c = dyn_cast<arith::CmpIOp>(op)) {
+    pred = static_cast<int64_t>(c.getPredicate());
+    return Fn::CmpI;
+  }
+  return llvm::TypeSwitch<Operation *, Fn>(op)
+      .Case<arith::AddFOp>([](auto) { return Fn::Add; })
+      .Case<arith::SubFOp>([](auto) { return Fn::Sub; })
+      .Case<arith::MulFOp>([](auto) { return Fn::Mul; })
+      .Case<arith::DivFOp>([](auto) { return Fn::Div; })
+      .Case<arith::MaximumFOp, arith::MaxNumFOp>([](auto) { return Fn::Max; })
+      .Case<arith::MinimumFOp, arith::MinNumFOp>([](auto) { return Fn::Min; })
+      .Case<math::ExpOp>([](auto) { return Fn::Exp; })
+      .Case<arith::NegFOp>([](auto) { return Fn::Neg; })
+      .Case<math::RsqrtOp>([](auto) { return Fn::Rsqrt; })
+      .Case<math::SqrtOp>([](auto) { return Fn::Sqrt; })
+      .Case<arith::ExtFOp>([](auto) { return Fn::ExtF; })
+      .Case<arith::TruncFOp>([](auto) { return Fn::TruncF; })
+      .Case<arith::SIToFPOp>([](auto) { return Fn::SIToFP; })
+      .Case<arith::FPToSIOp>([](auto) { return Fn::FPToSI; })
+      .Case<arith::IndexCastOp, arith::IndexCastUIOp, arith::ExtSIOp,
+            arith::ExtUIOp, arith::TruncIOp>([](auto) { return Fn::IntCast; })
+      .Case<arith::SelectOp>([](auto) { return Fn::Select; })
+      .Case<arith::AndIOp>([](auto) { return Fn::AndI; })
+      .Case<arith::OrIOp>([](auto) { return Fn::OrI; })
+      .Case<arith::XOrIOp>([](auto) { return Fn::XOrI; })
+      .Case<arith::AddIOp>([](auto) { return Fn::AddI; })
+      .Case<arith::SubIOp>([](auto) { return Fn::SubI; })
+      .Case<arith::MulIOp>([](auto) { return Fn::MulI; })
+      .Default([](auto) { return Fn::Unknown; });
+}
+
+Type elementTypeOf(Type t) {
+  if (auto s = dyn_cast<ShapedType>(t))
+    return s.getElementType();
+  return t;
+}
+
+/// Reads a scalar constant (float or int/bool) from an attribute.
+bool scalarOf(Attribute a, double &f, int64_t &i) {
+  if (auto fa = dyn_cast<FloatAttr>(a)) {
+    f = fa.getValueAsDouble();
+    return true;
+  }
+  if (auto ia = dyn_cast<IntegerAttr>(a)) {
+    i = ia.getType().isInteger(1) ? (ia.getValue().isZero() ? 0 : 1)
+                                  : ia.getValue().getSExtValue();
+    f = double(i);
+    return true;
+  }
+  if (auto ba = dyn_cast<BoolAttr>(a)) {
+    i = ba.getValue();
+    f = double(i);
+    return true;
+  }
+  return false;
+}
+
+DenseElementsAttr denseConstantOf(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return {};
+  if (auto c = dyn_cast<arith::ConstantOp>(def))
+    return dyn_cast<DenseElementsAttr>(c.getValue());
+  if (auto c = dyn_cast<tosa::ConstOp>(def))
+    return dyn_cast<DenseElementsAttr>(c.getValues());
+  return {};
+}
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ExprBuilder
+//===----------------------------------------------------------------------===//
+
+Expr *ExprBuilder::alloc(Expr::Kind k, Type t) {
+  arena.emplace_back();
+  Expr *e = &arena.back();
+  e->kind = k;
+  e->type = t;
+  return e;
+}
+
+const Expr *ExprBuilder::makeConst(Type t, double f, int64_t i) {
+  Expr *e = alloc(Expr::Const, t);
+  e->fval = f;
+  e->ival = i;
+  return e;
+}
+
+const Expr *ExprBuilder::makeOp(Fn fn, Type t, ArrayRef<const Expr *> args,
+                                int64_t pred) {
+  Expr *e = alloc(Expr::Op, t);
+  e->fn = fn;
+  e->pred = pred;
+  e->args.assign(args.begin(), args.end());
+  // Fold constant operands (e.g. `arith.truncf %cst : f64 to f32` of a scale).
+  if (fn != Fn::Unknown && !args.empty() &&
+      llvm::all_of(args, [](const Expr *a) { return a->kind == Expr::Const; }))
+    if (std::optional<Scalar> v = evaluate(e, {})) {
+      double f = v->f;
+      if (auto ft = dyn_cast<FloatType>(t)) {
+        APFloat x(f);
+        bool lost = false;
+        x.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+        x.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+        f = x.convertToDouble();
+      }
+      return makeConst(t, f, v->i);
+    }
+  return e;
+}
+
+const Expr *ExprBuilder::leaf(Value v, AffineMap map) {
+  Expr *e = alloc(Expr::Leaf, elementTypeOf(v.getType()));
+  e->tensor = v;
+  e->map = map;
+  return e;
+}
+
+const Expr *ExprBuilder::expand(Value v, AffineMap map,
+                                ArrayRef<int64_t> sizes) {
+  map = simplifyWithRanges(map, sizes);
+  auto key = std::make_tuple(v.getAsOpaquePointer(),
+                             const_cast<void *>(map.getAsOpaquePointer()),
+                             std::vector<int64_t>(sizes.begin(), sizes.end()));
+  auto it = memo.find(key);
+  if (it != memo.end())
+    return it->second;
+  const Expr *e = expandImpl(v, map, sizes);
+  if (e->kind != Expr::Const)
+    const_cast<Expr *>(e)->srcs.push_back({v, map});
+  memo[key] = e;
+  return e;
+}
+
+/// Source indices of a reshape read at `idx` (static shapes only).
+static std::optional<SmallVector<AffineExpr>>
+reshapeIndices(ArrayRef<int64_t> srcShape, ArrayRef<int64_t> dstShape,
+               ArrayRef<AffineExpr> idx, ArrayRef<int64_t> sizes,
+               MLIRContext *ctx) {
+  if (ShapedType::isDynamicShape(srcShape) ||
+      ShapedType::isDynamicShape(dstShape))
+    return std::nullopt;
+  AffineExpr linear = getAffineConstantExpr(0, ctx);
+  int64_t stride = 1;
+  for (int64_t p = dstShape.size() - 1; p >= 0; --p) {
+    linear = linear + idx[p] * stride;
+    stride *= dstShape[p];
+  }
+  SmallVector<AffineExpr> out(srcShape.size());
+  stride = 1;
+  for (int64_t k = srcShape.size() - 1; k >= 0; --k) {
+    AffineExpr e = srcShape[k] == 1 ? getAffineConstantExpr(0, ctx)
+                                    : linear.floorDiv(stride) % srcShape[k];
+    out[k] = simplifyWithRanges(e, sizes);
+    stride *= srcShape[k];
+  }
+  return out;
+}
+
+const Expr *ExprBuilder::expandImpl(Value v, AffineMap map,
+                                    ArrayRef<int64_t> sizes) {
+  Type et = elementTypeOf(v.getType());
+  Operation *def = v.getDefiningOp();
+  if (!isa<RankedTensorType>(v.getType())) {
+    Attribute a;
+    double f = 0;
+    int64_t i = 0;
+    if (matchPattern(v, m_Constant(&a)) && scalarOf(a, f, i))
+      return makeConst(et, f, i);
+    return leaf(v, map);
+  }
+  if (!def)
+    return leaf(v, map);
+
+  if (DenseElementsAttr dense = denseConstantOf(v)) {
+    double f = 0;
+    int64_t i = 0;
+    if (dense.isSplat() && scalarOf(dense.getSplatValue<Attribute>(), f, i))
+      return makeConst(et, f, i);
+    // A 1-D integer iota (torch.arange folded by TOSA) is a position.
+    if (dense.getType().getRank() == 1 && isa<IntegerType>(et) &&
+        map.getNumResults() == 1) {
+      bool iota = true;
+      int64_t n = 0;
+      for (APInt x : dense.getValues<APInt>())
+        if (x.getSExtValue() != n++) {
+          iota = false;
+          break;
+        }
+      if (iota) {
+        Expr *ix = alloc(Expr::Index, IndexType::get(ctx));
+        ix->index = map.getResult(0);
+        return makeOp(Fn::IntCast, et, {ix});
+      }
+    }
+    return leaf(v, map);
+  }
+
+  if (auto sm = dyn_cast<linalg::SoftmaxOp>(def)) {
+    auto d = dyn_cast<AffineDimExpr>(map.getResult(sm.getDimension()));
+    if (!d)
+      return leaf(v, map);
+    visited.insert(def);
+    Expr *e = alloc(Expr::Softmax, et);
+    e->dim = d.getPosition();
+    e->args.push_back(expand(sm.getInput(), map, sizes));
+    return e;
+  }
+
+  if (isa<linalg::LinalgOp>(def))
+    return expandLinalg(def, cast<OpResult>(v).getResultNumber(), map, sizes);
+
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tosa::ReshapeOp>(
+          def)) {
+    Value src = def->getOperand(0);
+    auto srcTy = cast<RankedTensorType>(src.getType());
+    auto dstTy = cast<RankedTensorType>(v.getType());
+    auto idx = reshapeIndices(srcTy.getShape(), dstTy.getShape(),
+                              map.getResults(), sizes, ctx);
+    if (!idx)
+      return leaf(v, map);
+    visited.insert(def);
+    return expand(src, AffineMap::get(map.getNumDims(), 0, *idx, ctx), sizes);
+  }
+
+  if (def->getDialect() &&
+      def->getDialect()->getNamespace() == tosa::TosaDialect::getDialectNamespace())
+    return expandTosa(def, map, sizes);
+
+  // arith / math elementwise ops on tensors of one shape.
+  int64_t pred = 0;
+  Fn fn = fnOfScalarOp(def, pred);
+  if (fn != Fn::Unknown && def->getNumResults() == 1) {
+    SmallVector<const Expr *> args;
+    for (Value o : def->getOperands()) {
+      auto ot = dyn_cast<RankedTensorType>(o.getType());
+      if (!ot || ot.getShape() != cast<RankedTensorType>(v.getType()).getShape())
+        return leaf(v, map);
+      args.push_back(expand(o, map, sizes));
+    }
+    visited.insert(def);
+    return makeOp(fn, et, args, pred);
+  }
+  return leaf(v, map);
+}
+
+const Expr *ExprBuilder::expandLinalg(Operation *op, unsigned resultNo,
+                                      AffineMap map, ArrayRef<int64_t> sizes) {
+  auto lop = cast<linalg::LinalgOp>(op);
+  Value result = op->getResult(resultNo);
+  if (!lop.hasPureTensorSemantics() || lop->getNumRegions() != 1 ||
+      !lop.getBlock())
+    return leaf(result, map);
+  unsigned nLoops = lop.getNumLoops();
+  auto iters = lop.getIteratorTypesArray();
+  SmallVector<unsigned> red;
+  for (unsigned i = 0; i < nLoops; ++i)
+    if (iters[i] == utils::IteratorType::reduction)
+      red.push_back(i);
+  if (red.size() > 1)
+    return leaf(result, map);
+  if (red.size() == 1 && linalg::isaContractionOpInterface(lop))
+    return leaf(result, map);
+
+  OpOperand *init = lop.getDpsInitOperand(resultNo);
+  AffineMap outMap = lop.getMatchingIndexingMap(init);
+  unsigned n = map.getNumDims();
+  Sizes newSizes(sizes.begin(), sizes.end());
+  SmallVector<AffineExpr> sub(nLoops);
+  auto shape = cast<RankedTensorType>(result.getType()).getShape();
+  for (unsigned p = 0; p < outMap.getNumResults(); ++p) {
+    AffineExpr r = outMap.getResult(p);
+    if (auto d = dyn_cast<AffineDimExpr>(r)) {
+      if (sub[d.getPosition()])
+        return leaf(result, map);
+      sub[d.getPosition()] = map.getResult(p);
+      continue;
+    }
+    auto c = dyn_cast<AffineConstantExpr>(r);
+    if (!c || c.getValue() != 0 || shape[p] != 1)
+      return leaf(result, map);
+  }
+  if (!red.empty()) {
+    if (sub[red[0]])
+      return leaf(result, map);
+    sub[red[0]] = getAffineDimExpr(n, ctx);
+    SmallVector<int64_t> ranges = lop.getStaticLoopRanges();
+    newSizes.push_back(ranges[red[0]]);
+  }
+  for (AffineExpr s : sub)
+    if (!s)
+      return leaf(result, map);
+
+  Block *body = lop.getBlock();
+  unsigned nSpace = newSizes.size();
+  AffineMap subMap = AffineMap::get(nSpace, 0, sub, ctx);
+  BlockArgument accArg = lop.getMatchingBlockArgument(init);
+  llvm::DenseMap<Value, const Expr *> local;
+  bool failed = false;
+
+  std::function<const Expr *(Value)> scalar = [&](Value s) -> const Expr * {
+    auto it = local.find(s);
+    if (it != local.end())
+      return it->second;
+    const Expr *r = nullptr;
+    if (auto ba = dyn_cast<BlockArgument>(s); ba && ba.getOwner() == body) {
+      if (ba == accArg && !red.empty()) {
+        failed = true; // the accumulator outside the combiner
+        r = leaf(result, map);
+      } else {
+        OpOperand *o = lop.getMatchingOpOperand(ba);
+        AffineMap m = lop.getMatchingIndexingMap(o).compose(subMap);
+        r = expand(o->get(), simplifyWithRanges(m, newSizes), newSizes);
+      }
+    } else if (s.getParentRegion() != &lop->getRegion(0)) {
+      Attribute a;
+      double f = 0;
+      int64_t i = 0;
+      if (matchPattern(s, m_Constant(&a)) && scalarOf(a, f, i))
+        r = makeConst(s.getType(), f, i);
+      else
+        r = leaf(s, AffineMap::get(nSpace, 0, {}, ctx));
+    } else {
+      Operation *d = s.getDefiningOp();
+      Attribute a;
+      double f = 0;
+      int64_t i = 0;
+      if (auto ix = dyn_cast<linalg::IndexOp>(d)) {
+        Expr *e = alloc(Expr::Index, s.getType());
+        e->index = sub[ix.getDim()];
+        r = e;
+      } else if (matchPattern(s, m_Constant(&a)) && scalarOf(a, f, i)) {
+        r = makeConst(s.getType(), f, i);
+      } else {
+        int64_t pred = 0;
+        Fn fn = fnOfScalarOp(d, pred);
+        SmallVector<const Expr *> args;
+        for (Value o : d->getOperands())
+          args.push_back(scalar(o));
+        r = makeOp(fn, s.getType(), args, pred);
+      }
+    }
+    local[s] = r;
+    return r;
+  };
+
+  Value yielded = body->getTerminator()->getOperand(resultNo);
+  if (red.empty()) {
+    const Expr *e = scalar(yielded);
+    if (failed)
+      return leaf(result, map);
+    visited.insert(op);
+    return e;
+  }
+
+  // A reduction: yielded = combiner(accumulator, f(inputs)).
+  Operation *comb = yielded.getDefiningOp();
+  if (!comb || comb->getParentRegion() != &lop->getRegion(0) ||
+      comb->getNumOperands() != 2)
+    return leaf(result, map);
+  int64_t pred = 0;
+  Fn fn = fnOfScalarOp(comb, pred);
+  double identity;
+  switch (fn) {
+  case Fn::Max:
+    identity = -std::numeric_limits<double>::infinity();
+    break;
+  case Fn::Add:
+  case Fn::OrI:
+  case Fn::AddI:
+    identity = 0;
+    break;
+  case Fn::AndI:
+    identity = 1;
+    break;
+  default:
+    return leaf(result, map);
+  }
+  Value other;
+  if (comb->getOperand(0) == accArg)
+    other = comb->getOperand(1);
+  else if (comb->getOperand(1) == accArg)
+    other = comb->getOperand(0);
+  else
+    return leaf(result, map);
+  const Expr *bodyExpr = scalar(other);
+  if (failed)
+    return leaf(result, map);
+  // The accumulator must start at the combiner's identity.
+  const Expr *initExpr = expand(init->get(), map, sizes);
+  if (initExpr->kind != Expr::Const || initExpr->fval != identity)
+    return leaf(result, map);
+  visited.insert(op);
+  Expr *e = alloc(Expr::Reduce, elementTypeOf(result.getType()));
+  e->fn = fn;
+  e->ival = newSizes.back();
+  e->args.push_back(bodyExpr);
+  return e;
+}
+
+const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
+                                    ArrayRef<int64_t> sizes) {
+  Value result = op->getResult(0);
+  auto outTy = cast<RankedTensorType>(result.getType());
+  Type et = outTy.getElementType();
+  unsigned n = map.getNumDims();
+  // Elementwise operand read with TOSA's size-1 broadcasting.
+  auto operandExpr = [&](Value in) -> const Expr * {
+    auto inTy = dyn_cast<RankedTensorType>(in.getType());
+    if (!inTy || inTy.getRank() != outTy.getRank())
+      return nullptr;
+    SmallVector<AffineExpr> rs;
+    for (int64_t p = 0; p < inTy.getRank(); ++p)
+      rs.push_back(inTy.getDimSize(p) == 1 && outTy.getDimSize(p) != 1
+                       ? getAffineConstantExpr(0, ctx)
+                       : map.getResult(p));
+    return expand(in, AffineMap::get(n, 0, rs, ctx), sizes);
+  };
+  auto elementwise = [&](Fn fn, ArrayRef<Value> ins,
+                         int64_t pred = 0) -> const Expr * {
+    SmallVector<const Expr *> args;
+    for (Value in : ins) {
+      const Expr *a = operandExpr(in);
+      if (!a)
+        return leaf(result, map);
+      args.push_back(a);
+    }
+    visited.insert(op);
+    return makeOp(fn, et, args, pred);
+  };
+  bool isF = isa<FloatType>(et);
+  auto cmp = [&](arith::CmpFPredicate f, arith::CmpIPredicate i) {
+    Type it = elementTypeOf(op->getOperand(0).getType());
+    bool fl = isa<FloatType>(it);
+    return elementwise(fl ? Fn::CmpF : Fn::CmpI,
+                       {op->getOperand(0), op->getOperand(1)},
+                       fl ? int64_t(f) : int64_t(i));
+  };
+
+  if (isa<tosa::AddOp>(op))
+    return elementwise(isF ? Fn::Add : Fn::AddI,
+                       {op->getOperand(0), op->getOperand(1)});
+  if (isa<tosa::SubOp>(op))
+    return elementwise(isF ? Fn::Sub : Fn::SubI,
+                       {op->getOperand(0), op->getOperand(1)});
+  if (isa<tosa::MulOp>(op)) {
+    if (!isF) {
+      // Integer multiply: only without a shift.
+      const Expr *s = expand(op->getOperand(2),
+                             AffineMap::get(n, 0, {getAffineConstantExpr(0, ctx)}, ctx),
+                             sizes);
+      if (s->kind != Expr::Const || s->ival != 0)
+        return leaf(result, map);
+    }
+    return elementwise(isF ? Fn::Mul : Fn::MulI,
+                       {op->getOperand(0), op->getOperand(1)});
+  }
+  if (isa<tosa::ExpOp>(op))
+    return elementwise(Fn::Exp, {op->getOperand(0)});
+  if (isa<tosa::ReciprocalOp>(op))
+    return elementwise(Fn::Recip, {op->getOperand(0)});
+  if (isa<tosa::RsqrtOp>(op))
+    return elementwise(Fn::Rsqrt, {op->getOperand(0)});
+  if (isa<tosa::NegateOp>(op) && isF)
+    return elementwise(Fn::Neg, {op->getOperand(0)});
+  if (isa<tosa::MaximumOp>(op) && isF)
+    return elementwise(Fn::Max, {op->getOperand(0), op->getOperand(1)});
+  if (isa<tosa::SelectOp>(op))
+    return elementwise(Fn::Select, {op->getOperand(0), op->getOperand(1),
+                                    op->getOperand(2)});
+  if (isa<tosa::EqualOp>(op))
+    return cmp(arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
+  if (isa<tosa::GreaterOp>(op))
+    return cmp(arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt);
+  if (isa<tosa::GreaterEqualOp>(op))
+    return cmp(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge);
+  if (isa<tosa::LogicalAndOp>(op))
+    return elementwise(Fn::AndI, {op->getOperand(0), op->getOperand(1)});
+  if (isa<tosa::LogicalOrOp>(op))
+    return elementwise(Fn::OrI, {op->getOperand(0), op->getOperand(1)});
+  if (isa<tosa::LogicalNotOp>(op)) {
+    const Expr *a = operandExpr(op->getOperand(0));
+    if (!a)
+      return leaf(result, map);
+    visited.insert(op);
+    return makeOp(Fn::XOrI, et, {a, makeConst(et, 1, 1)});
+  }
+  if (isa<tosa::CastOp>(op)) {
+    Type it = elementTypeOf(op->getOperand(0).getType());
+    Fn fn = Fn::Unknown;
+    if (isa<FloatType>(it) && isa<FloatType>(et))
+      fn = it.getIntOrFloatBitWidth() < et.getIntOrFloatBitWidth() ? Fn::ExtF
+                                                                    : Fn::TruncF;
+    else if (isa<IntegerType>(it) && isa<IntegerType>(et) && !it.isInteger(1))
+      fn = Fn::IntCast;
+    else if (isa<IntegerType>(it) && isa<FloatType>(et) && !it.isInteger(1))
+      fn = Fn::SIToFP;
+    if (fn == Fn::Unknown)
+      return leaf(result, map);
+    return elementwise(fn, {op->getOperand(0)});
+  }
+  if (isa<tosa::TileOp>(op)) {
+    auto inTy = cast<RankedTensorType>(op->getOperand(0).getType());
+    SmallVector<AffineExpr> rs;
+    for (int64_t p = 0; p < inTy.getRank(); ++p) {
+      int64_t in = inTy.getDimSize(p), out = outTy.getDimSize(p);
+      if (ShapedType::isDynamic(in) || ShapedType::isDynamic(out))
+        return leaf(result, map);
+      rs.push_back(in == 1    ? getAffineConstantExpr(0, ctx)
+                   : in == out ? map.getResult(p)
+                               : map.getResult(p) % in);
+    }
+    visited.insert(op);
+    return expand(op->getOperand(0), AffineMap::get(n, 0, rs, ctx), sizes);
+  }
+  if (auto t = dyn_cast<tosa::TransposeOp>(op)) {
+    ArrayRef<int32_t> perms = t.getPerms();
+    SmallVector<AffineExpr> rs(perms.size());
+    for (unsigned p = 0; p < perms.size(); ++p)
+      rs[perms[p]] = map.getResult(p);
+    visited.insert(op);
+    return expand(op->getOperand(0), AffineMap::get(n, 0, rs, ctx), sizes);
+  }
+  if (isa<tosa::ReduceMaxOp, tosa::ReduceSumOp, tosa::ReduceAllOp,
+          tosa::ReduceAnyOp>(op)) {
+    int64_t axis = cast<IntegerAttr>(op->getAttr("axis")).getInt();
+    Value in = op->getOperand(0);
+    auto inTy = cast<RankedTensorType>(in.getType());
+    SmallVector<AffineExpr> rs;
+    for (int64_t p = 0; p < inTy.getRank(); ++p)
+      rs.push_back(p == axis ? getAffineDimExpr(n, ctx) : map.getResult(p));
+    Sizes newSizes(sizes.begin(), sizes.end());
+    newSizes.push_back(inTy.getDimSize(axis));
+    Fn fn = isa<tosa::ReduceMaxOp>(op)   ? Fn::Max
+            : isa<tosa::ReduceSumOp>(op) ? (isF ? Fn::Add : Fn::AddI)
+            : isa<tosa::ReduceAllOp>(op) ? Fn::AndI
+                                         : Fn::OrI;
+    visited.insert(op);
+    Expr *e = alloc(Expr::Reduce, et);
+    e->fn = fn;
+    e->ival = newSizes.back();
+    e->args.push_back(
+        expand(in, AffineMap::get(n + 1, 0, rs, ctx), newSizes));
+    return e;
+  }
+  return leaf(result, map);
+}
+
+const Expr *ExprBuilder::rename(const Expr *e, ArrayRef<AffineExpr> sub,
+                                ArrayRef<int64_t> sizes) {
+  unsigned nNew = sizes.size();
+  switch (e->kind) {
+  case Expr::Const:
+    return e;
+  case Expr::Leaf: {
+    if (!e->map)
+      return e;
+    AffineMap m = e->map.compose(AffineMap::get(nNew, 0, sub, ctx));
+    Expr *r = alloc(Expr::Leaf, e->type);
+    r->tensor = e->tensor;
+    r->map = simplifyWithRanges(m, sizes);
+    return r;
+  }
+  case Expr::Index: {
+    Expr *r = alloc(Expr::Index, e->type);
+    r->index = simplifyWithRanges(e->index.replaceDims(sub), sizes);
+    return r;
+  }
+  case Expr::Op: {
+    SmallVector<const Expr *> args;
+    for (const Expr *a : e->args)
+      args.push_back(rename(a, sub, sizes));
+    return makeOp(e->fn, e->type, args, e->pred);
+  }
+  case Expr::Reduce: {
+    SmallVector<AffineExpr> sub2(sub.begin(), sub.end());
+    sub2.push_back(getAffineDimExpr(nNew, ctx));
+    Sizes sizes2(sizes.begin(), sizes.end());
+    sizes2.push_back(e->ival);
+    Expr *r = alloc(Expr::Reduce, e->type);
+    r->fn = e->fn;
+    r->ival = e->ival;
+    r->args.push_back(rename(e->args[0], sub2, sizes2));
+    return r;
+  }
+  case Expr::Softmax: {
+    auto d = dyn_cast<AffineDimExpr>(sub[e->dim]);
+    if (!d)
+      return makeOp(Fn::Unknown, e->type, {});
+    Expr *r = alloc(Expr::Softmax, e->type);
+    r->dim = d.getPosition();
+    r->args.push_back(rename(e->args[0], sub, sizes));
+    return r;
+  }
+  }
+  return e;
+}
+
+//===----------------------------------------------------------------------===//
+// Queries
+//===----------------------------------------------------------------------===//
+
+bool mlir::cp::detect::equal(const Expr *a, const Expr *b) {
+  if (a == b)
+    return true;
+  if (a->kind != b->kind || a->type != b->type)
+    return false;
+  switch (a->kind) {
+  case Expr::Leaf:
+    return a->tensor == b->tensor && a->map == b->map;
+  case Expr::Const:
+    return a->fval == b->fval && a->ival == b->ival;
+  case Expr::Index:
+    return a->index == b->index;
+  case Expr::Softmax:
+    if (a->dim != b->dim)
+      return false;
+    break;
+  case Expr::Reduce:
+    if (a->fn != b->fn || a->ival != b->ival)
+      return false;
+    break;
+  case Expr::Op:
+    if (a->fn != b->fn || a->pred != b->pred || a->fn == Fn::Unknown)
+      return false;
+    break;
+  }
+  if (a->args.size() != b->args.size())
+    return false;
+  for (auto [x, y] : llvm::zip(a->args, b->args))
+    if (!equal(x, y))
+      return false;
+  return true;
+}
+
+bool mlir::cp::detect::usesDim(const Expr *e, unsigned d) {
+  switch (e->kind) {
+  case Expr::Leaf:
+    return e->map && e->map.isFunctionOfDim(d);
+  case Expr::Index:
+    return e->index.isFunctionOfDim(d);
+  case Expr::Const:
+    return false;
+  default:
+    return llvm::any_of(e->args, [&](const Expr *a) { return usesDim(a, d); });
+  }
+}
+
+bool mlir::cp::detect::isPositional(const Expr *e) {
+  switch (e->kind) {
+  case Expr::Leaf:
+    return e->map && denseConstantOf(e->tensor);
+  case Expr::Index:
+  case Expr::Const:
+    return true;
+  case Expr::Op:
+    return e->fn != Fn::Unknown && llvm::all_of(e->args, isPositional);
+  default:
+    return false;
+  }
+}
+
+static std::optional<int64_t> evalAffine(AffineExpr e, ArrayRef<int64_t> pt) {
+  switch (e.getKind()) {
+  case AffineExprKind::DimId:
+    return pt[cast<AffineDimExpr>(e).getPosition()];
+  case AffineExprKind::Constant:
+    return cast<AffineConstantExpr>(e).getValue();
+  case AffineExprKind::SymbolId:
+    return std::nullopt;
+  default:
+    break;
+  }
+  auto b = cast<AffineBinaryOpExpr>(e);
+  auto l = evalAffine(b.getLHS(), pt), r = evalAffine(b.getRHS(), pt);
+  if (!l || !r)
+    return std::nullopt;
+  switch (e.getKind()) {
+  case AffineExprKind::Add:
+    return *l + *r;
+  case AffineExprKind::Mul:
+    return *l * *r;
+  case AffineExprKind::FloorDiv:
+    return *r == 0 ? std::nullopt : std::optional<int64_t>(floorDiv(*l, *r));
+  case AffineExprKind::CeilDiv:
+    return *r == 0 ? std::nullopt : std::optional<int64_t>(-floorDiv(-*l, *r));
+  case AffineExprKind::Mod:
+    return *r <= 0 ? std::nullopt : std::optional<int64_t>(((*l % *r) + *r) % *r);
+  default:
+    return std::nullopt;
+  }
+}
+
+std::optional<Scalar> mlir::cp::detect::evaluate(const Expr *e,
+                                                 ArrayRef<int64_t> pt) {
+  Scalar s;
+  s.isFloat = isa<FloatType>(e->type);
+  switch (e->kind) {
+  case Expr::Const:
+    s.f = e->fval;
+    s.i = e->ival;
+    return s;
+  case Expr::Index: {
+    auto v = evalAffine(e->index, pt);
+    if (!v)
+      return std::nullopt;
+    s.i = *v;
+    s.f = double(*v);
+    return s;
+  }
+  case Expr::Leaf: {
+    DenseElementsAttr d = e->map ? denseConstantOf(e->tensor) : nullptr;
+    if (!d)
+      return std::nullopt;
+    auto shape = d.getType().getShape();
+    int64_t flat = 0;
+    for (unsigned p = 0; p < shape.size(); ++p) {
+      auto v = evalAffine(e->map.getResult(p), pt);
+      if (!v || *v < 0 || *v >= shape[p])
+        return std::nullopt;
+      flat = flat * shape[p] + *v;
+    }
+    Attribute a = d.getValues<Attribute>()[flat];
+    if (!scalarOf(a, s.f, s.i))
+      return std::nullopt;
+    return s;
+  }
+  case Expr::Op:
+    break;
+  default:
+    return std::nullopt;
+  }
+  SmallVector<Scalar> a;
+  for (const Expr *x : e->args) {
+    auto v = evaluate(x, pt);
+    if (!v)
+      return std::nullopt;
+    a.push_back(*v);
+  }
+  auto fv = [&](double f) {
+    s.f = f;
+    s.i = int64_t(f);
+    return s;
+  };
+  auto iv = [&](int64_t i) {
+    s.i = i;
+    s.f = double(i);
+    return s;
+  };
+  switch (e->fn) {
+  case Fn::Add:
+    return fv(a[0].f + a[1].f);
+  case Fn::Sub:
+    return fv(a[0].f - a[1].f);
+  case Fn::Mul:
+    return fv(a[0].f * a[1].f);
+  case Fn::Div:
+    return fv(a[0].f / a[1].f);
+  case Fn::Neg:
+    return fv(-a[0].f);
+  case Fn::ExtF:
+  case Fn::TruncF:
+  case Fn::SIToFP:
+    return fv(a[0].f);
+  case Fn::FPToSI:
+    return iv(int64_t(a[0].f));
+  case Fn::IntCast:
+    return iv(a[0].i);
+  case Fn::AddI:
+    return iv(a[0].i + a[1].i);
+  case Fn::SubI:
+    return iv(a[0].i - a[1].i);
+  case Fn::MulI:
+    return iv(a[0].i * a[1].i);
+  case Fn::AndI:
+    return iv(a[0].i & a[1].i);
+  case Fn::OrI:
+    return iv(a[0].i | a[1].i);
+  case Fn::XOrI:
+    return iv((a[0].i ^ a[1].i) & (e->type.isInteger(1) ? 1 : ~int64_t(0)));
+  case Fn::Select:
+    return a[0].i ? a[1] : a[2];
+  case Fn::CmpI: {
+    int64_t x = a[0].i, y = a[1].i;
+    switch (static_cast<arith::CmpIPredicate>(e->pred)) {
+    case arith::CmpIPredicate::eq:
+      return iv(x == y);
+    case arith::CmpIPredicate::ne:
+      return iv(x != y);
+    case arith::CmpIPredicate::slt:
+    case arith::CmpIPredicate::ult:
+      return iv(x < y);
+    case arith::CmpIPredicate::sle:
+    case arith::CmpIPredicate::ule:
+      return iv(x <= y);
+    case arith::CmpIPredicate::sgt:
+    case arith::CmpIPredicate::ugt:
+      return iv(x > y);
+    case arith::CmpIPredicate::sge:
+    case arith::CmpIPredicate::uge:
+      return iv(x >= y);
+    }
+    return std::nullopt;
+  }
+  case Fn::CmpF: {
+    double x = a[0].f, y = a[1].f;
+    switch (static_cast<arith::CmpFPredicate>(e->pred)) {
+    case arith::CmpFPredicate::OEQ:
+      return iv(x == y);
+    case arith::CmpFPredicate::ONE:
+      return iv(x != y);
+    case arith::CmpFPredicate::OLT:
+      return iv(x < y);
+    case arith::CmpFPredicate::OLE:
+      return iv(x <= y);
+    case arith::CmpFPredicate::OGT:
+      return iv(x > y);
+    case arith::CmpFPredicate::OGE:
+      return iv(x >= y);
+    default:
+      return std::nullopt;
+    }
+  }
+  default:
+    return std::nullopt;
+  }
+}
+
+static Value emitAffine(OpBuilder &b, Location loc, AffineExpr e,
+                        ArrayRef<Value> dims) {
+  switch (e.getKind()) {
+  case AffineExprKind::DimId: {
+    unsigned p = cast<AffineDimExpr>(e).getPosition();
+    return p < dims.size() ? dims[p] : Value();
+  }
+  case AffineExprKind::Constant:
+    return arith::ConstantIndexOp::create(b, loc,
+                                          cast<AffineConstantExpr>(e).getValue());
+  case AffineExprKind::Add:
+  case AffineExprKind::Mul: {
+    auto bin = cast<AffineBinaryOpExpr>(e);
+    Value l = emitAffine(b, loc, bin.getLHS(), dims);
+    Value r = emitAffine(b, loc, bin.getRHS(), dims);
+    if (!l || !r)
+      return {};
+    if (e.getKind() == AffineExprKind::Add)
+      return arith::AddIOp::create(b, loc, l, r);
+    return arith::MulIOp::create(b, loc, l, r);
+  }
+  default:
+    return {};
+  }
+}
+
+Value mlir::cp::detect::emitScalar(OpBuilder &b, Location loc, const Expr *e,
+                                   ArrayRef<Value> dims) {
+  Type t = e->type;
+  switch (e->kind) {
+  case Expr::Const:
+    if (t.isIndex())
+      return arith::ConstantIndexOp::create(b, loc, e->ival);
+    if (auto it = dyn_cast<IntegerType>(t))
+      return arith::ConstantIntOp::create(b, loc, it, e->ival);
+    return {};
+  case Expr::Index: {
+    Value v = emitAffine(b, loc, e->index, dims);
+    if (v && !t.isIndex() && isa<IntegerType>(t))
+      v = arith::IndexCastOp::create(b, loc, t, v);
+    return v;
+  }
+  case Expr::Op:
+    break;
+  default:
+    return {};
+  }
+  // x & true == x: drop the all-true masks torch adds.
+  if (e->fn == Fn::AndI) {
+    if (e->args[1]->isConst(1))
+      return emitScalar(b, loc, e->args[0], dims);
+    if (e->args[0]->isConst(1))
+      return emitScalar(b, loc, e->args[1], dims);
+  }
+  SmallVector<Value> a;
+  for (const Expr *x : e->args) {
+    Value v = emitScalar(b, loc, x, dims);
+    if (!v)
+      return {};
+    a.push_back(v);
+  }
+  switch (e->fn) {
+  case Fn::IntCast: {
+    Type from = a[0].getType();
+    if (from == t)
+      return a[0];
+    if (from.isIndex() || t.isIndex())
+      return arith::IndexCastOp::create(b, loc, t, a[0]);
+    if (from.getIntOrFloatBitWidth() < t.getIntOrFloatBitWidth())
+      return arith::ExtSIOp::create(b, loc, t, a[0]);
+    return arith::TruncIOp::create(b, loc, t, a[0]);
+  }
+  case Fn::AddI:
+    return arith::AddIOp::create(b, loc, a[0], a[1]);
+  case Fn::SubI:
+    return arith::SubIOp::create(b, loc, a[0], a[1]);
+  case Fn::MulI:
+    return arith::MulIOp::create(b, loc, a[0], a[1]);
+  case Fn::AndI:
+    return arith::AndIOp::create(b, loc, a[0], a[1]);
+  case Fn::OrI:
+    return arith::OrIOp::create(b, loc, a[0], a[1]);
+  case Fn::XOrI:
+    return arith::XOrIOp::create(b, loc, a[0], a[1]);
+  case Fn::CmpI:
+    if (a[0].getType() != a[1].getType())
+      return {};
+    return arith::CmpIOp::create(
+        b, loc, static_cast<arith::CmpIPredicate>(e->pred), a[0], a[1]);
+  case Fn::Select:
+    return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
+  default:
+    return {};
+  }
+}
+
+std::string mlir::cp::detect::toString(const Expr *e) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  switch (e->kind) {
+  case Expr::Leaf:
+    os << "leaf(";
+    e->tensor.printAsOperand(os, OpPrintingFlags());
+    if (e->map)
+      os << ", " << e->map;
+    os << ")";
+    break;
+  case Expr::Const:
+    os << e->fval;
+    break;
+  case Expr::Index:
+    os << "idx(" << e->index << ")";
+    break;
+  case Expr::Softmax:
+    os << "softmax[d" << e->dim << "](" << toString(e->args[0]) << ")";
+    break;
+  default:
+    os << (e->kind == Expr::Reduce ? "reduce" : "op") << int(e->fn) << "(";
+    llvm::interleaveComma(e->args, os,
+                          [&](const Expr *a) { os << toString(a); });
+    os << ")";
+  }
+  return s;
+}

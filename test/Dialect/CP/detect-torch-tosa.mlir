@@ -1,0 +1,86 @@
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_plain_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=PLAIN
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_causal_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=CAUSAL
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_scale_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=SCALE
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_causal_bf16.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=BF16
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_plain_f16.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=F16
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_boolmask_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=BOOL
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=FLOAT
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_gqa_causal_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=GQA
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_window_f32.tosa.mlir --cp-detect-attention | FileCheck %s --check-prefix=WINDOW
+
+// torch-mlir's TOSA output for F.scaled_dot_product_attention (generated
+// by scripts/gen-fixtures.py, see test/Fixtures/README.md) raised to one
+// cp.sdpa on the function arguments: scale folded from the two sqrt(scale)
+// multiplies, causal masks recognised from the arange/compare/select mask,
+// GQA on the un-repeated key/value, bf16/f16 without the extf/truncf, and
+// nothing of the decomposition left.
+
+// PLAIN-LABEL: func.func @sdpa_plain_f32
+// PLAIN-NOT: tosa.matmul
+// PLAIN: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>) -> tensor<1x4x64x16xf32>
+// PLAIN-NOT: tosa.matmul
+// PLAIN-NOT: tosa.exp
+// PLAIN: return %[[O]]
+
+// CAUSAL-LABEL: func.func @sdpa_causal_f32
+// CAUSAL-NOT: tosa.matmul
+// CAUSAL: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>) -> tensor<1x4x64x16xf32>
+// CAUSAL-NOT: tosa.matmul
+// CAUSAL-NOT: tosa.exp
+// CAUSAL: return %[[O]]
+
+// SCALE-LABEL: func.func @sdpa_scale_f32
+// SCALE-NOT: tosa.matmul
+// SCALE: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {scale = 0.3000000{{[0-9]+}} : f64}
+// SCALE-NOT: tosa.matmul
+// SCALE-NOT: tosa.exp
+// SCALE: return %[[O]]
+
+// BF16-LABEL: func.func @sdpa_causal_bf16
+// BF16-NOT: tosa.matmul
+// BF16: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {is_causal, scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xbf16>, tensor<1x4x64x16xbf16>, tensor<1x4x64x16xbf16>) -> tensor<1x4x64x16xbf16>
+// BF16-NOT: tosa.matmul
+// BF16-NOT: tosa.exp
+// BF16: return %[[O]]
+
+// F16-LABEL: func.func @sdpa_plain_f16
+// F16-NOT: tosa.matmul
+// F16: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xf16>, tensor<1x4x64x16xf16>, tensor<1x4x64x16xf16>) -> tensor<1x4x64x16xf16>
+// F16-NOT: tosa.matmul
+// F16-NOT: tosa.exp
+// F16: return %[[O]]
+
+// BOOL-LABEL: func.func @sdpa_boolmask_f32
+// BOOL-NOT: tosa.matmul
+// BOOL: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 mask %arg3 {scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x1x64x64xi1>) -> tensor<1x4x64x16xf32>
+// BOOL-NOT: tosa.matmul
+// BOOL-NOT: tosa.exp
+// BOOL: return %[[O]]
+
+// FLOAT-LABEL: func.func @sdpa_floatmask_f32
+// FLOAT-NOT: tosa.matmul
+// FLOAT: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 mask %arg3 {scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x16xf32>, tensor<1x4x64x64xf32>) -> tensor<1x4x64x16xf32>
+// FLOAT-NOT: tosa.matmul
+// FLOAT-NOT: tosa.exp
+// FLOAT: return %[[O]]
+
+// GQA-LABEL: func.func @sdpa_gqa_causal_f32
+// GQA-NOT: tosa.matmul
+// GQA: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {enable_gqa, is_causal, scale = 2.500000e-01 : f64} : (tensor<1x4x64x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>) -> tensor<1x4x64x16xf32>
+// GQA-NOT: tosa.matmul
+// GQA-NOT: tosa.exp
+// GQA: return %[[O]]
+
+// A position mask that is not causal (causal and a 16-token window):
+// cp.flex_attention with the predicate as mask_mod.
+// WINDOW-LABEL: func.func @sdpa_window_f32
+// WINDOW: %[[O:.+]] = cp.flex_attention %arg0, %arg1, %arg2 {scale = 2.500000e-01 : f64}
+// WINDOW-SAME: mask_mod {
+// WINDOW-NEXT: ^bb0(%{{.+}}: index, %{{.+}}: index, %[[QI:.+]]: index, %[[KI:.+]]: index):
+// WINDOW-DAG: arith.index_cast %[[QI]]
+// WINDOW-DAG: arith.index_cast %[[KI]]
+// WINDOW: arith.cmpi
+// WINDOW: arith.andi
+// WINDOW: cp.yield %{{.+}} : i1
+// WINDOW-NOT: tosa.matmul
+// WINDOW: return %[[O]]
