@@ -9,6 +9,7 @@
 #ifndef CP_INITALL_H
 #define CP_INITALL_H
 
+#include "cp/Conversion/Passes.h"
 #include "cp/Dialect/CP/IR/CPDialect.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
 
@@ -25,6 +26,8 @@ inline void registerAllDialects(DialectRegistry &registry) {
 inline void registerAllPasses() {
   registerCPPasses();
   registerCPPipeline();
+  registerCPConversionPasses();
+  registerCPLowerToLLVMPipeline();
 }
 
 } // namespace mlir::cp

@@ -109,7 +109,10 @@ void cprt_c_merge_f32(CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR);
   /* Start sending `send` to rank + offset and receiving `recv` from        \
    * rank - offset; returns a handle for cprt_c_shift_wait. */                \
   int64_t cprt_c_shift_start_##T(CPRT_MR /*send*/, CPRT_MR /*recv*/,           \
-                                 int64_t elem_bytes, int64_t offset);
+                                 int64_t elem_bytes, int64_t offset);          \
+  /* Completes a shift; `send` is passed again so that it stays alive (and \
+   * unmodified) until the transfer is done. */                               \
+  void cprt_c_shift_wait_##T(int64_t handle, CPRT_MR /*send*/);
 
 CPRT_C_MOVEMENT_DECLS(f32)
 CPRT_C_MOVEMENT_DECLS(bf16)
@@ -119,8 +122,6 @@ CPRT_C_MOVEMENT_DECLS(i1)
 CPRT_C_MOVEMENT_DECLS(i8)
 CPRT_C_MOVEMENT_DECLS(i32)
 CPRT_C_MOVEMENT_DECLS(i64)
-
-void cprt_c_shift_wait(int64_t handle);
 
 /* Element-wise reduction over all ranks (kind: 0 sum, 1 max, 2 min). */
 void cprt_c_all_reduce_f32(CPRT_MR /*in*/, CPRT_MR /*out*/, int32_t kind);

@@ -595,6 +595,27 @@ void cprt_c_merge_f32(MR ra, const cprt_memref *a, MR rla,
   });
 }
 
+static void shiftWait(int64_t handle) {
+  CommRequestPtr req;
+  {
+    std::lock_guard<std::mutex> lock(shiftMutex);
+    auto it = shifts.find(handle);
+    if (it != shifts.end()) {
+      req = std::move(it->second);
+      shifts.erase(it);
+    }
+  }
+  if (stickyFailed) return;
+  if (!req) {
+    fail("shift_wait: unknown shift handle " + std::to_string(handle));
+    return;
+  }
+  sticky("shift_wait", [&] {
+    req->wait();
+    return CPRT_OK;
+  });
+}
+
 #define CPRT_C_MOVEMENT_DEFS(T)                                                \
   void cprt_c_shard_##T(MR rg, const cprt_memref *g, MR rl,                    \
                         const cprt_memref *l, int64_t eb, int32_t dim,         \
@@ -615,6 +636,9 @@ void cprt_c_merge_f32(MR ra, const cprt_memref *a, MR rla,
                                  const cprt_memref *r, int64_t eb,             \
                                  int64_t offset) {                             \
     return shiftStartImpl(rs, s, rr, r, eb, offset);                           \
+  }                                                                            \
+  void cprt_c_shift_wait_##T(int64_t handle, MR, const cprt_memref *) {        \
+    shiftWait(handle);                                                         \
   }
 
 CPRT_C_MOVEMENT_DEFS(f32)
@@ -625,27 +649,6 @@ CPRT_C_MOVEMENT_DEFS(i1)
 CPRT_C_MOVEMENT_DEFS(i8)
 CPRT_C_MOVEMENT_DEFS(i32)
 CPRT_C_MOVEMENT_DEFS(i64)
-
-void cprt_c_shift_wait(int64_t handle) {
-  CommRequestPtr req;
-  {
-    std::lock_guard<std::mutex> lock(shiftMutex);
-    auto it = shifts.find(handle);
-    if (it != shifts.end()) {
-      req = std::move(it->second);
-      shifts.erase(it);
-    }
-  }
-  if (stickyFailed) return;
-  if (!req) {
-    fail("shift_wait: unknown shift handle " + std::to_string(handle));
-    return;
-  }
-  sticky("shift_wait", [&] {
-    req->wait();
-    return CPRT_OK;
-  });
-}
 
 void cprt_c_all_reduce_f32(MR ri, const cprt_memref *in, MR ro,
                            const cprt_memref *out, int32_t kind) {

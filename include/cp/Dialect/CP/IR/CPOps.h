@@ -29,7 +29,9 @@ std::optional<int64_t> localSeqLen(int64_t seqLen, int64_t worldSize,
                                    std::optional<int64_t> blockSize, bool pad);
 
 /// Original position of local index `local` on rank `rank` (static
-/// balancers only). Padding positions map to values >= seqLen.
+/// balancers only), with the runtime's placement of padding (spread over
+/// the chunks, see runtime/src/balance/LoadBalancer.cpp; a unit test checks
+/// both agree). Padding slots map to seqLen + slot index (>= seqLen).
 int64_t globalPosition(int64_t local, int64_t rank, int64_t seqLen,
                        int64_t worldSize, LoadBalancer balancer,
                        std::optional<int64_t> blockSize, bool pad);

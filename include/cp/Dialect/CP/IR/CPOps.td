@@ -177,8 +177,10 @@ def CP_ShardOp : CP_GridOp<"shard", [Pure]> {
     | `ptrr` | `block_size` (128) | blocks dealt by decreasing work, snake order |
 
     The sequence length `S` must be a multiple of `g·W`, unless `pad` is
-    set: then the sequence is padded at the end to the next multiple with
-    positions that every consumer masks out, and `L = ceil(S / (g·W)) · g`.
+    set: then the sequence is padded to the next multiple with positions
+    that every consumer masks out, and `L = ceil(S / (g·W)) · g`. The
+    padding is spread over the balancer's chunks (each chunk holds its real
+    tokens first), exactly as the runtime lays it out.
     `document_ids` (1-D, length `S`) is required by
     `per_document_head_tail` and `ptrr` uses it when given.
 

@@ -1,0 +1,97 @@
+// RUN: cp-opt %s --split-input-file --cp-lower-to-runtime | FileCheck %s
+// RUN: cp-opt %s --split-input-file --cp-lower-to-llvm | FileCheck %s --check-prefix=LLVM
+
+// Each cp op becomes a call into the runtime on buffers: operands through
+// bufferization.to_buffer (read-only), results in fresh allocations that
+// re-enter tensors with to_tensor restrict writable.
+
+// CHECK-LABEL: func.func @sdpa
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x8x4xbf16>, %[[M:[^:]+]]: tensor<8x8xi1>)
+// A bool mask becomes an additive f32 mask (0 keep, -inf drop).
+// CHECK: %[[ADD:.+]] = linalg.generic {{.+}} ins(%[[M]] : tensor<8x8xi1>)
+// CHECK: arith.select %{{.+}}, %{{.+}}, %{{.+}} : f32
+// CHECK: %[[MB:.+]] = bufferization.to_buffer %[[ADD]] read_only
+// CHECK: %[[OUT:.+]] = memref.alloc() : memref<1x2x8x4xbf16>
+// CHECK: %[[LSE:.+]] = memref.alloc() : memref<1x2x8xf32>
+// CHECK: call @cprt_c_sdpa_fwd_bf16({{.+}}) : (memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xf32>, memref<*xbf16>, memref<*xf32>, f64, i32) -> ()
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+// CHECK: bufferization.to_tensor %[[LSE]] restrict writable
+// CHECK: func.func private @cprt_c_sdpa_fwd_bf16
+// LLVM-LABEL: llvm.func @sdpa
+// LLVM: llvm.call @cprt_c_sdpa_fwd_bf16
+// LLVM: llvm.func @_mlir_ciface_sdpa
+func.func @sdpa(%q: tensor<1x2x8x4xbf16>, %m: tensor<8x8xi1>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>) {
+  %o, %l = cp.sdpa %q, %q, %q mask %m {is_causal} : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<8x8xi1>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>)
+  return %o, %l : tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2)
+
+// The explicit schedule: shifts keep a private copy of what they send until
+// the wait; the rank comes from the runtime context; positions are a
+// constant table of the balancer's layout (7 tokens, head-tail, 2 ranks:
+// padding spread over the chunks, as the runtime lays it out; the padding
+// slot maps past the sequence: 7 + slot 7).
+// CHECK-LABEL: func.func @schedule
+// CHECK: %[[R:.+]] = call @cprt_c_rank() : () -> i64
+// CHECK: %[[SEND:.+]] = memref.alloc() : memref<1x1x4x4xf32>
+// CHECK: memref.copy %{{.+}}, %[[SEND]]
+// CHECK: %[[RECV:.+]] = memref.alloc() : memref<1x1x4x4xf32>
+// CHECK: %[[H:.+]] = call @cprt_c_shift_start_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, i64, i64) -> i64
+// CHECK: call @cprt_c_block_fwd_f32
+// CHECK: call @cprt_c_shift_wait_f32(%[[H]], %{{.+}}) : (i64, memref<*xf32>) -> ()
+// CHECK: bufferization.to_tensor %[[RECV]] restrict writable
+// CHECK: call @cprt_c_merge_f32
+// CHECK: arith.constant dense<[0, 1, 5, 6, 2, 3, 4, 14]> : tensor<8xindex>
+// CHECK-NOT: shard.grid
+func.func @schedule(%q: tensor<1x1x4x4xf32>, %i: index) -> (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>, index) {
+  %r = shard.process_linear_index on @grid : index
+  %t = cp.shift_start %q on @grid offset = 1 : tensor<1x1x4x4xf32>
+  %o0, %l0 = cp.block_attention %q, %q, %q {causal = #cp.causal<causal>} : (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>)
+  %k1 = cp.shift_wait %t : tensor<1x1x4x4xf32>
+  %o1, %l1 = cp.block_attention %q, %k1, %k1 {causal = #cp.causal<kv_head_half>} : (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>)
+  %m, %ml = cp.merge_partial %o0, %l0, %o1, %l1 : (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>)
+  %p = cp.global_position %i, %r on @grid balancer = <head_tail> seq_len = 7 {pad} : index
+  return %m, %ml, %p : tensor<1x1x4x4xf32>, tensor<1x1x4xf32>, index
+}
+
+// -----
+
+shard.grid @grid(shape = 4)
+
+// Data movement and collectives.
+// CHECK-LABEL: func.func @movement
+// CHECK: call @cprt_c_shard_i32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xi32>, memref<*xi32>, i64, i32, i32) -> ()
+// CHECK: call @cprt_c_unshard_f32
+// CHECK: call @cprt_c_all_gather_f32
+// CHECK: call @cprt_c_all_reduce_f32(%{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, i32) -> ()
+func.func @movement(%ids: tensor<64xi32>, %l: tensor<1x16x8xf32>, %s: tensor<4xf32>) -> (tensor<16xi32>, tensor<1x64x8xf32>, tensor<1x64x8xf32>, tensor<4xf32>) {
+  %a = cp.shard %ids on @grid dim = 0 balancer = <head_tail> : tensor<64xi32> -> tensor<16xi32>
+  %b = cp.unshard %l on @grid dim = 1 balancer = <striped> : tensor<1x16x8xf32> -> tensor<1x64x8xf32>
+  %c = shard.all_gather %l on @grid grid_axes = [0] gather_axis = 1 : tensor<1x16x8xf32> -> tensor<1x64x8xf32>
+  %d = shard.all_reduce %s on @grid grid_axes = [0] reduction = max : tensor<4xf32> -> tensor<4xf32>
+  return %a, %b, %c, %d : tensor<16xi32>, tensor<1x64x8xf32>, tensor<1x64x8xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Flex attention is decomposed into linalg with the modifiers inlined.
+// CHECK-LABEL: func.func @flex
+// CHECK-NOT: cp.flex_attention
+// CHECK: linalg.generic
+// CHECK: linalg.index 2
+// CHECK: linalg.index 3
+// CHECK: arith.cmpi sge
+// CHECK: arith.select
+// CHECK: math.exp
+func.func @flex(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %o = cp.flex_attention %q, %q, %q : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+    mask_mod {
+    ^bb0(%b: index, %h: index, %qi: index, %ki: index):
+      %keep = arith.cmpi sge, %qi, %ki : index
+      cp.yield %keep : i1
+    }
+  return %o : tensor<1x2x8x4xf32>
+}
