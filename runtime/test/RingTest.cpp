@@ -197,6 +197,16 @@ TEST(Ring, HalfPrecisionHeadTailCausal) {
                  /*S=*/64, 2, 4, 1, 16});
 }
 
+TEST(Ring, HalfPrecisionAcrossBalancersAndMasks) {
+  for (DType dt : {DType::BF16, DType::F16}) {
+    runRingCase({3, RotateMethod::AllToAll, Balancer::Striped, Kind::Window, dt});
+    runRingCase({2, RotateMethod::AllGather, Balancer::PerDocumentHeadTail,
+                 Kind::Docs, dt});
+    runRingCase({4, RotateMethod::Ring, Balancer::None, Kind::Masked, dt});
+    runRingCase({8, RotateMethod::Ring, Balancer::Ptrr, Kind::Causal, dt});
+  }
+}
+
 TEST(Ring, LargerShapesCrossTiles) {
   // L = 160 per rank: several 64-row tiles per step, GQA 4:1.
   runRingCase({2, RotateMethod::Ring, Balancer::HeadTail, Kind::Causal,
