@@ -19,6 +19,7 @@ const char *maskName(MaskKind m) {
                             "add", "doc", "pads"};
   return n[int(m)];
 }
+void PrintTo(MaskKind m, std::ostream *os) { *os << maskName(m); }
 
 struct Case {
   DType dtype;

@@ -14,6 +14,19 @@
 #include <string>
 #include <vector>
 
+#include "cprt/LoadBalancer.h"
+#include "cprt/RingAttention.h"
+
+#include <ostream>
+
+namespace cprt {
+// Readable GoogleTest parameter names in test output.
+inline void PrintTo(DType t, std::ostream *os) { *os << dtypeName(t); }
+inline void PrintTo(StepCausal c, std::ostream *os) { *os << stepCausalName(c); }
+inline void PrintTo(Balancer b, std::ostream *os) { *os << balancerName(b); }
+inline void PrintTo(RotateMethod m, std::ostream *os) { *os << rotateName(m); }
+} // namespace cprt
+
 namespace cprt::test {
 
 struct RefResult {

@@ -28,6 +28,7 @@ const char *kindName(Kind k) {
   static const char *n[] = {"full", "causal", "masked", "window", "docs"};
   return n[int(k)];
 }
+void PrintTo(Kind k, std::ostream *os) { *os << kindName(k); }
 
 struct RingCase {
   int W;
