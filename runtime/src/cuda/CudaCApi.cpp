@@ -3,6 +3,7 @@
 #include "CudaCheck.h"
 #include "FlashKernels.h"
 #include "cprt/Error.h"
+#include "cprt/CpuBackend.h"
 #include "cprt/LoadBalancer.h"
 #include "cprt/cuda/CudaBackend.h"
 #include "cprt/cuda/GpuCommunicator.h"
@@ -11,7 +12,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <algorithm>
+#include <exception>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -61,6 +65,73 @@ AttentionParams params(const cprt_cuda_attn *a) {
   m.maskBStride = a->mask_b_stride; m.maskHStride = a->mask_h_stride;
   m.maskRowStride = a->mask_row_stride;
   return p;
+}
+
+/// The same sharded ring on the CPU (CpuBackend, thread communicator) on
+/// host copies of the device tensors: the oracle the GPU ring is compared to.
+void runCpuRing(const cprt_cuda_ring &rr, const ShardLayout &layout, const RingOptions &opts,
+                const AttentionShape &local) {
+  const int W = rr.world;
+  const int64_t L = layout.localLen, S = rr.seq, B = rr.batch, Hq = rr.heads_q,
+                Hkv = rr.heads_kv, D = rr.head_dim;
+  const DType dt = DType(rr.dtype);
+  const size_t es = dtypeSize(dt);
+  auto host = [&](const void *d, size_t bytes) {
+    std::vector<char> h(bytes);
+    if (d) CPRT_CUDA_CHECK(cudaMemcpy(h.data(), d, bytes, cudaMemcpyDeviceToHost));
+    return h;
+  };
+  const size_t qB = size_t(B * Hq * S * D) * es, kvB = size_t(B * Hkv * S * D) * es;
+  auto q = host(rr.q, qB), k = host(rr.k, kvB), v = host(rr.v, kvB),
+       dout = host(rr.backward ? rr.dout : nullptr, qB);
+  const int64_t qShape[4] = {B, Hq, S, D}, kvShape[4] = {B, Hkv, S, D}, lShape[3] = {B, Hq, S};
+  const size_t lqB = size_t(B * Hq * L * D) * es, lkvB = size_t(B * Hkv * L * D) * es,
+               llB = size_t(B * Hq * L) * 4;
+  std::vector<char> gOut(lqB * W), gLse(llB * W), gDq(lqB * W), gDk(lkvB * W), gDv(lkvB * W);
+  auto group = makeThreadGroup(W);
+  std::vector<std::exception_ptr> errs(W);
+  std::vector<std::thread> ts;
+  const int threadsPerRank = std::max(1, int(std::thread::hardware_concurrency()) / W);
+  for (int r = 0; r < W; ++r)
+    ts.emplace_back([&, r] {
+      try {
+        auto comm = makeThreadCommunicator(group, r);
+        CpuBackend be(threadsPerRank);
+        std::vector<char> lq(lqB), lk(lkvB), lv(lkvB), ld(lqB);
+        shardBuffer(q.data(), lq.data(), qShape, 4, 2, es, layout, r);
+        shardBuffer(k.data(), lk.data(), kvShape, 4, 2, es, layout, r);
+        shardBuffer(v.data(), lv.data(), kvShape, 4, 2, es, layout, r);
+        char *out = gOut.data() + r * lqB;
+        float *lse = reinterpret_cast<float *>(gLse.data() + r * llB);
+        ringAttentionForward(*comm, be, layout, opts, local, dt, lq.data(), lk.data(),
+                             lv.data(), out, lse);
+        if (rr.backward) {
+          shardBuffer(dout.data(), ld.data(), qShape, 4, 2, es, layout, r);
+          ringAttentionBackward(*comm, be, layout, opts, local, dt, ld.data(), lq.data(),
+                                lk.data(), lv.data(), out, lse, gDq.data() + r * lqB,
+                                gDk.data() + r * lkvB, gDv.data() + r * lkvB);
+        }
+      } catch (const std::exception &e) {
+        errs[r] = std::current_exception();
+        threadGroupFail(*group, r, e.what());
+      }
+    });
+  for (auto &t : ts) t.join();
+  for (auto &e : errs)
+    if (e) std::rethrow_exception(e);
+  auto back = [&](const std::vector<char> &g, void *dst, const int64_t *shape, int nd,
+                  size_t esz, size_t bytes) {
+    std::vector<char> h(bytes);
+    unshardBuffer(g.data(), h.data(), shape, nd, 2, esz, layout);
+    CPRT_CUDA_CHECK(cudaMemcpy(dst, h.data(), bytes, cudaMemcpyHostToDevice));
+  };
+  back(gOut, rr.out, qShape, 4, es, qB);
+  back(gLse, rr.lse, lShape, 3, 4, size_t(B * Hq * S) * 4);
+  if (rr.backward) {
+    back(gDq, rr.dq, qShape, 4, es, qB);
+    back(gDk, rr.dk, kvShape, 4, es, kvB);
+    back(gDv, rr.dv, kvShape, 4, es, kvB);
+  }
 }
 
 } // namespace
@@ -216,6 +287,11 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
       be.synchronize();
     };
 
+    if (rr->transport == 2) { // the CPU oracle: CpuBackend + thread ranks
+      cudaFree(idx);
+      runCpuRing(*rr, layout, opts, local);
+      return;
+    }
     try {
       if (rr->transport == 0) {
         runVirtualRanks(W, body);

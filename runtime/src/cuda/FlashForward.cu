@@ -145,7 +145,25 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
       const bool needMask = p.mask.general || n0 + BN > st.kEnd || m0 < st.rowBegin ||
                             (st.diag && n0 + BN - 1 > m0 - st.diagShift);
       const float f = needMask ? 1.f : p.scaleLog2;
-      if (needMask) {
+      if (needMask && !p.mask.general) {
+        // Step behaviour only: 32-bit compares relative to the tile.
+        const int i0 = int(rowW - n0);
+        const int kEndR = int(min<int64_t>(st.kEnd - n0, BN));
+        const int rowBeginR = int(max<int64_t>(min<int64_t>(st.rowBegin - n0, 1 << 30), -(1 << 30)));
+        const int sqR = int(min<int64_t>(p.Sq - n0, 1 << 30));
+        const int shift = st.diag ? st.diagShift : -(1 << 30);
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+          for (int nt = 0; nt < BN / 8; ++nt)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) {
+              const int i = i0 + mt * 16 + (e >> 1) * 8;
+              const int j = nt * 8 + (lane & 3) * 2 + (e & 1);
+              const bool vis = j < kEndR && i >= rowBeginR && i < sqR && j <= i - shift;
+              s[mt][nt][e] = vis ? s[mt][nt][e] * p.scaleLog2 : -INFINITY;
+            }
+      } else if (needMask) {
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll

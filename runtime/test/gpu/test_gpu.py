@@ -287,7 +287,7 @@ def merge_and_permute():
 
 def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
              dtype=torch.bfloat16, backward=True, window=0, docs=False, transport=0, iters=0,
-             tensors=None, check_ref=True, name=None):
+             tensors=None, check_ref=True, name=None, cpu_oracle=False):
     if tensors is None:
         q = torch.randn(B, Hq, S, D, device=dev).to(dtype)
         k = torch.randn(B, Hkv, S, D, device=dev).to(dtype)
@@ -317,6 +317,21 @@ def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
     torch.cuda.synchronize()
     if not check_ref:
         return ms.value, r
+    cpu_errs = []
+    if cpu_oracle:
+        # the same ring on the CPU backend (the runtime's oracle), same inputs
+        outs = [torch.full_like(x, float("nan")) for x in (out, lse, dq, dk, dv)]
+        r2 = cc.Ring.from_buffer_copy(r)
+        r2.transport = 2
+        r2.iters = 0
+        for nm, t in zip(("out", "lse", "dq", "dk", "dv"), outs):
+            setattr(r2, nm, t.data_ptr())
+        cc.check(LIB, LIB.cprt_cuda_ring_run(C.byref(r2)), f"cpu ring W={world}")
+        torch.cuda.synchronize()
+        gpu = (out, lse, dq, dk, dv) if backward else (out, lse)
+        for g, c in zip(gpu, outs):
+            fin = torch.isfinite(c)
+            cpu_errs.append(relerr(g[fin], c[fin].double()))
     vis, _ = visibility(B, Hq, S, S, "not_causal", causal=causal, window=window,
                         docs=dids.to(dev) if docs else None)
     scale = 1.0 / math.sqrt(D)
@@ -328,11 +343,13 @@ def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
     errs = [relerr(out, ro), (lse.double()[fin] - rl[fin]).abs().max().item()]
     if backward:
         errs += [relerr(dq, rdq), relerr(dk, rdk), relerr(dv, rdv)]
-    ok = all(e <= TOL for e in errs) and not torch.isnan(lse).any()
+    ok = all(e <= TOL for e in errs + cpu_errs) and not torch.isnan(lse).any()
     name = name or (f"ring {'nccl' if transport else 'virtual'} W={world} {balancer} {rotate} "
                     f"{'causal' if causal else 'full'}" + (f" window{window}" if window else "")
                     + (" docs" if docs else ""))
-    report(name, ok, " ".join(f"{e:.1e}" for e in errs) +
+    report(name + (" (+cpu oracle)" if cpu_oracle else ""), ok,
+           " ".join(f"{e:.1e}" for e in errs) +
+           (" | vs cpu " + " ".join(f"{e:.1e}" for e in cpu_errs) if cpu_errs else "") +
            f" steps {r.steps_computed}+{r.steps_skipped} comm {r.comm_ops}")
     return ms.value, r
 
@@ -341,14 +358,14 @@ def ring_suite(quick):
     worlds = [1, 2, 3, 4, 8]
     for W in worlds:
         for bal in ["none", "headtail", "striped"]:
-            run_ring(W, bal, "ring", True)
+            run_ring(W, bal, "ring", True, cpu_oracle=(bal == "headtail"))
         run_ring(W, "none", "ring", False, dtype=torch.float16, D=128)
     for W in [2, 4] if quick else [2, 3, 4, 8]:
         run_ring(W, "headtail", "allgather", True)
         run_ring(W, "headtail", "alltoall", True)
         run_ring(W, "ptrr", "ring", True)
-        run_ring(W, "perdoc", "ring", True, docs=True)
-        run_ring(W, "headtail", "ring", True, window=100)
+        run_ring(W, "perdoc", "ring", True, docs=True, cpu_oracle=True)
+        run_ring(W, "headtail", "ring", True, window=100, cpu_oracle=True)
         run_ring(W, "headtail", "ring", True, S=500)  # padding (S % 2W != 0)
     run_ring(4, "headtail", "ring", True, B=2, Hq=8, Hkv=8, S=1024, D=128)
     # NCCL communicator with one rank (one GPU lent)

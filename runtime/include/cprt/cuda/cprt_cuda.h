@@ -54,7 +54,8 @@ int cprt_cuda_scatter_rows(const void *src, void *dst, const int64_t *idx, int64
  * them with the balancer, runs `world` ranks and unshards the results. */
 typedef struct cprt_cuda_ring {
   int32_t world;
-  int32_t transport; /* 0 virtual ranks on this GPU, 1 NCCL (world must be 1) */
+  int32_t transport; /* 0 virtual ranks on this GPU, 1 NCCL (world must be 1),
+                        2 the CPU oracle (CpuBackend + thread ranks, host copies) */
   int32_t balancer;  /* cprt::Balancer */
   int32_t rotate;    /* cprt::RotateMethod */
   int32_t causal;
