@@ -148,9 +148,10 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
       if (needMask && !p.mask.general) {
         // Step behaviour only: 32-bit compares relative to the tile.
         const int i0 = int(rowW - n0);
-        const int kEndR = int(min<int64_t>(st.kEnd - n0, BN));
-        const int rowBeginR = int(max<int64_t>(min<int64_t>(st.rowBegin - n0, 1 << 30), -(1 << 30)));
-        const int sqR = int(min<int64_t>(p.Sq - n0, 1 << 30));
+        constexpr int64_t kBig = 1 << 30;
+        const int kEndR = int(min(st.kEnd - n0, int64_t(BN)));
+        const int rowBeginR = int(max(min(st.rowBegin - n0, kBig), -kBig));
+        const int sqR = int(min(p.Sq - n0, kBig));
         const int shift = st.diag ? st.diagShift : -(1 << 30);
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
