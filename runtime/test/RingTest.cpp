@@ -239,3 +239,33 @@ TEST(Ring, CausalSkipsEmptyStepsAndCountsComms) {
   for (int r = 0; r < 4; ++r)
     EXPECT_EQ(w.stats[r].stepsComputed, std::min(r + 1, 2)) << r;
 }
+
+TEST(Ring, BlockHasWorkIsExactForPositionMasks) {
+  // Queries at positions 8..11, keys at 0..3.
+  std::vector<int64_t> qp{8, 9, 10, 11}, kp{0, 1, 2, 3}, pads{-1, -1, -1, -1};
+  std::vector<int32_t> docs(12, 0);
+  AttentionParams p;
+  p.shape = {1, 1, 1, 4, 4, 8};
+  p.stepCausal = StepCausal::NotCausal;
+  p.mask.qPos = qp.data();
+  p.mask.kvPos = kp.data();
+  EXPECT_TRUE(blockHasWork(p));
+  p.mask.causal = true;
+  EXPECT_TRUE(blockHasWork(p));
+  p.mask.windowLeft = 5; // 11 - 5 < k  => k >= 7: nothing
+  EXPECT_FALSE(blockHasWork(p));
+  p.mask.windowLeft = 6; // query 8 sees key 3
+  EXPECT_TRUE(blockHasWork(p));
+  p.mask.windowLeft = 0;
+  for (int i = 4; i < 12; ++i) docs[i] = 1; // disjoint documents
+  p.mask.docIds = docs.data();
+  p.mask.docLen = 12;
+  EXPECT_FALSE(blockHasWork(p));
+  docs[3] = 1; // key 3 joins the queries' document
+  EXPECT_TRUE(blockHasWork(p));
+  p.mask.kvPos = pads.data();
+  EXPECT_FALSE(blockHasWork(p)); // all padding
+  p.mask.kvPos = kp.data();
+  p.stepCausal = StepCausal::Skip;
+  EXPECT_FALSE(blockHasWork(p));
+}
