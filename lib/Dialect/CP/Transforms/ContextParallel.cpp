@@ -30,10 +30,12 @@
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringSet.h"
 
 namespace mlir::cp {
 #define GEN_PASS_DEF_CPCONTEXTPARALLEL
@@ -55,30 +57,110 @@ RankedTensorType rankedTensor(Value v) {
 // Sequence-dim analysis
 //===----------------------------------------------------------------------===//
 
+/// TOSA ops that act element by element (with size-1 broadcasting);
+/// operands of another rank (tosa.mul's shift) are not tensors of the data.
+bool isTosaElementwise(Operation *op) {
+  static const llvm::StringSet<> names = {
+      "tosa.add",       "tosa.sub",         "tosa.mul",
+      "tosa.pow",       "tosa.maximum",     "tosa.minimum",
+      "tosa.exp",       "tosa.log",         "tosa.reciprocal",
+      "tosa.rsqrt",     "tosa.negate",      "tosa.abs",
+      "tosa.cast",      "tosa.select",      "tosa.greater",
+      "tosa.greater_equal", "tosa.equal",   "tosa.logical_and",
+      "tosa.logical_or", "tosa.logical_not", "tosa.clamp",
+      "tosa.sigmoid",   "tosa.tanh",        "tosa.erf",
+      "tosa.sin",       "tosa.cos",         "tosa.ceil",
+      "tosa.floor",     "tosa.int_div",     "tosa.bitwise_and"};
+  return op->getNumResults() == 1 &&
+         names.contains(op->getName().getStringRef());
+}
+
+/// A tensor whose value does not depend on data: tensor.empty, a splat
+/// constant, or a linalg.fill of a scalar into one of those.
+bool isDataFree(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (isa<tensor::EmptyOp>(def))
+    return true;
+  if (auto cst = dyn_cast<arith::ConstantOp>(def))
+    if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValue()))
+      return dense.isSplat();
+  if (auto cst = dyn_cast<tosa::ConstOp>(def))
+    if (auto dense = dyn_cast<DenseElementsAttr>(cst.getValues()))
+      return dense.isSplat();
+  if (auto fill = dyn_cast<linalg::FillOp>(def))
+    return fill.getNumDpsInits() == 1 && fill->getNumResults() == 1 &&
+           isDataFree(fill.getDpsInits()[0]);
+  return false;
+}
+
+/// Re-creates the data-free `v` with type `t` at `b`.
+Value cloneDataFree(OpBuilder &b, Value v, RankedTensorType t) {
+  Operation *def = v.getDefiningOp();
+  Location loc = def->getLoc();
+  if (isa<tensor::EmptyOp>(def))
+    return tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType());
+  if (auto cst = dyn_cast<arith::ConstantOp>(def))
+    return arith::ConstantOp::create(
+        b, loc, t,
+        DenseElementsAttr::get(
+            t, cast<DenseElementsAttr>(cst.getValue()).getSplatValue<Attribute>()));
+  if (auto cst = dyn_cast<tosa::ConstOp>(def))
+    return tosa::ConstOp::create(
+        b, loc, t,
+        DenseElementsAttr::get(
+            t, cast<DenseElementsAttr>(cst.getValues()).getSplatValue<Attribute>()));
+  auto fill = cast<linalg::FillOp>(def);
+  Value init = cloneDataFree(b, fill.getDpsInits()[0], t);
+  return linalg::FillOp::create(b, loc, fill.getInputs()[0], init).getResult(0);
+}
+
 class SeqDimAnalysis {
 public:
   explicit SeqDimAnalysis(int64_t seqLen) : seqLen(seqLen) {}
 
   /// Records that `v` carries the sequence in dim `d`; diagnoses conflicts.
-  LogicalResult add(Value v, int64_t d, Operation *at) {
+  /// The dim may hold the sequence as one factor of a merged dim: its size
+  /// is outer * S * inner, with `inner` (default: that of the value being
+  /// related) the product of the merged dims inside the sequence.
+  LogicalResult add(Value v, int64_t d, Operation *at,
+                    std::optional<int64_t> innerFactor = std::nullopt) {
+    int64_t inner = innerFactor.value_or(curInner);
     auto t = rankedTensor(v);
     if (!t)
       return at->emitOpError("expected a ranked tensor to carry the sequence");
     if (d < 0 || d >= t.getRank())
       return at->emitOpError("internal error: sequence dim out of range");
+    int64_t size = t.getShape()[d];
+    if (ShapedType::isDynamic(size) || size % (seqLen * inner) != 0)
+      return at->emitOpError("expected the sequence dim ")
+             << d << " to hold the attention's length " << seqLen
+             << (inner != 1 ? " (times the dims merged inside it)" : "")
+             << ", got " << size
+             << " (sequences of different lengths cannot be sharded together)";
+    // Values without data (empty, splat, fills of those) are often shared
+    // by CSE between unrelated users: relate them per use, and give each
+    // use its own local copy.
+    if (isDataFree(v) && v.getDefiningOp() != at) {
+      for (OpOperand &use : v.getUses())
+        if (use.getOwner() == at) {
+          auto [it, inserted] = perUse.try_emplace(&use, d);
+          if (!inserted && it->second != d)
+            return at->emitOpError("uses one value with the sequence in two "
+                                   "dims");
+        }
+      return success();
+    }
     auto [it, inserted] = dims.try_emplace(v, d);
     if (!inserted) {
-      if (it->second != d)
+      if (it->second != d || innerOf.lookup(v) != inner)
         return at->emitOpError("a value carries the sequence in two dims (")
                << it->second << " and " << d
                << "); context parallelism needs one sequence dim per tensor";
       return success();
     }
-    if (t.getShape()[d] != seqLen)
-      return at->emitOpError("expected the sequence dim ")
-             << d << " to have the attention's length " << seqLen << ", got "
-             << t.getShape()[d]
-             << " (sequences of different lengths cannot be sharded together)";
+    innerOf[v] = inner;
     worklist.push_back({v, d});
     return success();
   }
@@ -87,6 +169,7 @@ public:
   LogicalResult run() {
     while (!worklist.empty()) {
       auto [v, d] = worklist.pop_back_val();
+      curInner = innerOf.lookup(v);
       if (Operation *def = v.getDefiningOp())
         if (failed(relate(def, v, d)))
           return failure();
@@ -97,7 +180,18 @@ public:
     return success();
   }
 
+  /// True when `v` holds the sequence as a plain dim of length S.
+  bool isPlain(Value v) const {
+    auto it = dims.find(v);
+    return it != dims.end() &&
+           rankedTensor(v).getShape()[it->second] == seqLen;
+  }
+
   llvm::MapVector<Value, int64_t> dims;
+  /// Product of the dims merged inside the sequence (1: a plain dim).
+  DenseMap<Value, int64_t> innerOf;
+  /// Uses of data-free values that need a local copy, with the dim.
+  llvm::MapVector<OpOperand *, int64_t> perUse;
   /// Linalg ops whose sequence loop is a reduction, with that loop.
   llvm::MapVector<Operation *, unsigned> seqReductions;
   /// Linalg ops whose sequence loop is parallel, with that loop.
@@ -112,6 +206,8 @@ private:
                               ArrayRef<ReassociationIndices> reassoc,
                               bool expand, Value v, int64_t d);
   LogicalResult relateAttention(Operation *op, Value v, int64_t d);
+  LogicalResult relateGeneralReshape(Operation *op, Value a, Value b, Value v,
+                                     int64_t d);
 
   /// A slice keeps dim `d` whole: offset 0, size `size`, stride 1.
   LogicalResult keepsWholeDim(Operation *op, ArrayRef<OpFoldResult> offsets,
@@ -128,6 +224,7 @@ private:
   }
 
   int64_t seqLen;
+  int64_t curInner = 1;
   SmallVector<ValueDim> worklist;
 };
 
@@ -184,32 +281,71 @@ LogicalResult SeqDimAnalysis::relateReshape(
     Operation *op, Value src, Value res, ArrayRef<ReassociationIndices> reassoc,
     bool expand, Value v, int64_t d) {
   // expand: src dim g <-> res dims reassoc[g]; collapse: res dim g <-> src
-  // dims reassoc[g]. The sequence dim must be the only non-unit dim of its
-  // group, so the reshape does not interleave positions with other dims.
+  // dims reassoc[g]. The sequence (with the dims merged inside it) must stay
+  // one contiguous factor: in the grouped side it is one dim k, and the
+  // single dim holds it with inner factor inner_k * prod(sizes after k).
   Value grouped = expand ? res : src, single = expand ? src : res;
   auto gt = rankedTensor(grouped);
+  int64_t inner = curInner;
   for (auto [g, group] : llvm::enumerate(reassoc)) {
     bool inGroup = (v == single && (int64_t)g == d) ||
                    (v == grouped && llvm::is_contained(group, d));
     if (!inGroup)
       continue;
-    std::optional<int64_t> seqDim;
-    for (int64_t i : group) {
-      int64_t size = gt.getShape()[i];
-      if (size == 1)
-        continue;
-      if (seqDim || (v == grouped && i != d && size != 1))
-        return op->emitOpError("merges the sequence dim with other non-unit "
-                               "dims; cannot shard it");
-      seqDim = i;
+    auto suffix = [&](unsigned pos) {
+      int64_t p = 1;
+      for (unsigned i = pos + 1; i < group.size(); ++i)
+        p *= gt.getShape()[group[i]];
+      return p;
+    };
+    if (v == grouped) {
+      unsigned pos = llvm::find(group, d) - group.begin();
+      return failure(failed(add(grouped, d, op, inner)) ||
+                     failed(add(single, g, op, inner * suffix(pos))));
     }
-    if (!seqDim)
-      return op->emitOpError("internal error: sequence dim vanished");
-    if (failed(add(single, g, op)) || failed(add(grouped, *seqDim, op)))
-      return failure();
-    return success();
+    // From the single dim: find the grouped dim that holds the sequence.
+    for (int pos = group.size() - 1; pos >= 0; --pos) {
+      int64_t p = suffix(pos), size = gt.getShape()[group[pos]];
+      if (inner % p != 0)
+        continue;
+      int64_t f = inner / p;
+      if (size % (seqLen * f) == 0)
+        return failure(failed(add(single, g, op, inner)) ||
+                       failed(add(grouped, group[pos], op, f)));
+    }
+    return op->emitOpError("splits the sequence dim across several dims; "
+                           "cannot shard it");
   }
   return op->emitOpError("internal error: sequence dim not in a group");
+}
+
+LogicalResult SeqDimAnalysis::relateGeneralReshape(Operation *op, Value a,
+                                                   Value b, Value v,
+                                                   int64_t d) {
+  // Row-major reshape: view both shapes as one flat index. The sequence of
+  // `v` spans flat strides [inner, inner * S) of the flat range of dim d;
+  // on the other side it must lie inside one dim whose own stride divides
+  // it.
+  Value other = v == a ? b : a;
+  ArrayRef<int64_t> from = rankedTensor(v).getShape(),
+                    to = rankedTensor(other).getShape();
+  auto stride = [](ArrayRef<int64_t> shape, int64_t dim) {
+    int64_t p = 1;
+    for (int64_t i = dim + 1; i < (int64_t)shape.size(); ++i)
+      p *= shape[i];
+    return p;
+  };
+  int64_t lo = stride(from, d) * curInner; // flat stride of one position
+  int64_t hi = lo * seqLen;                // flat stride of the whole sequence
+  for (int64_t m = 0; m < (int64_t)to.size(); ++m) {
+    int64_t st = stride(to, m);
+    if (lo % st != 0 || hi > st * to[m] || (st * to[m]) % hi != 0)
+      continue;
+    return failure(failed(add(v, d, op)) ||
+                   failed(add(other, m, op, lo / st)));
+  }
+  return op->emitOpError("reshapes the sequence across several dims; cannot "
+                         "shard it");
 }
 
 LogicalResult SeqDimAnalysis::relateAttention(Operation *op, Value v,
@@ -240,6 +376,9 @@ LogicalResult SeqDimAnalysis::relateAttention(Operation *op, Value v,
     if (flex.getLse())
       lses.push_back(flex.getLse());
   }
+  if (curInner != 1)
+    return op->emitOpError("the sequence reaches this attention op merged "
+                           "with other dims; cannot shard it");
   bool known = llvm::is_contained(tensors, v) && d == seqDimOf(v);
   known |= llvm::is_contained(lses, v) && d == rankedTensor(v).getRank() - 1;
   known |= v == mask && d == rankedTensor(v).getRank() - 2;
@@ -292,10 +431,7 @@ LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
   if (isa<tensor::CastOp>(op) ||
       (op->hasTrait<OpTrait::Elementwise>() &&
        op->hasTrait<OpTrait::SameOperandsAndResultShape>()) ||
-      (op->getDialect() &&
-       op->getDialect()->getNamespace() == "tosa" &&
-       op->hasTrait<OpTrait::SameOperandsAndResultRank>() &&
-       op->getNumResults() == 1)) {
+      isTosaElementwise(op)) {
     // Elementwise (with TOSA's size-1 broadcasting): the same dim everywhere.
     for (Value x : llvm::concat<Value>(op->getOperands(), op->getResults())) {
       auto t = rankedTensor(x);
@@ -341,6 +477,64 @@ LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
       if (failed(add(x, d, op)))
         return failure();
     return add(concat.getResult(), d, op);
+  }
+  if (isa<tosa::ReduceSumOp, tosa::ReduceMaxOp, tosa::ReduceMinOp,
+          tosa::ReduceProductOp, tosa::ReduceAllOp, tosa::ReduceAnyOp,
+          tosa::ArgMaxOp>(op)) {
+    auto axis = op->getAttrOfType<IntegerAttr>("axis");
+    if (!axis || axis.getInt() == d)
+      return op->emitOpError("reduces over the sequence dim outside "
+                             "attention; cannot shard it");
+    if (isa<tosa::ArgMaxOp>(op) && d > axis.getInt())
+      return failure(failed(add(op->getOperand(0), d, op)) ||
+                     failed(add(op->getResult(0), d - 1, op)));
+    return failure(failed(add(op->getOperand(0), d, op)) ||
+                   failed(add(op->getResult(0), d, op)));
+  }
+  if (auto gather = dyn_cast<tosa::GatherOp>(op)) {
+    // values [N, K, C], indices [N, W] -> out [N, W, C]. N is a batch dim;
+    // W only selects (indices are data, the table is read whole); K is
+    // read at data-dependent places, so it must not carry the sequence.
+    Value values = gather.getValues(), indices = gather.getIndices(),
+          out = gather.getOutput();
+    if (v == values && d == 1)
+      return op->emitOpError("gathers along the sequence dim at data-dependent "
+                             "positions; cannot shard it");
+    if (d == 0)
+      return failure(failed(add(values, 0, op)) || failed(add(indices, 0, op)) ||
+                     failed(add(out, 0, op)));
+    if (d == 1 && (v == indices || v == out))
+      return failure(failed(add(indices, 1, op)) || failed(add(out, 1, op)));
+    return op->emitOpError("internal error: unexpected gather dim");
+  }
+  if (auto tile = dyn_cast<tosa::TileOp>(op)) {
+    auto in = rankedTensor(tile.getInput1());
+    if (in.getShape()[d] == 1 && v == tile.getOutput())
+      return success(); // replicated along the sequence: only the output carries it
+    auto shape = tile.getMultiples().getDefiningOp<tosa::ConstShapeOp>();
+    if (!shape || cast<DenseIntElementsAttr>(shape.getValues())
+                          .getValues<int64_t>()[d] != 1)
+      return op->emitOpError("tiles along the sequence dim; cannot shard it");
+    return failure(failed(add(tile.getInput1(), d, op)) ||
+                   failed(add(tile.getOutput(), d, op)));
+  }
+  if (isa<tosa::ConstOp>(op))
+    return success();
+  if (auto concat = dyn_cast<tosa::ConcatOp>(op)) {
+    if (concat.getAxis() == d)
+      return op->emitOpError("concatenates along the sequence dim; cannot "
+                             "shard it");
+    for (Value x : concat.getInput1())
+      if (failed(add(x, d, op)))
+        return failure();
+    return add(concat.getOutput(), d, op);
+  }
+  if (auto reshape = dyn_cast<tosa::ReshapeOp>(op)) {
+    if (!reshape.getShape().getDefiningOp<tosa::ConstShapeOp>())
+      return op->emitOpError("reshapes the sequence to a shape that is not "
+                             "constant; cannot shard it");
+    return relateGeneralReshape(op, reshape.getInput1(), reshape.getResult(),
+                                v, d);
   }
   if (auto transpose = dyn_cast<tosa::TransposeOp>(op)) {
     ArrayRef<int32_t> perms = transpose.getPerms();
@@ -609,7 +803,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
   auto localType = [&](Value v, int64_t d) {
     auto t = rankedTensor(v);
     SmallVector<int64_t> shape(t.getShape());
-    shape[d] = *localLen;
+    shape[d] = shape[d] / seqLen * *localLen; // outer * L * inner
     return RankedTensorType::get(shape, t.getElementType(), t.getEncoding());
   };
   auto shardingAttr = [&](int64_t d) {
@@ -644,6 +838,36 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     }
     return rank;
   };
+
+  // Tensors crossing the function boundary, constants and position-
+  // dependent code need the sequence as a plain dim.
+  for (auto &[v, d] : analysis.dims) {
+    if (analysis.isPlain(v))
+      continue;
+    bool boundary = isa<BlockArgument>(v) ||
+                    llvm::is_contained(ret.getOperands(), v) ||
+                    isa_and_nonnull<arith::ConstantOp, tosa::ConstOp>(
+                        v.getDefiningOp());
+    if (boundary)
+      return (v.getDefiningOp() ? v.getDefiningOp() : func.getOperation())
+                 ->emitOpError("a function argument, result or constant "
+                               "holds the sequence merged with other dims "
+                               "(dim ")
+             << d << "); cannot shard it";
+  }
+  for (auto &[op, loop] : analysis.seqLoops) {
+    bool usesIndex = false;
+    op->walk([&, loop = loop](linalg::IndexOp idx) {
+      usesIndex |= idx.getDim() == loop;
+    });
+    bool plain = llvm::all_of(op->getResults(), [&](Value r) {
+      return !analysis.dims.contains(r) || analysis.isPlain(r);
+    });
+    if (usesIndex && !plain)
+      return op->emitOpError("uses the index of a loop over the sequence "
+                             "merged with other dims; cannot rewrite it to "
+                             "original positions");
+  }
 
   // Arguments.
   for (BlockArgument arg : func.getArguments()) {
@@ -680,6 +904,24 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       v.replaceAllUsesExcept(shard.getResult(), shard);
       continue;
     }
+    if (auto cst = dyn_cast<tosa::ConstOp>(def)) {
+      auto dense = dyn_cast<DenseElementsAttr>(cst.getValues());
+      b.setInsertionPointAfter(cst);
+      if (dense && dense.isSplat()) {
+        auto t = localType(v, d);
+        auto local = tosa::ConstOp::create(
+            b, cst.getLoc(), t,
+            DenseElementsAttr::get(t, dense.getSplatValue<Attribute>()));
+        v.replaceAllUsesWith(local.getResult());
+        continue;
+      }
+      auto shard = ShardOp::create(
+          b, cst.getLoc(), localType(v, d), v, Value(), gridRef,
+          b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(d), balancerAttr,
+          IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
+      v.replaceAllUsesExcept(shard.getResult(), shard);
+      continue;
+    }
     if (auto empty = dyn_cast<tensor::EmptyOp>(def)) {
       b.setInsertionPoint(empty);
       auto local = tensor::EmptyOp::create(b, empty.getLoc(), localType(v, d),
@@ -703,14 +945,45 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       slice.setStaticSizesAttr(localSizes(slice.getStaticSizes()));
     if (auto insert = dyn_cast<tensor::InsertSliceOp>(def))
       insert.setStaticSizesAttr(localSizes(insert.getStaticSizes()));
+    if (auto tile = dyn_cast<tosa::TileOp>(def)) {
+      b.setInsertionPoint(tile);
+      auto in = rankedTensor(tile.getInput1());
+      auto old = tile.getMultiples().getDefiningOp<tosa::ConstShapeOp>();
+      SmallVector<int64_t> multiples(
+          cast<DenseIntElementsAttr>(old.getValues()).getValues<int64_t>());
+      // Along the sequence: replicated (input size 1) to the local length,
+      // or carried by the input (multiple 1, unchanged).
+      if (in.getShape()[d] == 1)
+        multiples[d] = rankedTensor(v).getShape()[d];
+      auto shapeType = RankedTensorType::get({in.getRank()}, b.getIndexType());
+      auto shape = tosa::ConstShapeOp::create(
+          b, tile.getLoc(), tile.getMultiples().getType(),
+          DenseIntElementsAttr::get(shapeType, multiples));
+      tile.getMultiplesMutable().assign(shape);
+    }
+    if (auto reshape = dyn_cast<tosa::ReshapeOp>(def)) {
+      b.setInsertionPoint(reshape);
+      auto shapeType = RankedTensorType::get(
+          {rankedTensor(v).getRank()}, b.getIndexType());
+      auto shape = tosa::ConstShapeOp::create(
+          b, reshape.getLoc(), reshape.getShape().getType(),
+          DenseIntElementsAttr::get(shapeType, rankedTensor(v).getShape()));
+      reshape.getShapeMutable().assign(shape);
+    }
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
       expand.setStaticOutputShapeAttr(
           b.getDenseI64ArrayAttr(rankedTensor(v).getShape()));
   }
+  // Each use of a shared data-free value gets its own local copy.
+  for (auto &[use, d] : analysis.perUse) {
+    b.setInsertionPoint(use->getOwner());
+    use->set(cloneDataFree(b, use->get(), localType(use->get(), d)));
+  }
   // Erase the now-unused global tensor.empty / constants.
   for (auto &[v, d] : analysis.dims)
     if (Operation *def = v.getDefiningOp())
-      if (isa<tensor::EmptyOp, arith::ConstantOp>(def) && def->use_empty())
+      if (isa<tensor::EmptyOp, arith::ConstantOp, tosa::ConstOp>(def) &&
+          def->use_empty())
         def->erase();
 
   // Position-dependent code and reductions over the sequence.

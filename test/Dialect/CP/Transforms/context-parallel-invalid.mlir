@@ -55,10 +55,12 @@ func.func @softmax_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
 
 // -----
 
-// A reshape that merges the sequence with heads interleaves positions.
+// The sequence merged with heads can flow through element-wise code, but a
+// function result must hold it as a plain dim (the sharding attribute
+// describes one dim).
 func.func @merge_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x32x8xf32> {
   %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
-  // expected-error @+1 {{merges the sequence dim with other non-unit dims; cannot shard it}}
+  // expected-error @+1 {{a function argument, result or constant holds the sequence merged with other dims (dim 1); cannot shard it}}
   %c = tensor.collapse_shape %o [[0], [1, 2], [3]] : tensor<1x2x16x8xf32> into tensor<1x32x8xf32>
   return %c : tensor<1x32x8xf32>
 }
@@ -106,4 +108,14 @@ func.func @gather_seq(%q: tensor<1x2x16x8xf32>, %i: index) -> f32 {
   // expected-error @+1 {{cannot make 'tensor.extract' context-parallel: unknown how it maps the sequence dim}}
   %x = tensor.extract %o[%c0, %c0, %i, %c0] : tensor<1x2x16x8xf32>
   return %x : f32
+}
+
+// -----
+
+// A reshape that splits the sequence over two dims.
+func.func @split_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x4x4x8xf32> {
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  // expected-error @+1 {{splits the sequence dim across several dims; cannot shard it}}
+  %e = tensor.expand_shape %o [[0], [1], [2, 3], [4]] output_shape [1, 2, 4, 4, 8] : tensor<1x2x16x8xf32> into tensor<1x2x4x4x8xf32>
+  return %e : tensor<1x2x4x4x8xf32>
 }
