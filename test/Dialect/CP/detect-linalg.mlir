@@ -358,3 +358,28 @@ func.func @gqa_broadcast(%q: tensor<1x4x8x4xf32>, %k: tensor<1x2x8x4xf32>,
   } -> tensor<1x4x8x4xf32>
   return %o : tensor<1x4x8x4xf32>
 }
+
+// bf16 inputs with f32 accumulation (extf inside the matmul bodies): raised
+// at f32 on the widened inputs, the result keeps its f32 type.
+// CHECK-LABEL: func.func @bf16_inputs_f32_accumulation
+// CHECK-SAME: (%[[Q:.+]]: tensor<8x4xbf16>, %[[K:.+]]: tensor<8x4xbf16>, %[[V:.+]]: tensor<8x4xbf16>)
+// CHECK-DAG: %[[QW:.+]] = arith.extf %[[Q]] : tensor<8x4xbf16> to tensor<8x4xf32>
+// CHECK-DAG: %[[KW:.+]] = arith.extf %[[K]] : tensor<8x4xbf16> to tensor<8x4xf32>
+// CHECK-DAG: %[[VW:.+]] = arith.extf %[[V]] : tensor<8x4xbf16> to tensor<8x4xf32>
+// CHECK: %[[O:.+]] = cp.sdpa %[[QW]], %[[KW]], %[[VW]] {scale = 1.000000e+00 : f64} : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK: return %[[O]]
+func.func @bf16_inputs_f32_accumulation(%q: tensor<8x4xbf16>, %k: tensor<8x4xbf16>,
+                                        %v: tensor<8x4xbf16>) -> tensor<8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e48 = tensor.empty() : tensor<4x8xbf16>
+  %kt = linalg.transpose ins(%k : tensor<8x4xbf16>) outs(%e48 : tensor<4x8xbf16>) permutation = [1, 0]
+  %e88 = tensor.empty() : tensor<8x8xf32>
+  %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<8x4xbf16>, tensor<4x8xbf16>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %p = linalg.softmax dimension(1) ins(%s : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %pb = arith.truncf %p : tensor<8x8xf32> to tensor<8x8xbf16>
+  %e84 = tensor.empty() : tensor<8x4xf32>
+  %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  %o = linalg.matmul ins(%pb, %v : tensor<8x8xbf16>, tensor<8x4xbf16>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %o : tensor<8x4xf32>
+}

@@ -68,6 +68,8 @@ struct Operand {
   SmallVector<int64_t> perm;
   int64_t rep = 1;
   bool narrow = false;
+  /// Set when the tensor must be widened (arith.extf) to this element type.
+  Type widenTo;
 };
 
 /// Everything needed to build the replacement.
@@ -106,7 +108,8 @@ private:
       why = msg.str();
     return failure();
   }
-  FailureOr<Contraction> contractionAt(const Expr *leaf, ArrayRef<int64_t> sizes);
+  FailureOr<Contraction> contractionAt(const Expr *leaf,
+                                       ArrayRef<int64_t> sizes);
   struct Softmax {
     const Expr *scores;
     unsigned dim;
@@ -151,22 +154,29 @@ FailureOr<Contraction> Matcher::contractionAt(const Expr *leaf,
     auto k = cast<RankedTensorType>(op->getOperand(0).getType()).getDimSize(2);
     c.sizes.push_back(k);
     AffineExpr r0 = m.getResult(0), r1 = m.getResult(1), r2 = m.getResult(2);
-    c.lhs = B.expand(op->getOperand(0), AffineMap::get(n + 1, 0, {r0, r1, kd}, ctx),
-                     c.sizes);
-    c.rhs = B.expand(op->getOperand(1), AffineMap::get(n + 1, 0, {r0, kd, r2}, ctx),
-                     c.sizes);
+    c.lhs = B.expand(op->getOperand(0),
+                     AffineMap::get(n + 1, 0, {r0, r1, kd}, ctx), c.sizes);
+    c.rhs = B.expand(op->getOperand(1),
+                     AffineMap::get(n + 1, 0, {r0, kd, r2}, ctx), c.sizes);
     B.visited.insert(op);
     return c;
   }
   auto lop = cast<linalg::LinalgOp>(op);
   if (lop.getNumDpsInputs() != 2 || lop.getNumDpsInits() != 1)
     return fail("expected a contraction of two operands");
-  // Plain mul/add bodies only: no casts or other arithmetic inside.
+  // Multiply-add bodies only, with at most a widening of the inputs to the
+  // accumulator type (bf16 inputs, f32 accumulation).
   Type et = cast<ShapedType>(leaf->tensor.getType()).getElementType();
-  for (Value in : lop.getDpsInputs())
-    if (cast<ShapedType>(in.getType()).getElementType() != et)
-      return fail("contraction with mixed element types");
-  if (lop.getBlock()->getOperations().size() != 3)
+  if (!isa<FloatType>(et))
+    return fail("integer contraction");
+  for (Operation &bop : lop.getBlock()->getOperations()) {
+    if (isa<arith::MulFOp, arith::AddFOp, linalg::YieldOp>(bop))
+      continue;
+    auto ext = dyn_cast<arith::ExtFOp>(bop);
+    if (!ext || !isa<BlockArgument>(ext.getIn()) || ext.getType() != et)
+      return fail("contraction body is not a plain multiply-add");
+  }
+  if (lop.getBlock()->getOperations().size() > 5)
     return fail("contraction body is not a plain multiply-add");
   OpOperand *init = lop.getDpsInitOperand(0);
   AffineMap outMap = lop.getMatchingIndexingMap(init);
@@ -192,10 +202,13 @@ FailureOr<Contraction> Matcher::contractionAt(const Expr *leaf,
   }
   AffineMap subMap = AffineMap::get(n + 1, 0, sub, ctx);
   SmallVector<const Expr *, 2> ins;
-  for (OpOperand *in : lop.getDpsInputOperands())
-    ins.push_back(B.expand(in->get(),
-                           lop.getMatchingIndexingMap(in).compose(subMap),
-                           c.sizes));
+  for (OpOperand *in : lop.getDpsInputOperands()) {
+    const Expr *e = B.expand(
+        in->get(), lop.getMatchingIndexingMap(in).compose(subMap), c.sizes);
+    if (e->type != et)
+      e = B.makeOp(Fn::ExtF, et, {e});
+    ins.push_back(e);
+  }
   c.lhs = ins[0];
   c.rhs = ins[1];
   B.visited.insert(op);
@@ -226,6 +239,10 @@ std::optional<unsigned> Matcher::reducedDim(const Expr *reduce,
 
 FailureOr<Matcher::Softmax> Matcher::softmaxOf(const Expr *p,
                                                ArrayRef<int64_t> sizes) {
+  // Probabilities rounded to a narrower type and widened back for the P·V
+  // matmul (bf16 P, f32 accumulation): as flash kernels do.
+  if (p->isOp(Fn::ExtF) && p->args[0]->isOp(Fn::TruncF))
+    p = p->args[0]->args[0];
   // Safe softmax: where(all(scores == -inf), 0, softmax(scores)).
   const Expr *allMasked = nullptr;
   if (p->isOp(Fn::Select) && p->args[1]->isConst(0)) {
@@ -307,17 +324,22 @@ FailureOr<Matcher::Softmax> Matcher::softmaxOf(const Expr *p,
 }
 
 FailureOr<Operand> Matcher::operandOf(const Expr *e, ArrayRef<AffineExpr> want,
-                                      ArrayRef<int64_t> sizes,
-                                      unsigned headPos, bool allowGqa,
-                                      bool narrow, StringRef what) {
+                                      ArrayRef<int64_t> sizes, unsigned headPos,
+                                      bool allowGqa, bool narrow,
+                                      StringRef what) {
   Operand o;
   if (narrow) {
     if (!e->isOp(Fn::ExtF))
       return fail(what + " is not widened from the output's element type");
     e = e->args[0];
     o.narrow = true;
+  } else if (e->isOp(Fn::ExtF) && e->srcs.empty()) {
+    // Widened inside a contraction body: widen the tensor instead.
+    o.widenTo = e->type;
+    e = e->args[0];
   }
-  SmallVector<std::pair<Value, AffineMap>> reads(e->srcs.begin(), e->srcs.end());
+  SmallVector<std::pair<Value, AffineMap>> reads(e->srcs.begin(),
+                                                 e->srcs.end());
   if (e->kind == Expr::Leaf && e->map)
     reads.insert(reads.begin(), {e->tensor, e->map});
   if (reads.empty())
@@ -336,6 +358,7 @@ FailureOr<Operand> Matcher::operandOf(const Expr *e, ArrayRef<AffineExpr> want,
       continue;
     }
     r->narrow = o.narrow;
+    r->widenTo = o.widenTo;
     bool direct = r->collapse.empty() &&
                   llvm::all_of(llvm::enumerate(r->perm), [](auto it) {
                     return int64_t(it.index()) == it.value();
@@ -359,9 +382,8 @@ FailureOr<Operand> Matcher::operandOf(const Expr *e, ArrayRef<AffineExpr> want,
 
 FailureOr<Operand> Matcher::readAlong(Value base, AffineMap map,
                                       ArrayRef<AffineExpr> want,
-                                      ArrayRef<int64_t> sizes,
-                                      unsigned headPos, bool allowGqa,
-                                      StringRef what) {
+                                      ArrayRef<int64_t> sizes, unsigned headPos,
+                                      bool allowGqa, StringRef what) {
   Operand o;
   if (map.getNumResults() > want.size()) {
     // Group consecutive dims whose linearised index is one attention dim
@@ -427,7 +449,8 @@ FailureOr<Operand> Matcher::readAlong(Value base, AffineMap map,
     }
     if (!found)
       return fail(what + " is not read along the attention dims (its index " +
-                  std::to_string(p) + " is neither a batch, head, sequence "
+                  std::to_string(p) +
+                  " is neither a batch, head, sequence "
                   "nor head-dim index)");
   }
   o.base = base;
@@ -441,14 +464,15 @@ FailureOr<Plan> Matcher::match(Value root) {
     return fail("the output is not a ranked tensor of rank >= 2");
   unsigned R = rootTy.getRank();
   Sizes sizes(rootTy.getShape());
-  const Expr *out = B.expand(root, AffineMap::getMultiDimIdentityMap(R, ctx),
-                             sizes);
+  const Expr *out =
+      B.expand(root, AffineMap::getMultiDimIdentityMap(R, ctx), sizes);
   bool truncated = false;
   if (out->isOp(Fn::TruncF)) {
     truncated = true;
     out = out->args[0];
   }
-  if (out->kind != Expr::Leaf || !out->map || !isContractionProducer(out->tensor))
+  if (out->kind != Expr::Leaf || !out->map ||
+      !isContractionProducer(out->tensor))
     return fail("the output is not produced by a P·V contraction");
   FailureOr<Contraction> pv = contractionAt(out, sizes);
   if (failed(pv))
@@ -532,10 +556,6 @@ FailureOr<Plan> Matcher::match(Value root) {
       qk = inner;
       plan.scale *= s;
     } else {
-      if (s != 1.0 || inner != t) {
-        // A scaled term that is not q·kᵀ: the mask is scaled too, or the
-        // scale is applied after the mask.
-      }
       maskTerms.push_back(t);
     }
   }
@@ -576,8 +596,8 @@ FailureOr<Plan> Matcher::match(Value root) {
                        "the query");
     if (failed(q))
       return failure();
-    auto k = operandOf(kE, canon(J, Dd, sjd), sjd, headPos, gqa, nar,
-                       "the key");
+    auto k =
+        operandOf(kE, canon(J, Dd, sjd), sjd, headPos, gqa, nar, "the key");
     if (failed(k))
       return failure();
     auto v = operandOf(vExpr, canon(J, R - 1, sj), sj, headPos, gqa, nar,
@@ -595,7 +615,9 @@ FailureOr<Plan> Matcher::match(Value root) {
   if (plan.k.rep != plan.v.rep && failed(resolve(narrow, /*gqa=*/false)))
     return failure();
   for (Operand *o : {&plan.q, &plan.k, &plan.v})
-    if (cast<ShapedType>(o->base.getType()).getElementType() != outET)
+    if ((o->widenTo
+             ? o->widenTo
+             : cast<ShapedType>(o->base.getType()).getElementType()) != outET)
       return fail(narrow ? "the widened operands and the truncated output "
                            "have different element types"
                          : "the operands and the output have different "
@@ -689,8 +711,8 @@ FailureOr<Plan> Matcher::match(Value root) {
   }
   if (!positionalKeeps.empty() || !positionalAdds.empty()) {
     for (unsigned d = 0; d + 2 < R; ++d)
-      for (const Expr *e : llvm::concat<const Expr *const>(positionalKeeps,
-                                                          positionalAdds))
+      for (const Expr *e :
+           llvm::concat<const Expr *const>(positionalKeeps, positionalAdds))
         if (usesDim(e, d) && (R != 4 || !positionalAdds.empty()))
           return fail("the position mask depends on a batch dim");
     for (const Expr *e :
@@ -769,6 +791,10 @@ Value materialize(OpBuilder &b, Location loc, const Operand &o) {
   Value v = o.base;
   if (!o.collapse.empty())
     v = tensor::CollapseShapeOp::create(b, loc, v, o.collapse);
+  if (o.widenTo) {
+    auto t = cast<RankedTensorType>(v.getType());
+    v = arith::ExtFOp::create(b, loc, t.clone(o.widenTo), v);
+  }
   bool identity = llvm::all_of(llvm::enumerate(o.perm), [](auto it) {
     return int64_t(it.index()) == it.value();
   });
@@ -960,8 +986,8 @@ struct DetectAttentionPass
     return why;
   }
 
-  void eraseDead(const llvm::DenseSet<Operation *> &visited,
-                 Operation *rootOp, llvm::DenseSet<Operation *> &erased) {
+  void eraseDead(const llvm::DenseSet<Operation *> &visited, Operation *rootOp,
+                 llvm::DenseSet<Operation *> &erased) {
     SetVector<Operation *> todo;
     todo.insert(rootOp);
     for (Operation *op : visited)

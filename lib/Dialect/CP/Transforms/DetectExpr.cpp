@@ -15,6 +15,7 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -212,7 +213,8 @@ AffineExpr mlir::cp::detect::simplifyWithRanges(AffineExpr e,
     if (small)
       return e.getKind() == AffineExprKind::Mod ? rest : divisible;
     // (A + R) with g | A, g | k and 0 <= R < g (a reshape's linearised
-    // index): floordiv k = (A/g) floordiv (k/g); mod k = ((A/g) mod (k/g))·g + R.
+    // index): floordiv k = (A/g) floordiv (k/g);
+    // mod k = ((A/g) mod (k/g))·g + R.
     for (int64_t g = k / 2; g > 1; --g) {
       if (k % g != 0)
         continue;
@@ -486,8 +488,8 @@ const Expr *ExprBuilder::expandImpl(Value v, AffineMap map,
     return expand(src, AffineMap::get(map.getNumDims(), 0, *idx, ctx), sizes);
   }
 
-  if (def->getDialect() &&
-      def->getDialect()->getNamespace() == tosa::TosaDialect::getDialectNamespace())
+  if (def->getDialect() && def->getDialect()->getNamespace() ==
+                               tosa::TosaDialect::getDialectNamespace())
     return expandTosa(def, map, sizes);
 
   // arith / math elementwise ops on tensors of one shape.
@@ -497,7 +499,8 @@ const Expr *ExprBuilder::expandImpl(Value v, AffineMap map,
     SmallVector<const Expr *> args;
     for (Value o : def->getOperands()) {
       auto ot = dyn_cast<RankedTensorType>(o.getType());
-      if (!ot || ot.getShape() != cast<RankedTensorType>(v.getType()).getShape())
+      if (!ot ||
+          ot.getShape() != cast<RankedTensorType>(v.getType()).getShape())
         return leaf(v, map);
       args.push_back(expand(o, map, sizes));
     }
@@ -709,9 +712,9 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
   if (isa<tosa::MulOp>(op)) {
     if (!isF) {
       // Integer multiply: only without a shift.
-      const Expr *s = expand(op->getOperand(2),
-                             AffineMap::get(n, 0, {getAffineConstantExpr(0, ctx)}, ctx),
-                             sizes);
+      const Expr *s = expand(
+          op->getOperand(2),
+          AffineMap::get(n, 0, {getAffineConstantExpr(0, ctx)}, ctx), sizes);
       if (s->kind != Expr::Const || s->ival != 0)
         return leaf(result, map);
     }
@@ -729,8 +732,8 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
   if (isa<tosa::MaximumOp>(op) && isF)
     return elementwise(Fn::Max, {op->getOperand(0), op->getOperand(1)});
   if (isa<tosa::SelectOp>(op))
-    return elementwise(Fn::Select, {op->getOperand(0), op->getOperand(1),
-                                    op->getOperand(2)});
+    return elementwise(
+        Fn::Select, {op->getOperand(0), op->getOperand(1), op->getOperand(2)});
   if (isa<tosa::EqualOp>(op))
     return cmp(arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq);
   if (isa<tosa::GreaterOp>(op))
@@ -753,7 +756,7 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
     Fn fn = Fn::Unknown;
     if (isa<FloatType>(it) && isa<FloatType>(et))
       fn = it.getIntOrFloatBitWidth() < et.getIntOrFloatBitWidth() ? Fn::ExtF
-                                                                    : Fn::TruncF;
+                                                                   : Fn::TruncF;
     else if (isa<IntegerType>(it) && isa<IntegerType>(et) && !it.isInteger(1))
       fn = Fn::IntCast;
     else if (isa<IntegerType>(it) && isa<FloatType>(et) && !it.isInteger(1))
@@ -769,7 +772,7 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
       int64_t in = inTy.getDimSize(p), out = outTy.getDimSize(p);
       if (ShapedType::isDynamic(in) || ShapedType::isDynamic(out))
         return leaf(result, map);
-      rs.push_back(in == 1    ? getAffineConstantExpr(0, ctx)
+      rs.push_back(in == 1     ? getAffineConstantExpr(0, ctx)
                    : in == out ? map.getResult(p)
                                : map.getResult(p) % in);
     }
@@ -802,8 +805,7 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
     Expr *e = alloc(Expr::Reduce, et);
     e->fn = fn;
     e->ival = newSizes.back();
-    e->args.push_back(
-        expand(in, AffineMap::get(n + 1, 0, rs, ctx), newSizes));
+    e->args.push_back(expand(in, AffineMap::get(n + 1, 0, rs, ctx), newSizes));
     return e;
   }
   return leaf(result, map);
@@ -948,7 +950,8 @@ static std::optional<int64_t> evalAffine(AffineExpr e, ArrayRef<int64_t> pt) {
   case AffineExprKind::CeilDiv:
     return *r == 0 ? std::nullopt : std::optional<int64_t>(-floorDiv(-*l, *r));
   case AffineExprKind::Mod:
-    return *r <= 0 ? std::nullopt : std::optional<int64_t>(((*l % *r) + *r) % *r);
+    return *r <= 0 ? std::nullopt
+                   : std::optional<int64_t>(((*l % *r) + *r) % *r);
   default:
     return std::nullopt;
   }
@@ -1097,8 +1100,8 @@ static Value emitAffine(OpBuilder &b, Location loc, AffineExpr e,
     return p < dims.size() ? dims[p] : Value();
   }
   case AffineExprKind::Constant:
-    return arith::ConstantIndexOp::create(b, loc,
-                                          cast<AffineConstantExpr>(e).getValue());
+    return arith::ConstantIndexOp::create(
+        b, loc, cast<AffineConstantExpr>(e).getValue());
   case AffineExprKind::Add:
   case AffineExprKind::Mul: {
     auto bin = cast<AffineBinaryOpExpr>(e);
@@ -1115,8 +1118,36 @@ static Value emitAffine(OpBuilder &b, Location loc, AffineExpr e,
   }
 }
 
+static Value emitScalarImpl(OpBuilder &b, Location loc, const Expr *e,
+                            ArrayRef<Value> dims,
+                            llvm::StringMap<Value> &emitted);
+static Value emitScalarNode(OpBuilder &b, Location loc, const Expr *e,
+                            ArrayRef<Value> dims,
+                            llvm::StringMap<Value> &emitted);
+
 Value mlir::cp::detect::emitScalar(OpBuilder &b, Location loc, const Expr *e,
                                    ArrayRef<Value> dims) {
+  llvm::StringMap<Value> emitted;
+  return emitScalarImpl(b, loc, e, dims, emitted);
+}
+
+/// Emits each structurally distinct sub-expression once.
+static Value emitScalarImpl(OpBuilder &b, Location loc, const Expr *e,
+                            ArrayRef<Value> dims,
+                            llvm::StringMap<Value> &emitted) {
+  std::string key = toString(e);
+  auto it = emitted.find(key);
+  if (it != emitted.end())
+    return it->second;
+  Value v = emitScalarNode(b, loc, e, dims, emitted);
+  if (v)
+    emitted[key] = v;
+  return v;
+}
+
+static Value emitScalarNode(OpBuilder &b, Location loc, const Expr *e,
+                            ArrayRef<Value> dims,
+                            llvm::StringMap<Value> &emitted) {
   Type t = e->type;
   switch (e->kind) {
   case Expr::Const:
@@ -1139,13 +1170,13 @@ Value mlir::cp::detect::emitScalar(OpBuilder &b, Location loc, const Expr *e,
   // x & true == x: drop the all-true masks torch adds.
   if (e->fn == Fn::AndI) {
     if (e->args[1]->isConst(1))
-      return emitScalar(b, loc, e->args[0], dims);
+      return emitScalarImpl(b, loc, e->args[0], dims, emitted);
     if (e->args[0]->isConst(1))
-      return emitScalar(b, loc, e->args[1], dims);
+      return emitScalarImpl(b, loc, e->args[1], dims, emitted);
   }
   SmallVector<Value> a;
   for (const Expr *x : e->args) {
-    Value v = emitScalar(b, loc, x, dims);
+    Value v = emitScalarImpl(b, loc, x, dims, emitted);
     if (!v)
       return {};
     a.push_back(v);
@@ -1197,16 +1228,17 @@ std::string mlir::cp::detect::toString(const Expr *e) {
     os << ")";
     break;
   case Expr::Const:
-    os << e->fval;
+    os << e->fval << ":" << e->type;
     break;
   case Expr::Index:
-    os << "idx(" << e->index << ")";
+    os << "idx(" << e->index << "):" << e->type;
     break;
   case Expr::Softmax:
     os << "softmax[d" << e->dim << "](" << toString(e->args[0]) << ")";
     break;
   default:
-    os << (e->kind == Expr::Reduce ? "reduce" : "op") << int(e->fn) << "(";
+    os << (e->kind == Expr::Reduce ? "reduce" : "op") << int(e->fn) << "/"
+       << e->pred << ":" << e->type << "(";
     llvm::interleaveComma(e->args, os,
                           [&](const Expr *a) { os << toString(a); });
     os << ")";

@@ -1,4 +1,4 @@
-//===- DetectExpr.h - tensor expressions for attention detection -*- C++ -*-===//
+//===- DetectExpr.h - tensor expressions for detection ---------*- C++ -*-===//
 //
 // A value-semantics view of tensor IR used by --cp-detect-attention: a tensor
 // read at an affine map of "root" dims is expanded, through every
@@ -35,9 +35,31 @@ namespace mlir::cp::detect {
 
 /// Scalar functions, normalised over arith/math and TOSA.
 enum class Fn {
-  Add, Sub, Mul, Div, Max, Min, Exp, Neg, Recip, Rsqrt, Sqrt,
-  ExtF, TruncF, SIToFP, FPToSI, IntCast,
-  CmpF, CmpI, Select, AndI, OrI, XOrI, AddI, SubI, MulI,
+  Add,
+  Sub,
+  Mul,
+  Div,
+  Max,
+  Min,
+  Exp,
+  Neg,
+  Recip,
+  Rsqrt,
+  Sqrt,
+  ExtF,
+  TruncF,
+  SIToFP,
+  FPToSI,
+  IntCast,
+  CmpF,
+  CmpI,
+  Select,
+  AndI,
+  OrI,
+  XOrI,
+  AddI,
+  SubI,
+  MulI,
   Unknown
 };
 
@@ -105,14 +127,12 @@ private:
   const Expr *expandImpl(Value v, AffineMap map, ArrayRef<int64_t> sizes);
   const Expr *expandLinalg(Operation *op, unsigned resultNo, AffineMap map,
                            ArrayRef<int64_t> sizes);
-  const Expr *expandTosa(Operation *op, AffineMap map,
-                         ArrayRef<int64_t> sizes);
+  const Expr *expandTosa(Operation *op, AffineMap map, ArrayRef<int64_t> sizes);
   const Expr *leaf(Value v, AffineMap map);
 
   MLIRContext *ctx;
   std::deque<Expr> arena;
-  std::map<std::tuple<void *, void *, std::vector<int64_t>>, const Expr *>
-      memo;
+  std::map<std::tuple<void *, void *, std::vector<int64_t>>, const Expr *> memo;
 };
 
 /// Structural equality (leaves by value and map).
