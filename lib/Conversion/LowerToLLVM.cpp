@@ -3,6 +3,7 @@
 #include "cp/Conversion/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -33,6 +34,12 @@ struct EmitCInterfacePass
 
 void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCPLowerToRuntime());
+  // TOSA (as torch-mlir emits it) goes through linalg like the rest.
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
+                              TosaToLinalgNamedOptions(),
+                              /*validationOptions=*/std::nullopt);
+  pm.addPass(createTosaToTensorPass());
+  pm.addPass(createTosaToArithPass());
   pm.addPass(createCanonicalizerPass());
 
   bufferization::OneShotBufferizePassOptions bufferize;
