@@ -3,9 +3,11 @@
 # dependencies), then shows the pipeline on the embedded CPU default:
 #  1. compiles a single-device attention block into its 4-rank context-
 #     parallel form with cp-opt (detection, sharding, ring schedule), and
-#  2. runs causal ring attention on 4 CPU ranks (threads) through the
-#     runtime for every rotate method and balancer, comparing each result
-#     with the single-device kernel.
+#  2. runs the Llama-style block that torch-mlir emitted through cp-run on
+#     4 CPU ranks (threads), comparing with PyTorch's output and with the
+#     single-device run, and
+#  3. runs causal ring attention on 4 CPU ranks through the runtime for
+#     every rotate method and balancer against the single-device kernel.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${CP_BUILD_DIR:-$root/build}"
@@ -29,5 +31,14 @@ echo "  per-step causal behaviours:"
 grep -o '#cp.causal<[a-z_]*>' "$out" | sort | uniq -c | sed 's/^/   /'
 
 echo
-echo "== 2. ring attention on 4 CPU ranks vs one device (runtime) =="
+echo "== 2. the Llama-style block torch-mlir emitted, context-parallel on 4 CPU ranks =="
+echo "   (RMSNorm, RoPE, GQA causal attention, SwiGLU MLP; PyTorch's input and output)"
+fx="$root/test/Fixtures"
+"$build/bin/cp-run" "$fx/Inputs/llama_block_f32.linalg.mlir" --entry llama_block_f32 \
+  --ranks 4 --pipeline "rotate=ring load-balance=head_tail" \
+  --inputs "$fx/llama_block_input.npy" --expect "$fx/llama_block_output.npy" \
+  --compare-single-device
+
+echo
+echo "== 3. ring attention on 4 CPU ranks vs one device (runtime, every rotate x balancer) =="
 "$build/bin/cp-ring-demo" 4 1000 8 2 64
