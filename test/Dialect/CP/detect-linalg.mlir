@@ -383,3 +383,101 @@ func.func @bf16_inputs_f32_accumulation(%q: tensor<8x4xbf16>, %k: tensor<8x4xbf1
   %o = linalg.matmul ins(%pb, %v : tensor<8x8xbf16>, tensor<8x4xbf16>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
   return %o : tensor<8x4xf32>
 }
+
+// Dynamic batch, and two attentions sharing q·kᵀ where the second one's value
+// is the first one's output: both raised, nothing of the old IR left.
+// CHECK-LABEL: func.func @dyn
+// CHECK-SAME: (%[[Q:.+]]: tensor<?x8x4xf32>, %[[K:.+]]: tensor<?x8x4xf32>, %[[V:.+]]: tensor<?x8x4xf32>)
+// CHECK-NEXT: %[[O1:.+]] = cp.sdpa %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f64} : (tensor<?x8x4xf32>, tensor<?x8x4xf32>, tensor<?x8x4xf32>) -> tensor<?x8x4xf32>
+// CHECK-NEXT: %[[O2:.+]] = cp.sdpa %[[Q]], %[[K]], %[[O1]]
+// CHECK-NEXT: return %[[O2]]
+func.func @dyn(%q: tensor<?x8x4xf32>, %k: tensor<?x8x4xf32>, %v: tensor<?x8x4xf32>) -> tensor<?x8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c0 = arith.constant 0 : index
+  %b = tensor.dim %q, %c0 : tensor<?x8x4xf32>
+  %e = tensor.empty(%b) : tensor<?x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x8x8xf32>) -> tensor<?x8x8xf32>
+  %s = linalg.batch_matmul
+      indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>,
+                       affine_map<(b, m, n, k) -> (b, n, k)>,
+                       affine_map<(b, m, n, k) -> (b, m, n)>]
+      ins(%q, %k : tensor<?x8x4xf32>, tensor<?x8x4xf32>) outs(%f : tensor<?x8x8xf32>) -> tensor<?x8x8xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<?x8x8xf32>) outs(%e : tensor<?x8x8xf32>) -> tensor<?x8x8xf32>
+  %eo = tensor.empty(%b) : tensor<?x8x4xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<?x8x4xf32>) -> tensor<?x8x4xf32>
+  %o = linalg.batch_matmul ins(%p, %v : tensor<?x8x8xf32>, tensor<?x8x4xf32>) outs(%fo : tensor<?x8x4xf32>) -> tensor<?x8x4xf32>
+  %p2 = linalg.softmax dimension(2) ins(%s : tensor<?x8x8xf32>) outs(%e : tensor<?x8x8xf32>) -> tensor<?x8x8xf32>
+  %o2 = linalg.batch_matmul ins(%p2, %o : tensor<?x8x8xf32>, tensor<?x8x4xf32>) outs(%fo : tensor<?x8x4xf32>) -> tensor<?x8x4xf32>
+  return %o2 : tensor<?x8x4xf32>
+}
+
+// Causal written as an unsigned distance test, (i - j) <u 8: j > i wraps
+// around and is masked. The evaluation compares at the operands' width.
+// CHECK-LABEL: func.func @causal_unsigned_distance
+// CHECK: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} {is_causal, scale = 1.000000e+00 : f64}
+func.func @causal_unsigned_distance(%q: tensor<8x4xf32>, %k: tensor<8x4xf32>,
+                                    %v: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c8 = arith.constant 8 : i32
+  %e48 = tensor.empty() : tensor<4x8xf32>
+  %kt = linalg.transpose ins(%k : tensor<8x4xf32>) outs(%e48 : tensor<4x8xf32>) permutation = [1, 0]
+  %e88 = tensor.empty() : tensor<8x8xf32>
+  %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<8x4xf32>, tensor<4x8xf32>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %sm = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%s : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %ii = arith.index_cast %i : index to i32
+    %ji = arith.index_cast %j : index to i32
+    %d = arith.subi %ii, %ji : i32
+    %keep = arith.cmpi ult, %d, %c8 : i32
+    %r = arith.select %keep, %in, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<8x8xf32>
+  %p = linalg.softmax dimension(1) ins(%sm : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e84 = tensor.empty() : tensor<8x4xf32>
+  %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %o : tensor<8x4xf32>
+}
+
+// Named ops only: linalg.reduce, linalg.broadcast, linalg.sub, linalg.exp,
+// linalg.div (their bodies are read like a generic's).
+// CHECK-LABEL: func.func @named_ops_softmax
+// CHECK-SAME: (%[[Q:.+]]: tensor<8x4xf32>, %[[K:.+]]: tensor<8x4xf32>, %[[V:.+]]: tensor<8x4xf32>)
+// CHECK-NEXT: %[[O:.+]] = cp.sdpa %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f64}
+// CHECK-NEXT: return %[[O]]
+func.func @named_ops_softmax(%q: tensor<8x4xf32>, %k: tensor<8x4xf32>, %v: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %e48 = tensor.empty() : tensor<4x8xf32>
+  %kt = linalg.transpose ins(%k : tensor<8x4xf32>) outs(%e48 : tensor<4x8xf32>) permutation = [1, 0]
+  %e88 = tensor.empty() : tensor<8x8xf32>
+  %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<8x4xf32>, tensor<4x8xf32>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e8 = tensor.empty() : tensor<8xf32>
+  %fm = linalg.fill ins(%ninf : f32) outs(%e8 : tensor<8xf32>) -> tensor<8xf32>
+  %mx = linalg.reduce ins(%s : tensor<8x8xf32>) outs(%fm : tensor<8xf32>) dimensions = [1]
+    (%in: f32, %init: f32) {
+      %r = arith.maximumf %in, %init : f32
+      linalg.yield %r : f32
+    }
+  %mxb = linalg.broadcast ins(%mx : tensor<8xf32>) outs(%e88 : tensor<8x8xf32>) dimensions = [1]
+  %d = linalg.sub ins(%s, %mxb : tensor<8x8xf32>, tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %ex = linalg.exp ins(%d : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %fs = linalg.fill ins(%zero : f32) outs(%e8 : tensor<8xf32>) -> tensor<8xf32>
+  %sum = linalg.reduce ins(%ex : tensor<8x8xf32>) outs(%fs : tensor<8xf32>) dimensions = [1]
+    (%in: f32, %init: f32) {
+      %r = arith.addf %in, %init : f32
+      linalg.yield %r : f32
+    }
+  %sb = linalg.broadcast ins(%sum : tensor<8xf32>) outs(%e88 : tensor<8x8xf32>) dimensions = [1]
+  %p = linalg.div ins(%ex, %sb : tensor<8x8xf32>, tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e84 = tensor.empty() : tensor<8x4xf32>
+  %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %o : tensor<8x4xf32>
+}

@@ -1008,11 +1008,10 @@ struct DetectAttentionPass
         erased.insert(op);
         op->erase();
         changed = true;
-        // Fills, empties and constants that fed it may be dead now.
+        // What fed it (fills, empties, constants, tensor.dim) may be dead
+        // now; isOpTriviallyDead keeps anything with side effects.
         for (Operation *p : producers)
-          if (!erased.contains(p) &&
-              isa<linalg::FillOp, tensor::EmptyOp, arith::ConstantOp,
-                  tosa::ConstOp, tosa::ConstShapeOp>(p))
+          if (!erased.contains(p))
             todo.insert(p);
       }
     }

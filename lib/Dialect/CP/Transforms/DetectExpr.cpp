@@ -1048,23 +1048,32 @@ std::optional<Scalar> mlir::cp::detect::evaluate(const Expr *e,
     return a[0].i ? a[1] : a[2];
   case Fn::CmpI: {
     int64_t x = a[0].i, y = a[1].i;
+    // Unsigned predicates compare the operands' bit patterns at their width.
+    Type ot = e->args[0]->type;
+    unsigned width = ot.isIndex() ? 64 : ot.getIntOrFloatBitWidth();
+    uint64_t mask = width >= 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
+    uint64_t ux = uint64_t(x) & mask, uy = uint64_t(y) & mask;
     switch (static_cast<arith::CmpIPredicate>(e->pred)) {
     case arith::CmpIPredicate::eq:
       return iv(x == y);
     case arith::CmpIPredicate::ne:
       return iv(x != y);
     case arith::CmpIPredicate::slt:
-    case arith::CmpIPredicate::ult:
       return iv(x < y);
+    case arith::CmpIPredicate::ult:
+      return iv(ux < uy);
     case arith::CmpIPredicate::sle:
-    case arith::CmpIPredicate::ule:
       return iv(x <= y);
+    case arith::CmpIPredicate::ule:
+      return iv(ux <= uy);
     case arith::CmpIPredicate::sgt:
-    case arith::CmpIPredicate::ugt:
       return iv(x > y);
+    case arith::CmpIPredicate::ugt:
+      return iv(ux > uy);
     case arith::CmpIPredicate::sge:
-    case arith::CmpIPredicate::uge:
       return iv(x >= y);
+    case arith::CmpIPredicate::uge:
+      return iv(ux >= uy);
     }
     return std::nullopt;
   }
