@@ -509,10 +509,19 @@ FailureOr<Plan> Matcher::match(Value root) {
   // Scores: [select(keep, ...)] sum of terms, one of them scale · q·kᵀ.
   const Expr *x = sm->scores;
   SmallVector<const Expr *> keeps;
+  // A finite fill (HF's finfo.min) is not -inf: fully masked rows would
+  // average all keys instead of giving 0.
+  auto finiteFill = [&](const Expr *e) {
+    return e->kind == Expr::Const && isa<FloatType>(e->type) &&
+           std::isfinite(e->fval) && e->fval <= -1e4;
+  };
   while (x->isOp(Fn::Select) && x->args[2]->isConst(kNegInf)) {
     keeps.push_back(x->args[0]);
     x = x->args[1];
   }
+  if (x->isOp(Fn::Select) && finiteFill(x->args[2]))
+    return fail(llvm::formatv("masked scores are filled with {0:e}, not -inf",
+                              x->args[2]->fval));
   SmallVector<const Expr *> terms;
   std::function<void(const Expr *)> flatten = [&](const Expr *t) {
     if (t->isOp(Fn::Add)) {
@@ -680,6 +689,10 @@ FailureOr<Plan> Matcher::match(Value root) {
     if (failed(addKeep(k)))
       return failure();
   for (const Expr *m : maskTerms) {
+    if (m->isOp(Fn::Select) && m->args[1]->isConst(0) && finiteFill(m->args[2]))
+      return fail(llvm::formatv("the mask fills masked positions with {0:e}, "
+                                "not -inf",
+                                m->args[2]->fval));
     if (m->isOp(Fn::Select) && m->args[1]->isConst(0) &&
         m->args[2]->isConst(kNegInf)) {
       if (failed(addKeep(m->args[0])))
