@@ -481,3 +481,44 @@ func.func @named_ops_softmax(%q: tensor<8x4xf32>, %k: tensor<8x4xf32>, %v: tenso
   %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
   return %o : tensor<8x4xf32>
 }
+
+// Output in [B, S, H, D] (contraction generics with that layout): q/k/v are
+// transposed to [B, H, S, D] for the op and its result back.
+// CHECK-LABEL: func.func @bshd_layout
+// CHECK-SAME: (%[[Q:.+]]: tensor<1x8x2x4xf32>, %[[K:.+]]: tensor<1x8x2x4xf32>, %[[V:.+]]: tensor<1x8x2x4xf32>)
+// CHECK: %[[QT:.+]] = linalg.transpose ins(%[[Q]] {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[KT:.+]] = linalg.transpose ins(%[[K]] {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[VT:.+]] = linalg.transpose ins(%[[V]] {{.*}} permutation = [0, 2, 1, 3]
+// CHECK: %[[O:.+]] = cp.sdpa %[[QT]], %[[KT]], %[[VT]] {scale = 1.000000e+00 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+// CHECK: %[[OT:.+]] = linalg.transpose ins(%[[O]] : tensor<1x2x8x4xf32>) outs(%{{.+}} : tensor<1x8x2x4xf32>) permutation = [0, 2, 1, 3]
+// CHECK: return %[[OT]]
+func.func @bshd_layout(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x2x4xf32>,
+                       %v: tensor<1x8x2x4xf32>) -> tensor<1x8x2x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x2x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, i, h, d)>,
+                                        affine_map<(b, h, i, j, d) -> (b, j, h, d)>,
+                                        affine_map<(b, h, i, j, d) -> (b, h, i, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x8x2x4xf32>, tensor<1x8x2x4xf32>) outs(%f : tensor<1x2x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s2 = arith.addf %acc, %m : f32
+    linalg.yield %s2 : f32
+  } -> tensor<1x2x8x8xf32>
+  %p = linalg.softmax dimension(3) ins(%s : tensor<1x2x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %eo = tensor.empty() : tensor<1x8x2x4xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x8x2x4xf32>) -> tensor<1x8x2x4xf32>
+  %o = linalg.generic {indexing_maps = [affine_map<(b, i, h, e, j) -> (b, h, i, j)>,
+                                        affine_map<(b, i, h, e, j) -> (b, j, h, e)>,
+                                        affine_map<(b, i, h, e, j) -> (b, i, h, e)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x2x8x8xf32>, tensor<1x8x2x4xf32>) outs(%fo : tensor<1x8x2x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s2 = arith.addf %acc, %m : f32
+    linalg.yield %s2 : f32
+  } -> tensor<1x8x2x4xf32>
+  return %o : tensor<1x8x2x4xf32>
+}

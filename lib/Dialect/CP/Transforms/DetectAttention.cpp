@@ -81,6 +81,9 @@ struct Plan {
   Value mask;
   const Expr *keep = nullptr; // flex mask_mod predicate
   unsigned rank = 0;
+  /// Output dims: batch dims in order, the query dim, the value head dim.
+  SmallVector<unsigned> batch;
+  unsigned qDim = 0, eDim = 0;
 };
 
 bool isContractionProducer(Value v) {
@@ -494,12 +497,34 @@ FailureOr<Plan> Matcher::match(Value root) {
     }
     std::swap(pExpr, vExpr);
   }
+  // Roles of the output dims: by default [batch..., query, value head dim];
+  // when exactly one output dim is read only by P (the query) and exactly
+  // one only by V (its head dim), that layout is taken (e.g. [B, S, H, D]).
+  SmallVector<unsigned> batch;
+  unsigned qDim = R - 2, eDim = R - 1;
+  {
+    SmallVector<unsigned> onlyP, onlyV;
+    for (unsigned d = 0; d < R; ++d) {
+      bool p = usesDim(pExpr, d), v = usesDim(vExpr, d);
+      if (p && !v)
+        onlyP.push_back(d);
+      if (v && !p)
+        onlyV.push_back(d);
+    }
+    if (onlyP.size() == 1 && onlyV.size() == 1) {
+      qDim = onlyP[0];
+      eDim = onlyV[0];
+    }
+    for (unsigned d = 0; d < R; ++d)
+      if (d != qDim && d != eDim)
+        batch.push_back(d);
+  }
   if (sm->dim != J) {
     // Softmax over the wrong dim, or P·V over the wrong dim: either way the
     // normalised dim is not the contracted one.
-    std::string which = sm->dim == R - 2   ? " (the query dim)"
-                        : sm->dim == R - 1 ? " (the value's head dim)"
-                                           : " (a batch dim)";
+    std::string which = sm->dim == qDim   ? " (the query dim)"
+                        : sm->dim == eDim ? " (the value's head dim)"
+                                          : " (a batch dim)";
     return fail(llvm::formatv("the softmax normalises over dim {0} of the "
                               "output{1}, not over the key dim that P·V "
                               "contracts",
@@ -535,6 +560,9 @@ FailureOr<Plan> Matcher::match(Value root) {
   Plan plan;
   plan.root = root;
   plan.rank = R;
+  plan.batch = batch;
+  plan.qDim = qDim;
+  plan.eDim = eDim;
   auto peelScale = [&](const Expr *t, double &scale) {
     while (true) {
       if (t->isOp(Fn::Mul) && t->args[1]->kind == Expr::Const &&
@@ -591,7 +619,7 @@ FailureOr<Plan> Matcher::match(Value root) {
   // Canonical dims: [batch..., seq, head_dim].
   auto canon = [&](unsigned seqDim, unsigned lastDim, ArrayRef<int64_t> sz) {
     SmallVector<AffineExpr> w;
-    for (unsigned d = 0; d + 2 < R; ++d)
+    for (unsigned d : batch)
       w.push_back(dimOrZero(d, sz));
     w.push_back(dimOrZero(seqDim, sz));
     w.push_back(dimOrZero(lastDim, sz));
@@ -601,7 +629,7 @@ FailureOr<Plan> Matcher::match(Value root) {
   Type outET = rootTy.getElementType();
   bool narrow = truncated;
   auto resolve = [&](bool nar, bool gqa) -> LogicalResult {
-    auto q = operandOf(qE, canon(R - 2, Dd, sjd), sjd, headPos, false, nar,
+    auto q = operandOf(qE, canon(qDim, Dd, sjd), sjd, headPos, false, nar,
                        "the query");
     if (failed(q))
       return failure();
@@ -609,7 +637,7 @@ FailureOr<Plan> Matcher::match(Value root) {
         operandOf(kE, canon(J, Dd, sjd), sjd, headPos, gqa, nar, "the key");
     if (failed(k))
       return failure();
-    auto v = operandOf(vExpr, canon(J, R - 1, sj), sj, headPos, gqa, nar,
+    auto v = operandOf(vExpr, canon(J, eDim, sj), sj, headPos, gqa, nar,
                        "the value");
     if (failed(v))
       return failure();
@@ -654,7 +682,7 @@ FailureOr<Plan> Matcher::match(Value root) {
     if (tensorMask)
       return fail("more than one tensor mask");
     // Broadcastable to [batch..., Lq, Lkv], aligned at the trailing dims.
-    SmallVector<AffineExpr> target = canon(R - 2, J, sj);
+    SmallVector<AffineExpr> target = canon(qDim, J, sj);
     unsigned mr = map.getNumResults();
     if (mr > target.size())
       return fail("the mask has a higher rank than the scores");
@@ -723,19 +751,19 @@ FailureOr<Plan> Matcher::match(Value root) {
       return failure();
   }
   if (!positionalKeeps.empty() || !positionalAdds.empty()) {
-    for (unsigned d = 0; d + 2 < R; ++d)
+    for (unsigned d : batch)
       for (const Expr *e :
            llvm::concat<const Expr *const>(positionalKeeps, positionalAdds))
-        if (usesDim(e, d) && (R != 4 || !positionalAdds.empty()))
+        if (usesDim(e, d) && (batch.size() != 2 || !positionalAdds.empty()))
           return fail("the position mask depends on a batch dim");
     for (const Expr *e :
          llvm::concat<const Expr *const>(positionalKeeps, positionalAdds))
-      if (usesDim(e, R - 1))
+      if (usesDim(e, eDim))
         return fail("the position mask depends on the value's head dim");
     // Evaluate over [Lq, Lkv] when static and not too large.
-    int64_t lq = sj[R - 2], lkv = sj[J];
+    int64_t lq = sj[qDim], lkv = sj[J];
     bool usesBatch = false;
-    for (unsigned d = 0; d + 2 < R; ++d)
+    for (unsigned d : batch)
       for (const Expr *e : positionalKeeps)
         usesBatch |= usesDim(e, d);
     bool evaluated = false, allKeep = true, isCausal = true;
@@ -745,7 +773,7 @@ FailureOr<Plan> Matcher::match(Value root) {
       SmallVector<int64_t> pt(sj.size(), 0);
       for (int64_t i = 0; i < lq && evaluated; ++i) {
         for (int64_t j = 0; j < lkv; ++j) {
-          pt[R - 2] = i;
+          pt[qDim] = i;
           pt[J] = j;
           bool keep = true;
           for (const Expr *e : positionalKeeps) {
@@ -785,7 +813,7 @@ FailureOr<Plan> Matcher::match(Value root) {
                     "select to become a mask_mod");
       if (tensorMask)
         return fail("a tensor mask combined with a non-causal position mask");
-      if (R != 4 && R != 2 && usesBatch)
+      if (batch.size() != 2 && usesBatch)
         return fail("the position mask depends on collapsed batch/head dims");
       const Expr *keep = positionalKeeps.front();
       for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
@@ -830,14 +858,37 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   Location loc = plan.root.getLoc();
   Value q = materialize(b, loc, plan.q), k = materialize(b, loc, plan.k),
         v = materialize(b, loc, plan.v);
-  Type outTy = plan.root.getType();
+  // The op computes [batch..., query, head_dim]; a root in another layout
+  // gets a transpose of it.
+  auto rootTy = cast<RankedTensorType>(plan.root.getType());
+  SmallVector<int64_t> order(plan.batch.begin(), plan.batch.end());
+  order.push_back(plan.qDim);
+  order.push_back(plan.eDim);
+  SmallVector<int64_t> canonShape, toRoot(order.size());
+  for (auto [pos, d] : llvm::enumerate(order)) {
+    canonShape.push_back(rootTy.getDimSize(d));
+    toRoot[d] = pos;
+  }
+  bool identity = llvm::all_of(llvm::enumerate(order), [](auto it) {
+    return int64_t(it.index()) == it.value();
+  });
+  Type outTy = rootTy.clone(canonShape);
+  auto toRootLayout = [&](Value out) -> Value {
+    if (identity)
+      return out;
+    Operand o;
+    o.base = out;
+    o.perm = toRoot;
+    return materialize(b, loc, o);
+  };
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
   if (!plan.keep) {
-    return SDPAOp::create(b, loc, outTy, Type(), q, k, v, plan.mask,
-                          plan.causal ? b.getUnitAttr() : nullptr, scale, gqa,
-                          FloatAttr())
-        .getOutput();
+    return toRootLayout(SDPAOp::create(b, loc, outTy, Type(), q, k, v,
+                                       plan.mask,
+                                       plan.causal ? b.getUnitAttr() : nullptr,
+                                       scale, gqa, FloatAttr())
+                            .getOutput());
   }
   auto flex =
       FlexAttentionOp::create(b, loc, outTy, Type(), q, k, v, scale, gqa);
@@ -850,11 +901,11 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   unsigned R = plan.rank;
   // Space of the scores: root dims then the key dim.
   SmallVector<Value> dims(R + 1);
-  if (R == 4) {
-    dims[0] = block->getArgument(0);
-    dims[1] = block->getArgument(1);
+  if (plan.batch.size() == 2) {
+    dims[plan.batch[0]] = block->getArgument(0);
+    dims[plan.batch[1]] = block->getArgument(1);
   }
-  dims[R - 2] = block->getArgument(2);
+  dims[plan.qDim] = block->getArgument(2);
   dims[R] = block->getArgument(3);
   Value keep = emitScalar(rb, loc, plan.keep, dims);
   if (!keep || !keep.getType().isInteger(1)) {
@@ -862,7 +913,7 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
     return {};
   }
   YieldOp::create(rb, loc, ValueRange{keep});
-  return flex.getOutput();
+  return toRootLayout(flex.getOutput());
 }
 
 bool isNormalisingReduction(Operation *op) {
