@@ -38,7 +38,7 @@ def bench(fn):
     return do_bench(fn, warmup=50, rep=300, return_mode="median")  # ms
 
 
-def ours(lib, q, k, v, causal):
+def ours(lib, q, k, v, causal, backend=0):
     S = q.shape[2]
     out = torch.empty_like(q)
     lse = torch.empty(B, H, S, device="cuda")
@@ -52,6 +52,7 @@ def ours(lib, q, k, v, causal):
                  ("dq", dq), ("dk", dk), ("dv", dv)):
         setattr(a, n, t.data_ptr())
     a.stream = torch.cuda.current_stream().cuda_stream
+    a.backend = backend
     ref = C.byref(a)
 
     def fwd():
@@ -86,7 +87,7 @@ def torch_sdpa(backend, q, k, v, causal):
             return float("nan"), float("nan")
 
 
-def ring(lib, S, W, causal, backward, balancer="headtail", iters=5):
+def ring(lib, S, W, causal, backward, balancer="headtail", iters=5, backend=0):
     q = torch.randn(B, H, S, D, device="cuda", dtype=dt)
     k, v, dout = torch.randn_like(q), torch.randn_like(q), torch.randn_like(q)
     out, dq, dk, dv = (torch.empty_like(q) for _ in range(4))
@@ -94,6 +95,7 @@ def ring(lib, S, W, causal, backward, balancer="headtail", iters=5):
     r = cc.Ring()
     r.world, r.transport, r.balancer, r.rotate = W, 0, cc.BALANCER[balancer], cc.ROTATE["ring"]
     r.causal, r.backward = int(causal), int(backward)
+    r.backend = backend
     r.batch, r.heads_q, r.heads_kv, r.seq, r.head_dim, r.dtype = B, H, H, S, D, 1
     for n, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse), ("dout", dout),
                  ("dq", dq), ("dk", dk), ("dv", dv)):
@@ -112,27 +114,31 @@ def main():
     ap.add_argument("--seqs", default="4096,16384,32768")
     ap.add_argument("--ring-seq", type=int, default=16384)
     ap.add_argument("--skip-ring", action="store_true")
+    ap.add_argument("--cudnn", type=int, default=1, help="also time our cuDNN backend")
     args = ap.parse_args()
     lib = cc.load(args.lib)
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
     lines = [f"Device: {name}; date {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; "
              f"torch {torch.__version__}; CPRT_FWD_WARPS={os.environ.get('CPRT_FWD_WARPS', '8')}",
-             "", "| S | causal | ours fwd | torch flash fwd | torch cuDNN fwd | ours f+b | "
-             "torch flash f+b | torch cuDNN f+b |", "|---|---|---|---|---|---|---|---|"]
+             "", "| S | causal | ours fwd | ours-cuDNN fwd | torch flash fwd | torch cuDNN fwd | "
+             "ours f+b | ours-cuDNN f+b | torch flash f+b | torch cuDNN f+b |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     plain = {}
     for S in [int(x) for x in args.seqs.split(",")]:
         for causal in (False, True):
             q = torch.randn(B, H, S, D, device="cuda", dtype=dt)
             k, v = torch.randn_like(q), torch.randn_like(q)
             of, ofb = ours(lib, q, k, v, causal)
+            nf, nfb = ours(lib, q, k, v, causal, backend=1) if args.cudnn else (float("nan"),) * 2
             ff, ffb = torch_sdpa(SDPBackend.FLASH_ATTENTION, q, k, v, causal)
             cf, cfb = torch_sdpa(SDPBackend.CUDNN_ATTENTION, q, k, v, causal)
             plain[(S, causal)] = (of, ofb)
+            plain[(S, causal, 1)] = (nf, nfb)
             tf = lambda ms, fb=False: flops(S, causal, fb) / (ms * 1e-3) / 1e12  # noqa: E731
-            row = (f"| {S} | {'yes' if causal else 'no'} | {tf(of):.0f} | {tf(ff):.0f} | "
-                   f"{tf(cf):.0f} | {tf(ofb, True):.0f} | {tf(ffb, True):.0f} | "
-                   f"{tf(cfb, True):.0f} |")
+            row = (f"| {S} | {'yes' if causal else 'no'} | {tf(of):.0f} | {tf(nf):.0f} | "
+                   f"{tf(ff):.0f} | {tf(cf):.0f} | {tf(ofb, True):.0f} | {tf(nfb, True):.0f} | "
+                   f"{tf(ffb, True):.0f} | {tf(cfb, True):.0f} |")
             lines.append(row)
             print(row, f"(ms: ours {of:.3f}/{ofb:.3f})", flush=True)
             del q, k, v
@@ -141,20 +147,22 @@ def main():
         S = args.ring_seq
         lines += ["", f"Ring over N virtual ranks on this one GPU, S={S} total, head-tail "
                   "balancing, p2p rotation; ms per iteration (all ranks, host wall time) and "
-                  "efficiency = plain single attention (ours) / ring.", "",
-                  "| N | causal | fwd ms | fwd eff | f+b ms | f+b eff |", "|---|---|---|---|---|---|"]
-        for causal in (False, True):
-            if (S, causal) not in plain:
-                q = torch.randn(B, H, S, D, device="cuda", dtype=dt)
-                plain[(S, causal)] = ours(lib, q, q.clone(), q.clone(), causal)
-            pf, pfb = plain[(S, causal)]
-            for W in (1, 2, 4, 8):
-                rf = ring(lib, S, W, causal, False)
-                rfb = ring(lib, S, W, causal, True)
-                row = (f"| {W} | {'yes' if causal else 'no'} | {rf:.2f} | {pf / rf:.0%} | "
-                       f"{rfb:.2f} | {pfb / rfb:.0%} |")
-                lines.append(row)
-                print(row, flush=True)
+                  "efficiency = plain single attention (same backend) / ring.", "",
+                  "| backend | N | causal | fwd ms | fwd eff | f+b ms | f+b eff |",
+                  "|---|---|---|---|---|---|---|"]
+        for be in ((0, 1) if args.cudnn else (0,)):
+            for causal in (False, True):
+                if (S, causal, be) not in plain and (be == 1 or (S, causal) not in plain):
+                    q = torch.randn(B, H, S, D, device="cuda", dtype=dt)
+                    plain[(S, causal, be)] = ours(lib, q, q.clone(), q.clone(), causal, be)
+                pf, pfb = plain[(S, causal, be)] if be else plain.get((S, causal), plain.get((S, causal, 0)))
+                for W in (1, 2, 4, 8):
+                    rf = ring(lib, S, W, causal, False, backend=be)
+                    rfb = ring(lib, S, W, causal, True, backend=be)
+                    row = (f"| {'cuDNN' if be else 'flash'} | {W} | {'yes' if causal else 'no'} | "
+                           f"{rf:.2f} | {pf / rf:.0%} | {rfb:.2f} | {pfb / rfb:.0%} |")
+                    lines.append(row)
+                    print(row, flush=True)
     text = "\n".join(lines)
     print("\n" + text)
     if args.out:

@@ -6,6 +6,7 @@
 #include "cprt/CpuBackend.h"
 #include "cprt/LoadBalancer.h"
 #include "cprt/cuda/CudaBackend.h"
+#include "cprt/cuda/CudnnBackend.h"
 #include "cprt/cuda/GpuCommunicator.h"
 #include "cprt/RingAttention.h"
 
@@ -14,6 +15,7 @@
 #include <cstring>
 #include <algorithm>
 #include <exception>
+#include <memory>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -134,13 +136,40 @@ void runCpuRing(const cprt_cuda_ring &rr, const ShardLayout &layout, const RingO
   }
 }
 
+/// The backend a C ABI call asked for (cached per thread: graphs, scratch).
+CudaBackend &backendFor(int which, cudaStream_t s) {
+  // Deliberately never destroyed: destructors at process exit would run
+  // after the CUDA runtime shut down.
+  static thread_local CudaBackend *flash = nullptr, *cudnn = nullptr;
+  if (which == 1) {
+#ifdef CPRT_HAVE_CUDNN
+    if (!cudnn) cudnn = new CudnnBackend(s);
+    cudnn->setStream(s);
+    return *cudnn;
+#else
+    fail(ErrorCode::Invalid, "built without the cuDNN backend");
+#endif
+  }
+  if (!flash) flash = new CudaBackend(s);
+  flash->setStream(s);
+  return *flash;
+}
+
+std::unique_ptr<CudaBackend> makeBackend(int which, cudaStream_t s, int device) {
+#ifdef CPRT_HAVE_CUDNN
+  if (which == 1) return std::make_unique<CudnnBackend>(s, device);
+#endif
+  check(which == 0, "built without the cuDNN backend");
+  return std::make_unique<CudaBackend>(s, device);
+}
+
 } // namespace
 
 extern "C" {
 
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a) {
   return guarded([&] {
-    CudaBackend be(static_cast<cudaStream_t>(a->stream));
+    CudaBackend &be = backendFor(a->backend, static_cast<cudaStream_t>(a->stream));
     ForwardArgs f;
     f.q = mkView(a->q, a->dtype, a->heads_q, a->seq_q, a->head_dim, a->q_stride);
     f.k = mkView(a->k, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->k_stride);
@@ -153,9 +182,7 @@ int cprt_cuda_attention_forward(const cprt_cuda_attn *a) {
 
 int cprt_cuda_attention_backward(const cprt_cuda_attn *a) {
   return guarded([&] {
-    static thread_local CudaBackend *be = nullptr; // keeps its scratch across calls
-    if (!be) be = new CudaBackend(nullptr);
-    be->setStream(static_cast<cudaStream_t>(a->stream));
+    CudaBackend *be = &backendFor(a->backend, static_cast<cudaStream_t>(a->stream));
     BackwardArgs g;
     g.q = mkView(a->q, a->dtype, a->heads_q, a->seq_q, a->head_dim, a->q_stride);
     g.k = mkView(a->k, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->k_stride);
@@ -230,7 +257,8 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
     RingStats stats0;
 
     auto body = [&](int r, GpuCommunicator &comm) {
-      CudaBackend be(comm.stream(), comm.device());
+      std::unique_ptr<CudaBackend> bePtr = makeBackend(rr->backend, comm.stream(), comm.device());
+      CudaBackend &be = *bePtr;
       const int64_t *myIdx = idx + int64_t(r) * L;
       auto alloc = [&](size_t bytes) {
         void *p = nullptr;

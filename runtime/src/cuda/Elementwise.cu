@@ -80,6 +80,13 @@ __global__ void fillKernel(float *dst, float v, int64_t n) {
     dst[x] = v;
 }
 
+template <typename T>
+__global__ void toF32Kernel(const T *src, float *dst, int64_t n, int accumulate) {
+  for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
+       x += int64_t(gridDim.x) * blockDim.x)
+    dst[x] = accumulate ? dst[x] + toF(src[x]) : toF(src[x]);
+}
+
 __global__ void addKernel(float *dst, const float *src, int64_t n) {
   for (int64_t x = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; x < n;
        x += int64_t(gridDim.x) * blockDim.x)
@@ -202,6 +209,19 @@ void launchConvertF32(const float *src, void *dst, int dstType, int64_t n, cudaS
 void launchFillF32(float *dst, float v, int64_t n, cudaStream_t s) {
   if (n == 0) return;
   fillKernel<<<blocksFor(n, 256), 256, 0, s>>>(dst, v, n);
+  CPRT_CUDA_CHECK(cudaGetLastError());
+}
+
+void launchToF32(const void *src, int srcType, float *dst, int64_t n, int accumulate,
+                 cudaStream_t s) {
+  if (n == 0) return;
+  const unsigned grid = blocksFor(n, 256);
+  if (srcType == 1)
+    toF32Kernel<<<grid, 256, 0, s>>>(static_cast<const __nv_bfloat16 *>(src), dst, n, accumulate);
+  else if (srcType == 2)
+    toF32Kernel<<<grid, 256, 0, s>>>(static_cast<const __half *>(src), dst, n, accumulate);
+  else
+    toF32Kernel<<<grid, 256, 0, s>>>(static_cast<const float *>(src), dst, n, accumulate);
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -74,6 +74,9 @@ void launchMerge(float *out, float *lse, const float *outB, const float *lseB, i
 void launchConvertF32(const float *src, void *dst, int dstType, int64_t n, cudaStream_t s);
 void launchAddF32(float *dst, const float *src, int64_t n, cudaStream_t s);
 void launchFillF32(float *dst, float v, int64_t n, cudaStream_t s);
+/// dst (fp32) = or += src (srcType), n elements (contiguous).
+void launchToF32(const void *src, int srcType, float *dst, int64_t n, int accumulate,
+                 cudaStream_t s);
 /// Sequence permutation: [outer][seq][inner bytes].
 /// gather: dst[o][i] = idx[i] >= 0 ? src[o][idx[i]] : 0, i < nDst.
 /// scatter: dst[o][idx[i]] = src[o][i] for idx[i] >= 0, i < nSrc.

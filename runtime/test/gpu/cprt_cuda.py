@@ -21,7 +21,7 @@ class Attn(C.Structure):
         ("q_pos", VP), ("kv_pos", VP), ("causal", I32), ("window_left", I64),
         ("doc_ids", VP), ("doc_len", I64), ("bool_mask", VP), ("add_mask", VP),
         ("mask_b_stride", I64), ("mask_h_stride", I64), ("mask_row_stride", I64),
-        ("stream", VP),
+        ("stream", VP), ("backend", I32),
     ]
 
 
@@ -38,6 +38,7 @@ class Ring(C.Structure):
         ("mask_b_stride", I64), ("mask_h_stride", I64), ("mask_row_stride", I64),
         ("iters", I32), ("ms_per_iter_host", VP),
         ("steps_computed", I32), ("steps_skipped", I32), ("comm_ops", I32),
+        ("backend", I32),
     ]
 
 

@@ -125,7 +125,7 @@ def attn_desc(B, Hq, Hkv, Sq, Skv, D, dtype, out_dtype, step, scale, t, mask):
 
 def check_kernel(name, B=1, Hq=4, Hkv=4, Sq=128, Skv=128, D=64, dtype=torch.bfloat16,
                  out_dtype=None, step="not_causal", backward=True, positions=None,
-                 causal=False, window=0, docs=False, bmask=None, sdpa=None):
+                 causal=False, window=0, docs=False, bmask=None, sdpa=None, backend=0):
     lib = LIB
     out_dtype = out_dtype or dtype
     scale = 1.0 / math.sqrt(D) if (Sq + Skv) % 2 == 0 else 0.3
@@ -168,6 +168,7 @@ def check_kernel(name, B=1, Hq=4, Hkv=4, Sq=128, Skv=128, D=64, dtype=torch.bflo
     vis, add = visibility(B, Hq, Sq, Skv, step, qpos, kvpos, causal, window, dids, bmask, strides)
     a = attn_desc(B, Hq, Hkv, Sq, Skv, D, dtype, out_dtype, step, scale,
                   {"q": q, "k": k, "v": v, "out": out, "lse": lse}, mask)
+    a.backend = backend
     cc.check(lib, lib.cprt_cuda_attention_forward(C.byref(a)), name)
     torch.cuda.synchronize()
     if backward:
@@ -287,7 +288,7 @@ def merge_and_permute():
 
 def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
              dtype=torch.bfloat16, backward=True, window=0, docs=False, transport=0, iters=0,
-             tensors=None, check_ref=True, name=None, cpu_oracle=False):
+             tensors=None, check_ref=True, name=None, cpu_oracle=False, backend=0):
     if tensors is None:
         q = torch.randn(B, Hq, S, D, device=dev).to(dtype)
         k = torch.randn(B, Hkv, S, D, device=dev).to(dtype)
@@ -302,6 +303,7 @@ def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
     r.world, r.transport, r.balancer, r.rotate = world, transport, cc.BALANCER[balancer], \
         cc.ROTATE[rotate]
     r.causal, r.backward, r.window_left = int(causal), int(backward), window
+    r.backend = backend
     r.batch, r.heads_q, r.heads_kv, r.seq, r.head_dim, r.dtype = B, Hq, Hkv, S, D, DT[dtype]
     dids = None
     if docs:
@@ -344,7 +346,7 @@ def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
     if backward:
         errs += [relerr(dq, rdq), relerr(dk, rdk), relerr(dv, rdv)]
     ok = all(e <= TOL for e in errs + cpu_errs) and not torch.isnan(lse).any()
-    name = name or (f"ring {'nccl' if transport else 'virtual'} W={world} {balancer} {rotate} "
+    name = name or (f"ring {'nccl' if transport else 'virtual'}{' cudnn' if backend else ''} W={world} {balancer} {rotate} "
                     f"{'causal' if causal else 'full'}" + (f" window{window}" if window else "")
                     + (" docs" if docs else ""))
     report(name + (" (+cpu oracle)" if cpu_oracle else ""), ok,
@@ -371,6 +373,24 @@ def ring_suite(quick):
     # NCCL communicator with one rank (one GPU lent)
     for rot in ["ring", "allgather", "alltoall"]:
         run_ring(1, "headtail", rot, True, transport=1)
+
+
+def cudnn_suite():
+    """The cuDNN backend (and its flash fallback) against the same references."""
+    for dtype, D in itertools.product([torch.bfloat16, torch.float16], [64, 128]):
+        tag = f"{str(dtype)[6:]} D{D}"
+        for step in cc.STEP:
+            check_kernel(f"cudnn {tag} step={step}", D=D, dtype=dtype, step=step, Sq=192,
+                         Skv=192, backend=1)
+        check_kernel(f"cudnn {tag} gqa 8:2 causal", Hq=8, Hkv=2, D=D, dtype=dtype,
+                     step="causal", Sq=256, Skv=256, sdpa="causal", backend=1)
+        check_kernel(f"cudnn {tag} out fp32 ragged 100x77", D=D, dtype=dtype,
+                     out_dtype=torch.float32, Sq=100, Skv=77, backend=1)
+        check_kernel(f"cudnn {tag} window (flash fallback)", D=D, dtype=dtype, window=40,
+                     backend=1)
+    for W in [1, 2, 4, 8]:
+        run_ring(W, "headtail", "ring", True, backend=1)
+        run_ring(W, "none", "ring", False, D=128, backend=1)
 
 
 def comm_suite():
@@ -411,7 +431,7 @@ def main():
     torch.manual_seed(int(time.time()))
     t0 = time.time()
     suites = {"kernels": lambda: kernel_suite(args.quick), "merge": merge_and_permute,
-              "rings": lambda: ring_suite(args.quick), "comm": comm_suite,
+              "rings": lambda: ring_suite(args.quick), "cudnn": cudnn_suite, "comm": comm_suite,
               "errors": errors_suite}
     for name, fn in suites.items():
         if args.only and name not in args.only.split(","):

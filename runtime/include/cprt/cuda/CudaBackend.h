@@ -28,7 +28,7 @@
 
 namespace cprt {
 
-class CudaBackend final : public KernelBackend {
+class CudaBackend : public KernelBackend {
 public:
   /// device < 0: the calling thread's current device.
   explicit CudaBackend(cudaStream_t stream = nullptr, int device = -1);
@@ -74,7 +74,7 @@ public:
   void scatterRows(const void *src, void *dst, const int64_t *idx, int64_t outer,
                    int64_t seqSrc, int64_t seqDst, int64_t innerBytes);
 
-private:
+protected:
   float *scratch(float *&buf, size_t &cap, size_t n);
   /// Device copy of a mask array (passthrough for device memory).
   const void *toDevice(const void *p, size_t bytes);

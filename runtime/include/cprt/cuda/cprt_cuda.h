@@ -38,6 +38,7 @@ typedef struct cprt_cuda_attn {
   const float *add_mask;
   int64_t mask_b_stride, mask_h_stride, mask_row_stride;
   void *stream; /* cudaStream_t; 0 = legacy default stream */
+  int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback) */
 } cprt_cuda_attn;
 
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a);
@@ -76,6 +77,7 @@ typedef struct cprt_cuda_ring {
   int32_t iters;          /* timed repetitions (0 = 1, untimed) */
   float *ms_per_iter_host;/* out: mean wall ms per iteration (forward[+backward]) */
   int32_t steps_computed, steps_skipped, comm_ops; /* out: rank 0's stats */
+  int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback) */
 } cprt_cuda_ring;
 
 int cprt_cuda_ring_run(cprt_cuda_ring *r);
