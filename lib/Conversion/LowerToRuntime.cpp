@@ -75,6 +75,15 @@ public:
            << t << " which the runtime does not take";
   }
 
+  /// Suffix of an attention entry point (the query's type: f32/bf16/f16).
+  FailureOr<std::string> attentionSuffix(Type t) {
+    if (!t.isF32() && !t.isBF16() && !t.isF16())
+      return op->emitOpError("the runtime computes attention in f32, bf16 or "
+                             "f16, got ")
+             << t;
+    return suffix(t);
+  }
+
   int64_t elemBytes(Type t) {
     return t.isInteger(1) ? 1 : (t.getIntOrFloatBitWidth() + 7) / 8;
   }
@@ -217,9 +226,9 @@ double scaleOf(std::optional<APFloat> s) {
 LogicalResult lowerSDPA(ModuleOp m, SDPAOp op) {
   RuntimeCallBuilder c(m, op);
   Type et = rtt(op.getQuery()).getElementType();
-  FailureOr<std::string> sfx = c.suffix(et);
-  if (failed(sfx) || (*sfx != "f32" && *sfx != "bf16" && *sfx != "f16"))
-    return op.emitOpError("the runtime computes attention in f32, bf16 or f16");
+  FailureOr<std::string> sfx = c.attentionSuffix(et);
+  if (failed(sfx))
+    return failure();
   auto q = rtt(op.getQuery()), k = rtt(op.getKey());
   int64_t lq = q.getShape()[q.getRank() - 2], lk = k.getShape()[k.getRank() - 2];
   int32_t flags = op.getIsCausal() ? kCausal : 0;
@@ -248,9 +257,9 @@ LogicalResult lowerSDPA(ModuleOp m, SDPAOp op) {
 LogicalResult lowerSDPABackward(ModuleOp m, SDPABackwardOp op) {
   RuntimeCallBuilder c(m, op);
   Type et = rtt(op.getQuery()).getElementType();
-  FailureOr<std::string> sfx = c.suffix(et);
-  if (failed(sfx) || (*sfx != "f32" && *sfx != "bf16" && *sfx != "f16"))
-    return op.emitOpError("the runtime computes attention in f32, bf16 or f16");
+  FailureOr<std::string> sfx = c.attentionSuffix(et);
+  if (failed(sfx))
+    return failure();
   for (Value g : {op.getGradQuery(), op.getGradKey(), op.getGradValue(),
                   op.getGradOutput(), op.getOutput()})
     if (rtt(g).getElementType() != et)
@@ -282,9 +291,9 @@ template <typename RingOp>
 LogicalResult lowerRing(ModuleOp m, RingOp op, bool backward) {
   RuntimeCallBuilder c(m, op);
   Type et = rtt(op.getQuery()).getElementType();
-  FailureOr<std::string> sfx = c.suffix(et);
-  if (failed(sfx) || (*sfx != "f32" && *sfx != "bf16" && *sfx != "f16"))
-    return op.emitOpError("the runtime computes attention in f32, bf16 or f16");
+  FailureOr<std::string> sfx = c.attentionSuffix(et);
+  if (failed(sfx))
+    return failure();
   if (op.getBalancer() == LoadBalancer::ptrr)
     return op.emitOpError("ptrr balancing needs a block mask, which the "
                           "lowering does not pass yet");
@@ -349,9 +358,9 @@ template <typename BlockOp>
 LogicalResult lowerBlock(ModuleOp m, BlockOp op, bool backward) {
   RuntimeCallBuilder c(m, op);
   Type et = rtt(op.getQuery()).getElementType();
-  FailureOr<std::string> sfx = c.suffix(et);
-  if (failed(sfx) || (*sfx != "f32" && *sfx != "bf16" && *sfx != "f16"))
-    return op.emitOpError("the runtime computes attention in f32, bf16 or f16");
+  FailureOr<std::string> sfx = c.attentionSuffix(et);
+  if (failed(sfx))
+    return failure();
   auto q = rtt(op.getQuery()), k = rtt(op.getKey());
   int64_t lq = q.getShape()[q.getRank() - 2], lk = k.getShape()[k.getRank() - 2];
   int32_t flags = 0;

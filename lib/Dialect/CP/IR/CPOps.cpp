@@ -354,6 +354,26 @@ LogicalResult verifyIdVector(Operation *op, StringRef what, Value ids,
 }
 } // namespace
 
+/// The forward's output and LSE, the upstream gradient and the three
+/// gradients of a backward op, against the forward's output shape.
+template <typename BackwardOp>
+static LogicalResult verifyBackwardTypes(BackwardOp op,
+                                         ArrayRef<int64_t> outShape) {
+  if (failed(verifyResultType(op, "output", op.getOutput().getType(), outShape,
+                              Type())) ||
+      failed(verifyResultType(op, "grad_output", op.getGradOutput().getType(),
+                              outShape, Type())) ||
+      failed(verifyLse(op, "lse", op.getLse().getType(), outShape)) ||
+      failed(verifyGradient(op, "grad_query", op.getGradQuery().getType(),
+                            op.getQuery().getType())) ||
+      failed(verifyGradient(op, "grad_key", op.getGradKey().getType(),
+                            op.getKey().getType())) ||
+      failed(verifyGradient(op, "grad_value", op.getGradValue().getType(),
+                            op.getValue().getType())))
+    return failure();
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // SDPAOp
 //===----------------------------------------------------------------------===//
@@ -378,17 +398,7 @@ LogicalResult SDPABackwardOp::verify() {
                       getEnableGqa(), toDouble(getScale())};
   if (failed(verifyQKV(*this, a, outShape)) ||
       failed(verifyDropout(*this, toDouble(getDropoutP()))) ||
-      failed(verifyResultType(*this, "output", getOutput().getType(), outShape,
-                              Type())) ||
-      failed(verifyResultType(*this, "grad_output", getGradOutput().getType(),
-                              outShape, Type())) ||
-      failed(verifyLse(*this, "lse", getLse().getType(), outShape)) ||
-      failed(verifyGradient(*this, "grad_query", getGradQuery().getType(),
-                            getQuery().getType())) ||
-      failed(verifyGradient(*this, "grad_key", getGradKey().getType(),
-                            getKey().getType())) ||
-      failed(verifyGradient(*this, "grad_value", getGradValue().getType(),
-                            getValue().getType())))
+      failed(verifyBackwardTypes(*this, outShape)))
     return failure();
   return success();
 }
@@ -628,17 +638,7 @@ LogicalResult RingAttentionOp::verifySymbolUses(SymbolTableCollection &s) {
 LogicalResult RingAttentionBackwardOp::verify() {
   SmallVector<int64_t> outShape;
   if (failed(verifyRingCommon(*this, outShape)) ||
-      failed(verifyResultType(*this, "output", getOutput().getType(), outShape,
-                              Type())) ||
-      failed(verifyResultType(*this, "grad_output", getGradOutput().getType(),
-                              outShape, Type())) ||
-      failed(verifyLse(*this, "lse", getLse().getType(), outShape)) ||
-      failed(verifyGradient(*this, "grad_query", getGradQuery().getType(),
-                            getQuery().getType())) ||
-      failed(verifyGradient(*this, "grad_key", getGradKey().getType(),
-                            getKey().getType())) ||
-      failed(verifyGradient(*this, "grad_value", getGradValue().getType(),
-                            getValue().getType())))
+      failed(verifyBackwardTypes(*this, outShape)))
     return failure();
   return success();
 }
@@ -746,17 +746,7 @@ LogicalResult BlockAttentionOp::verify() {
 LogicalResult BlockAttentionBackwardOp::verify() {
   SmallVector<int64_t> outShape;
   if (failed(verifyBlockCommon(*this, outShape)) ||
-      failed(verifyResultType(*this, "output", getOutput().getType(), outShape,
-                              Type())) ||
-      failed(verifyResultType(*this, "grad_output", getGradOutput().getType(),
-                              outShape, Type())) ||
-      failed(verifyLse(*this, "lse", getLse().getType(), outShape)) ||
-      failed(verifyGradient(*this, "grad_query", getGradQuery().getType(),
-                            getQuery().getType())) ||
-      failed(verifyGradient(*this, "grad_key", getGradKey().getType(),
-                            getKey().getType())) ||
-      failed(verifyGradient(*this, "grad_value", getGradValue().getType(),
-                            getValue().getType())))
+      failed(verifyBackwardTypes(*this, outShape)))
     return failure();
   return success();
 }

@@ -885,48 +885,16 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     if (isa<BlockArgument>(v))
       continue;
     Operation *def = v.getDefiningOp();
-    if (auto cst = dyn_cast<arith::ConstantOp>(def)) {
-      auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
-      b.setInsertionPointAfter(cst);
-      if (dense && dense.isSplat()) {
-        auto t = localType(v, d);
-        auto local = arith::ConstantOp::create(
-            b, cst.getLoc(), t, DenseElementsAttr::get(t, dense.getSplatValue<Attribute>()));
-        v.replaceAllUsesWith(local.getResult());
-        continue;
-      }
-      // A non-splat constant along the sequence (iota, causal mask, RoPE
-      // table): every rank keeps its shard.
+    // Splat constants and empties are data-free: handled per use below.
+    // Other constants along the sequence (iota, causal mask, RoPE table):
+    // every rank keeps its shard.
+    if (isa<arith::ConstantOp, tosa::ConstOp>(def)) {
+      b.setInsertionPointAfter(def);
       auto shard = ShardOp::create(
-          b, cst.getLoc(), localType(v, d), v, Value(), gridRef,
+          b, def->getLoc(), localType(v, d), v, Value(), gridRef,
           b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(d), balancerAttr,
           IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
       v.replaceAllUsesExcept(shard.getResult(), shard);
-      continue;
-    }
-    if (auto cst = dyn_cast<tosa::ConstOp>(def)) {
-      auto dense = dyn_cast<DenseElementsAttr>(cst.getValues());
-      b.setInsertionPointAfter(cst);
-      if (dense && dense.isSplat()) {
-        auto t = localType(v, d);
-        auto local = tosa::ConstOp::create(
-            b, cst.getLoc(), t,
-            DenseElementsAttr::get(t, dense.getSplatValue<Attribute>()));
-        v.replaceAllUsesWith(local.getResult());
-        continue;
-      }
-      auto shard = ShardOp::create(
-          b, cst.getLoc(), localType(v, d), v, Value(), gridRef,
-          b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(d), balancerAttr,
-          IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
-      v.replaceAllUsesExcept(shard.getResult(), shard);
-      continue;
-    }
-    if (auto empty = dyn_cast<tensor::EmptyOp>(def)) {
-      b.setInsertionPoint(empty);
-      auto local = tensor::EmptyOp::create(b, empty.getLoc(), localType(v, d),
-                                           empty.getDynamicSizes());
-      v.replaceAllUsesWith(local.getResult());
       continue;
     }
     if (isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(def)) {
