@@ -522,3 +522,30 @@ func.func @bshd_layout(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x2x4xf32>,
   } -> tensor<1x8x2x4xf32>
   return %o : tensor<1x8x2x4xf32>
 }
+
+// A dense constant mask that is not causal (a band) cannot be written as a
+// mask_mod: the constant becomes the mask operand.
+// CHECK-LABEL: func.func @dense_band_constant
+// CHECK: %[[M:.+]] = arith.constant dense<{{\[\[}}true, false, false, false], [true, true, false, false], [false, true, true, false], [false, false, true, true]]> : tensor<4x4xi1>
+// CHECK: %[[O:.+]] = cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} mask %[[M]] {scale = 1.000000e+00 : f64}
+// CHECK: return %[[O]]
+func.func @dense_band_constant(%q: tensor<4x4xf32>, %k: tensor<4x4xf32>,
+                               %v: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %band = arith.constant dense<[[true, false, false, false], [true, true, false, false],
+                                [false, true, true, false], [false, false, true, true]]> : tensor<4x4xi1>
+  %e = tensor.empty() : tensor<4x4xf32>
+  %kt = linalg.transpose ins(%k : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) permutation = [1, 0]
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<4x4xf32>, tensor<4x4xf32>) outs(%f : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %sm = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %band : tensor<4x4xf32>, tensor<4x4xi1>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%in: f32, %keep: i1, %out: f32):
+    %r = arith.select %keep, %in, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<4x4xf32>
+  %p = linalg.softmax dimension(1) ins(%sm : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) -> tensor<4x4xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<4x4xf32>, tensor<4x4xf32>) outs(%f : tensor<4x4xf32>) -> tensor<4x4xf32>
+  return %o : tensor<4x4xf32>
+}

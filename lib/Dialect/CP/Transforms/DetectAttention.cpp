@@ -86,6 +86,9 @@ struct Plan {
   unsigned qDim = 0, eDim = 0;
 };
 
+bool canEmitMaskMod(const Expr *keep, unsigned rank, ArrayRef<unsigned> batch,
+                    unsigned qDim);
+
 bool isContractionProducer(Value v) {
   Operation *op = v.getDefiningOp();
   if (!op)
@@ -808,23 +811,62 @@ FailureOr<Plan> Matcher::match(Value root) {
     } else if (evaluated && isCausal) {
       plan.causal = true;
     } else {
-      if (!positionalAdds.empty())
-        return fail("a position mask that is not causal must be a keep/drop "
-                    "select to become a mask_mod");
-      if (tensorMask)
+      // Preferably a mask_mod (the ring reasons about it); else, for one
+      // constant mask tensor (a dense constant), the tensor as the mask.
+      const Expr *keep = nullptr;
+      if (positionalAdds.empty() && !tensorMask &&
+          (batch.size() == 2 || !usesBatch)) {
+        keep = positionalKeeps.front();
+        for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
+          keep = B.makeOp(Fn::AndI, boolType, {keep, e});
+        if (!canEmitMaskMod(keep, R, batch, qDim))
+          keep = nullptr;
+      }
+      if (keep) {
+        plan.keep = keep;
+      } else if (positionalKeeps.size() + positionalAdds.size() == 1) {
+        bool isBool = positionalAdds.empty();
+        const Expr *m = isBool ? positionalKeeps[0] : positionalAdds[0];
+        if (failed(addTensorMask(m, isBool)))
+          return failure();
+      } else if (tensorMask) {
         return fail("a tensor mask combined with a non-causal position mask");
-      if (batch.size() != 2 && usesBatch)
-        return fail("the position mask depends on collapsed batch/head dims");
-      const Expr *keep = positionalKeeps.front();
-      for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
-        keep = B.makeOp(Fn::AndI, boolType, {keep, e});
-      plan.keep = keep;
+      } else {
+        return fail("the position mask is not causal and cannot be expressed "
+                    "as a mask_mod");
+      }
     }
   }
   plan.mask = tensorMask;
   if (!std::isfinite(plan.scale) || plan.scale == 0)
     return fail("the scale is not finite and non-zero");
   return plan;
+}
+
+/// Whether emitScalar can write `keep` as a mask_mod (dry run in a
+/// detached block).
+bool canEmitMaskMod(const Expr *keep, unsigned rank, ArrayRef<unsigned> batch,
+                    unsigned qDim) {
+  MLIRContext *ctx = keep->type.getContext();
+  Block tmp;
+  auto arg = [&] {
+    return tmp.addArgument(IndexType::get(ctx), UnknownLoc::get(ctx));
+  };
+  SmallVector<Value> dims(rank + 1);
+  if (batch.size() == 2) {
+    dims[batch[0]] = arg();
+    dims[batch[1]] = arg();
+  }
+  dims[qDim] = arg();
+  dims[rank] = arg();
+  OpBuilder b(ctx);
+  b.setInsertionPointToStart(&tmp);
+  Value v = emitScalar(b, UnknownLoc::get(ctx), keep, dims);
+  bool ok = v && v.getType().isInteger(1);
+  // Erase in reverse order so that no op is erased while used.
+  while (!tmp.empty())
+    tmp.back().erase();
+  return ok;
 }
 
 /// `o.base` in canonical order, widened when needed.
