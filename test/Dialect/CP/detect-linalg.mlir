@@ -360,12 +360,15 @@ func.func @gqa_broadcast(%q: tensor<1x4x8x4xf32>, %k: tensor<1x2x8x4xf32>,
 }
 
 // bf16 inputs with f32 accumulation (extf inside the matmul bodies): raised
-// at f32 on the widened inputs, the result keeps its f32 type.
+// at f32 on the inputs widened by a generic, the result keeps its f32 type.
+// P is rounded to bf16 before P·V in the input; the raised op does not round
+// it (as flash kernels, within bf16 precision of the original).
 // CHECK-LABEL: func.func @bf16_inputs_f32_accumulation
 // CHECK-SAME: (%[[Q:.+]]: tensor<8x4xbf16>, %[[K:.+]]: tensor<8x4xbf16>, %[[V:.+]]: tensor<8x4xbf16>)
-// CHECK-DAG: %[[QW:.+]] = arith.extf %[[Q]] : tensor<8x4xbf16> to tensor<8x4xf32>
-// CHECK-DAG: %[[KW:.+]] = arith.extf %[[K]] : tensor<8x4xbf16> to tensor<8x4xf32>
-// CHECK-DAG: %[[VW:.+]] = arith.extf %[[V]] : tensor<8x4xbf16> to tensor<8x4xf32>
+// CHECK: %[[QW:.+]] = linalg.generic {{.*}} ins(%[[Q]] : tensor<8x4xbf16>) outs(%{{.+}} : tensor<8x4xf32>)
+// CHECK: arith.extf %{{.+}} : bf16 to f32
+// CHECK: %[[KW:.+]] = linalg.generic {{.*}} ins(%[[K]] : tensor<8x4xbf16>) outs(%{{.+}} : tensor<8x4xf32>)
+// CHECK: %[[VW:.+]] = linalg.generic {{.*}} ins(%[[V]] : tensor<8x4xbf16>) outs(%{{.+}} : tensor<8x4xf32>)
 // CHECK: %[[O:.+]] = cp.sdpa %[[QW]], %[[KW]], %[[VW]] {scale = 1.000000e+00 : f64} : (tensor<8x4xf32>, tensor<8x4xf32>, tensor<8x4xf32>) -> tensor<8x4xf32>
 // CHECK: return %[[O]]
 func.func @bf16_inputs_f32_accumulation(%q: tensor<8x4xbf16>, %k: tensor<8x4xbf16>,

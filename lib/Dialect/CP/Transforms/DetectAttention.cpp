@@ -875,8 +875,22 @@ Value materialize(OpBuilder &b, Location loc, const Operand &o) {
   if (!o.collapse.empty())
     v = tensor::CollapseShapeOp::create(b, loc, v, o.collapse);
   if (o.widenTo) {
+    // A linalg.generic rather than arith.extf on tensors: it bufferizes and
+    // lowers like the rest of the IR.
     auto t = cast<RankedTensorType>(v.getType());
-    v = arith::ExtFOp::create(b, loc, t.clone(o.widenTo), v);
+    SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+    Value init = tensor::EmptyOp::create(b, loc, sizes, o.widenTo);
+    AffineMap id = b.getMultiDimIdentityMap(t.getRank());
+    SmallVector<utils::IteratorType> iters(t.getRank(),
+                                           utils::IteratorType::parallel);
+    v = linalg::GenericOp::create(
+            b, loc, TypeRange{init.getType()}, ValueRange{v}, ValueRange{init},
+            ArrayRef<AffineMap>{id, id}, iters,
+            [&](OpBuilder &nb, Location nl, ValueRange args) {
+              Value w = arith::ExtFOp::create(nb, nl, o.widenTo, args[0]);
+              linalg::YieldOp::create(nb, nl, w);
+            })
+            ->getResult(0);
   }
   bool identity = llvm::all_of(llvm::enumerate(o.perm), [](auto it) {
     return int64_t(it.index()) == it.value();
