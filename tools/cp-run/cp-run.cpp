@@ -887,7 +887,7 @@ std::string cIdent(llvm::StringRef s) {
 
 void writeTensorTable(llvm::raw_ostream &os, llvm::StringRef name,
                       const std::vector<TensorSig> &list) {
-  os << "static const cp_aot_tensor " << name << "[" << std::max<size_t>(1, list.size())
+  os << "static const cp_aot_tensor CP_AOT_UNUSED " << name << "[" << std::max<size_t>(1, list.size())
      << "] = {\n";
   if (list.empty()) os << "  {0}\n";
   for (const TensorSig &t : list) {
@@ -953,7 +953,10 @@ LogicalResult writeHeader(llvm::StringRef path, llvm::StringRef entry,
      << "  const char *dtype;\n  int32_t elem_bytes;\n  int32_t rank;\n"
      << "  int64_t local_shape[8];\n  int64_t global_shape[8];\n"
      << "  int32_t shard_dim;\n  int32_t balancer;\n  int64_t seq_len;\n"
-     << "} cp_aot_tensor;\n#endif /* CP_AOT_COMMON */\n\n";
+     << "} cp_aot_tensor;\n"
+     << "#if defined(__GNUC__)\n#define CP_AOT_UNUSED __attribute__((unused))\n"
+     << "#else\n#define CP_AOT_UNUSED\n#endif\n"
+     << "#endif /* CP_AOT_COMMON */\n\n";
   std::string up = llvm::StringRef(id).upper();
   os << "#define " << up << "_NUM_INPUTS " << sig.args.size() << "\n"
      << "#define " << up << "_NUM_OUTPUTS " << sig.results.size() << "\n"
@@ -1015,7 +1018,9 @@ int realMain(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "cp-run: run an MLIR module on N ranks with the cp runtime, or compile "
-      "it ahead of time\n");
+      "it ahead of time (docs/cp-run.md)\n\n"
+      "  exit codes: 0 ok, 1 usage or input error, 2 compilation error,\n"
+      "              3 run-time error, 4 outputs beyond tolerance\n");
 
   bool aot = !emitObject.empty() || !emitHeader.empty() || !emitLLVM.empty();
   if (entryName.empty()) return error(kUsage, "--entry NAME is required");
