@@ -25,7 +25,7 @@ NV=/opt/torch/.venv/lib/python3.12/site-packages/nvidia
 t0=$(date +%s)
 cmake -S runtime -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPRT_ENABLE_CUDA=ON \
   -DCPRT_CUDA_ARCHITECTURES=${CPRT_CUDA_ARCHITECTURES:-90-real} \
-  -DNCCL_HOME="$NV/nccl" > "$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
+  -DCPRT_ENABLE_CUDNN=${CPRT_ENABLE_CUDNN:-OFF} -DNCCL_HOME="$NV/nccl" > "$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
 grep -E "NCCL|MPI" "$OUT/cmake.log"
 ninja -C build-gpu cprt_cuda > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"

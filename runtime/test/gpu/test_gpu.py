@@ -426,6 +426,8 @@ def main():
     ap.add_argument("--lib", default=None)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="")
+    ap.add_argument("--cudnn", action="store_true",
+                    help="also test the experimental cuDNN backend (needs CPRT_ENABLE_CUDNN)")
     args = ap.parse_args()
     LIB = cc.load(args.lib)
     torch.manual_seed(int(time.time()))
@@ -435,6 +437,8 @@ def main():
               "errors": errors_suite}
     for name, fn in suites.items():
         if args.only and name not in args.only.split(","):
+            continue
+        if name == "cudnn" and not (args.cudnn or "cudnn" in args.only):
             continue
         try:
             fn()
