@@ -17,8 +17,17 @@
 // RUN: not %cp-run %S/Inputs/add.mlir --entry scale_i32 --inputs %S/Inputs/i64.npy 2>&1 | FileCheck %s --check-prefix=DTYPE
 // DTYPE: error: {{.*}}i64.npy (argument #0): dtype <i8 (i64) does not match the argument's element type i32
 
+// bf16 is written as raw bits ('<u2') and read back from them; doubling is
+// exact in bf16.
+// RUN: %cp-run %S/Inputs/add.mlir --entry double_bf16 --random-inputs --seed 5 --outputs %t.bf16.npy --quiet
+// RUN: head -c 74 %t.bf16.npy | FileCheck %s --check-prefix=BF16HDR
+// BF16HDR: {'descr': '<u2', 'fortran_order': False, 'shape': (3, 5), }
+// RUN: %cp-run %S/Inputs/add.mlir --entry double_bf16 --inputs %t.bf16.npy --outputs %t.bf16x4.npy --quiet
+// RUN: %cp-run %S/Inputs/add.mlir --entry double_bf16 --random-inputs --seed 5 --outputs %t.bf16.npy --expect %t.bf16.npy --rtol 0 --atol 0 2>&1 | FileCheck %s --check-prefix=BF16
+// BF16: result #0 vs {{.*}}bf16.npy bf16(3, 5): max abs err 0.000e+00{{.*}} ok
+
 // RUN: not %cp-run %S/Inputs/add.mlir --entry nope --random-inputs 2>&1 | FileCheck %s --check-prefix=ENTRY
-// ENTRY: error: {{.*}}add.mlir: no function @nope (functions: @add, @scale_i32)
+// ENTRY: error: {{.*}}add.mlir: no function @nope (functions: @add, @scale_i32, @double_bf16)
 
 // RUN: not %cp-run %S/Inputs/add.mlir --entry add --inputs %S/Inputs/a_f32.npy 2>&1 | FileCheck %s --check-prefix=COUNT
 // COUNT: error: @add takes 2 argument(s), --inputs gave 1
