@@ -127,11 +127,11 @@ class LlamaBlock(torch.nn.Module):
         return x + self.w2(F.silu(self.w1(m)) * self.w3(m))
 
 
-def qkv(dtype, hkv=H):
+def qkv(dtype, hkv=H, b=B):
     g = torch.Generator().manual_seed(1)
-    q = torch.randn(B, H, S, D, generator=g).to(dtype)
-    k = torch.randn(B, hkv, S, D, generator=g).to(dtype)
-    v = torch.randn(B, hkv, S, D, generator=g).to(dtype)
+    q = torch.randn(b, H, S, D, generator=g).to(dtype)
+    k = torch.randn(b, hkv, S, D, generator=g).to(dtype)
+    v = torch.randn(b, hkv, S, D, generator=g).to(dtype)
     return q, k, v
 
 
@@ -148,6 +148,8 @@ def cases():
     yield "sdpa_floatmask_f32", FloatMask(), (*qkv(f32), fm)
     yield "sdpa_gqa_causal_f32", Gqa(), qkv(f32, HKV)
     yield "sdpa_window_f32", SlidingWindow(), qkv(f32)
+    # Batch 2: the [B*H, S, D] collapse mixes a non-unit batch into the heads.
+    yield "sdpa_gqa_causal_b2_f32", Gqa(), qkv(f32, HKV, b=2)
 
 
 def export(mod, args, output_type, name):

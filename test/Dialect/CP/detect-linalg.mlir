@@ -552,3 +552,30 @@ func.func @dense_band_constant(%q: tensor<4x4xf32>, %k: tensor<4x4xf32>,
   %o = linalg.matmul ins(%p, %v : tensor<4x4xf32>, tensor<4x4xf32>) outs(%f : tensor<4x4xf32>) -> tensor<4x4xf32>
   return %o : tensor<4x4xf32>
 }
+
+// A 3-D [B*H, S, D] output whose q/k/v are collapsed from 4-D: raised on the
+// 3-D collapsed tensors (the verifier accepts rank >= 2).
+// CHECK-LABEL: func.func @r3
+// CHECK: %[[Q:.+]] = tensor.collapse_shape %arg0
+// CHECK: %[[K:.+]] = tensor.collapse_shape %arg1
+// CHECK: %[[V:.+]] = tensor.collapse_shape %arg2
+// CHECK: %[[O:.+]] = cp.sdpa %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f64} : (tensor<8x8x4xf32>, tensor<8x8x4xf32>, tensor<8x8x4xf32>) -> tensor<8x8x4xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @r3(%q: tensor<2x4x8x4xf32>, %k: tensor<2x4x8x4xf32>, %v: tensor<2x4x8x4xf32>) -> tensor<8x8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %q3 = tensor.collapse_shape %q [[0, 1], [2], [3]] : tensor<2x4x8x4xf32> into tensor<8x8x4xf32>
+  %k3 = tensor.collapse_shape %k [[0, 1], [2], [3]] : tensor<2x4x8x4xf32> into tensor<8x8x4xf32>
+  %v3 = tensor.collapse_shape %v [[0, 1], [2], [3]] : tensor<2x4x8x4xf32> into tensor<8x8x4xf32>
+  %e = tensor.empty() : tensor<8x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x8x8xf32>) -> tensor<8x8x8xf32>
+  %s = linalg.batch_matmul
+      indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>,
+                       affine_map<(b, m, n, k) -> (b, n, k)>,
+                       affine_map<(b, m, n, k) -> (b, m, n)>]
+      ins(%q3, %k3 : tensor<8x8x4xf32>, tensor<8x8x4xf32>) outs(%f : tensor<8x8x8xf32>) -> tensor<8x8x8xf32>
+  %p = linalg.softmax dimension(2) ins(%s : tensor<8x8x8xf32>) outs(%e : tensor<8x8x8xf32>) -> tensor<8x8x8xf32>
+  %eo = tensor.empty() : tensor<8x8x4xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<8x8x4xf32>) -> tensor<8x8x4xf32>
+  %o = linalg.batch_matmul ins(%p, %v3 : tensor<8x8x8xf32>, tensor<8x8x4xf32>) outs(%fo : tensor<8x8x4xf32>) -> tensor<8x8x4xf32>
+  return %o : tensor<8x8x4xf32>
+}

@@ -7,6 +7,7 @@
 // RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=FLOAT
 // RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_gqa_causal_f32.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=GQA
 // RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_window_f32.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=WINDOW
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_gqa_causal_b2_f32.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=B2
 
 // torch-mlir's linalg-on-tensors output for F.scaled_dot_product_attention (generated
 // by scripts/gen-fixtures.py, see test/Fixtures/README.md) raised to one
@@ -84,3 +85,10 @@
 // WINDOW: cp.yield %{{.+}} : i1
 // WINDOW-NOT: linalg.batch_matmul
 // WINDOW: return %[[O]]
+
+// Batch 2: the [B*H, S, D] collapse mixes the batch into the heads; the
+// head index of the repeated key/value is recovered as h floordiv 2.
+// B2-LABEL: func.func @sdpa_gqa_causal_b2_f32
+// B2: %[[O:.+]] = cp.sdpa %arg0, %arg1, %arg2 {enable_gqa, is_causal, scale = 2.500000e-01 : f64} : (tensor<2x4x64x16xf32>, tensor<2x2x64x16xf32>, tensor<2x2x64x16xf32>) -> tensor<2x4x64x16xf32>
+// B2-NOT: linalg.batch_matmul
+// B2: return %[[O]]
