@@ -18,7 +18,8 @@
 
 static int64_t numel(const int64_t *shape, int rank) {
   int64_t n = 1;
-  for (int i = 0; i < rank; ++i) n *= shape[i];
+  for (int i = 0; i < rank; ++i)
+    n *= shape[i];
   return n;
 }
 
@@ -43,7 +44,8 @@ static int check(cprt_status st, const char *what) {
 }
 
 int main(int argc, char **argv) {
-  if (check(cprt_init_mpi(&argc, &argv, 0), "cprt_init_mpi")) return 1;
+  if (check(cprt_init_mpi(&argc, &argv, 0), "cprt_init_mpi"))
+    return 1;
   int rank = cprt_rank(), size = cprt_size();
   if (size != CAUSAL_ATTENTION_GRID_SIZE) {
     if (rank == 0)
@@ -53,7 +55,8 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  float *whole[CAUSAL_ATTENTION_NUM_INPUTS], *local[CAUSAL_ATTENTION_NUM_INPUTS];
+  float *whole[CAUSAL_ATTENTION_NUM_INPUTS],
+      *local[CAUSAL_ATTENTION_NUM_INPUTS];
   cp_memref_4d in[CAUSAL_ATTENTION_NUM_INPUTS];
   uint32_t state = 12345u;
   for (int i = 0; i < CAUSAL_ATTENTION_NUM_INPUTS; ++i) {
@@ -103,7 +106,8 @@ int main(int argc, char **argv) {
     double max_err = 0;
     for (int64_t e = 0; e < n; ++e) {
       double d = fabs((double)out[e] - (double)ref[e]);
-      if (!(d <= max_err)) max_err = d; /* NaN propagates */
+      if (!(d <= max_err))
+        max_err = d; /* NaN propagates */
     }
     rc = !(max_err <= 1e-4);
     printf("causal_attention on %d ranks (head_tail, ring): max abs err vs "

@@ -41,15 +41,18 @@ int main() {
 
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(kModule, &context);
-  if (!module) return 1;
+  if (!module)
+    return 1;
 
   // One call adds detection, context parallelism and the ring expansion.
   auto options = mlir::cp::CPPipelineOptions::createFromString(
       "grid-size=4 rotate=ring load-balance=head_tail");
-  if (!options) return 1;
+  if (!options)
+    return 1;
   mlir::PassManager pm(&context);
   mlir::cp::buildCPPipeline(pm, *options);
-  if (mlir::failed(pm.run(*module))) return 1;
+  if (mlir::failed(pm.run(*module)))
+    return 1;
 
   // The passes and the pipeline are registered by name too (textual
   // pipelines, --help of the embedding tool).

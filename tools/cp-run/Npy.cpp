@@ -37,16 +37,26 @@ int64_t cprun::elemBytes(ElemKind kind) {
 
 const char *cprun::elemName(ElemKind kind) {
   switch (kind) {
-  case ElemKind::F16: return "f16";
-  case ElemKind::BF16: return "bf16";
-  case ElemKind::F32: return "f32";
-  case ElemKind::F64: return "f64";
-  case ElemKind::I1: return "i1";
-  case ElemKind::I8: return "i8";
-  case ElemKind::U8: return "ui8";
-  case ElemKind::I16: return "i16";
-  case ElemKind::I32: return "i32";
-  case ElemKind::I64: return "i64";
+  case ElemKind::F16:
+    return "f16";
+  case ElemKind::BF16:
+    return "bf16";
+  case ElemKind::F32:
+    return "f32";
+  case ElemKind::F64:
+    return "f64";
+  case ElemKind::I1:
+    return "i1";
+  case ElemKind::I8:
+    return "i8";
+  case ElemKind::U8:
+    return "ui8";
+  case ElemKind::I16:
+    return "i16";
+  case ElemKind::I32:
+    return "i32";
+  case ElemKind::I64:
+    return "i64";
   }
   return "?";
 }
@@ -58,16 +68,26 @@ bool cprun::isFloat(ElemKind kind) {
 
 const char *cprun::npyDescr(ElemKind kind) {
   switch (kind) {
-  case ElemKind::F16: return "<f2";
-  case ElemKind::BF16: return "<u2";
-  case ElemKind::F32: return "<f4";
-  case ElemKind::F64: return "<f8";
-  case ElemKind::I1: return "|b1";
-  case ElemKind::I8: return "|i1";
-  case ElemKind::U8: return "|u1";
-  case ElemKind::I16: return "<i2";
-  case ElemKind::I32: return "<i4";
-  case ElemKind::I64: return "<i8";
+  case ElemKind::F16:
+    return "<f2";
+  case ElemKind::BF16:
+    return "<u2";
+  case ElemKind::F32:
+    return "<f4";
+  case ElemKind::F64:
+    return "<f8";
+  case ElemKind::I1:
+    return "|b1";
+  case ElemKind::I8:
+    return "|i1";
+  case ElemKind::U8:
+    return "|u1";
+  case ElemKind::I16:
+    return "<i2";
+  case ElemKind::I32:
+    return "<i4";
+  case ElemKind::I64:
+    return "<i8";
   }
   return "";
 }
@@ -75,32 +95,66 @@ const char *cprun::npyDescr(ElemKind kind) {
 std::string cprun::shapeString(llvm::ArrayRef<int64_t> shape) {
   std::string s = "(";
   for (size_t i = 0; i < shape.size(); ++i) {
-    if (i) s += ", ";
+    if (i)
+      s += ", ";
     s += std::to_string(shape[i]);
   }
-  if (shape.size() == 1) s += ",";
+  if (shape.size() == 1)
+    s += ",";
   return s + ")";
 }
 
 int64_t HostTensor::numElements() const {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    n *= d;
   return n;
 }
 
 double HostTensor::get(int64_t i) const {
   const uint8_t *p = data.data() + i * elemBytes(kind);
   switch (kind) {
-  case ElemKind::F16: { uint16_t h; std::memcpy(&h, p, 2); return cprt::f16ToFloat(h); }
-  case ElemKind::BF16: { uint16_t h; std::memcpy(&h, p, 2); return cprt::bf16ToFloat(h); }
-  case ElemKind::F32: { float f; std::memcpy(&f, p, 4); return f; }
-  case ElemKind::F64: { double d; std::memcpy(&d, p, 8); return d; }
-  case ElemKind::I1: return *p ? 1.0 : 0.0;
-  case ElemKind::I8: return static_cast<int8_t>(*p);
-  case ElemKind::U8: return *p;
-  case ElemKind::I16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-  case ElemKind::I32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-  case ElemKind::I64: { int64_t v; std::memcpy(&v, p, 8); return double(v); }
+  case ElemKind::F16: {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return cprt::f16ToFloat(h);
+  }
+  case ElemKind::BF16: {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return cprt::bf16ToFloat(h);
+  }
+  case ElemKind::F32: {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  case ElemKind::F64: {
+    double d;
+    std::memcpy(&d, p, 8);
+    return d;
+  }
+  case ElemKind::I1:
+    return *p ? 1.0 : 0.0;
+  case ElemKind::I8:
+    return static_cast<int8_t>(*p);
+  case ElemKind::U8:
+    return *p;
+  case ElemKind::I16: {
+    int16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+  }
+  case ElemKind::I32: {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+  }
+  case ElemKind::I64: {
+    int64_t v;
+    std::memcpy(&v, p, 8);
+    return double(v);
+  }
   }
   return 0;
 }
@@ -108,16 +162,48 @@ double HostTensor::get(int64_t i) const {
 void HostTensor::set(int64_t i, double x) {
   uint8_t *p = data.data() + i * elemBytes(kind);
   switch (kind) {
-  case ElemKind::F16: { uint16_t h = cprt::floatToF16(float(x)); std::memcpy(p, &h, 2); return; }
-  case ElemKind::BF16: { uint16_t h = cprt::floatToBf16(float(x)); std::memcpy(p, &h, 2); return; }
-  case ElemKind::F32: { float f = float(x); std::memcpy(p, &f, 4); return; }
-  case ElemKind::F64: std::memcpy(p, &x, 8); return;
-  case ElemKind::I1: *p = x != 0; return;
-  case ElemKind::I8: *p = uint8_t(int8_t(x)); return;
-  case ElemKind::U8: *p = uint8_t(x); return;
-  case ElemKind::I16: { int16_t v = int16_t(x); std::memcpy(p, &v, 2); return; }
-  case ElemKind::I32: { int32_t v = int32_t(x); std::memcpy(p, &v, 4); return; }
-  case ElemKind::I64: { int64_t v = int64_t(x); std::memcpy(p, &v, 8); return; }
+  case ElemKind::F16: {
+    uint16_t h = cprt::floatToF16(float(x));
+    std::memcpy(p, &h, 2);
+    return;
+  }
+  case ElemKind::BF16: {
+    uint16_t h = cprt::floatToBf16(float(x));
+    std::memcpy(p, &h, 2);
+    return;
+  }
+  case ElemKind::F32: {
+    float f = float(x);
+    std::memcpy(p, &f, 4);
+    return;
+  }
+  case ElemKind::F64:
+    std::memcpy(p, &x, 8);
+    return;
+  case ElemKind::I1:
+    *p = x != 0;
+    return;
+  case ElemKind::I8:
+    *p = uint8_t(int8_t(x));
+    return;
+  case ElemKind::U8:
+    *p = uint8_t(x);
+    return;
+  case ElemKind::I16: {
+    int16_t v = int16_t(x);
+    std::memcpy(p, &v, 2);
+    return;
+  }
+  case ElemKind::I32: {
+    int32_t v = int32_t(x);
+    std::memcpy(p, &v, 4);
+    return;
+  }
+  case ElemKind::I64: {
+    int64_t v = int64_t(x);
+    std::memcpy(p, &v, 8);
+    return;
+  }
   }
 }
 
@@ -132,20 +218,24 @@ static bool findValue(StringRef dict, StringRef key, StringRef &value) {
   for (char q : {'\'', '"'}) {
     std::string pat = std::string(1, q) + key.str() + std::string(1, q);
     size_t at = dict.find(pat);
-    if (at == StringRef::npos) continue;
+    if (at == StringRef::npos)
+      continue;
     StringRef rest = dict.drop_front(at + pat.size()).ltrim();
-    if (!rest.consume_front(":")) return false;
+    if (!rest.consume_front(":"))
+      return false;
     rest = rest.ltrim();
     size_t end;
     if (rest.starts_with("'") || rest.starts_with("\"")) {
       end = rest.find(rest[0], 1);
-      if (end == StringRef::npos) return false;
+      if (end == StringRef::npos)
+        return false;
       value = rest.slice(1, end);
       return true;
     }
     if (rest.starts_with("(")) {
       end = rest.find(')');
-      if (end == StringRef::npos) return false;
+      if (end == StringRef::npos)
+        return false;
       value = rest.slice(0, end + 1);
       return true;
     }
@@ -170,14 +260,15 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
     headerLen = uint8_t(bytes[8]) | (size_t(uint8_t(bytes[9])) << 8);
     headerStart = 10;
   } else if (major == 2 || major == 3) {
-    if (bytes.size() < 12) return fail(path, "truncated .npy header");
+    if (bytes.size() < 12)
+      return fail(path, "truncated .npy header");
     headerLen = 0;
     for (int i = 0; i < 4; ++i)
       headerLen |= size_t(uint8_t(bytes[8 + i])) << (8 * i);
     headerStart = 12;
   } else {
-    return fail(path, "unsupported .npy format version " +
-                          llvm::Twine(major) + " (expected 1, 2 or 3)");
+    return fail(path, "unsupported .npy format version " + llvm::Twine(major) +
+                          " (expected 1, 2 or 3)");
   }
   if (headerStart + headerLen > bytes.size())
     return fail(path, "truncated .npy header");
@@ -190,7 +281,8 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
       !findValue(dict, "fortran_order", fortran) ||
       !findValue(dict, "shape", shapeText))
     return fail(path, "malformed .npy header (needs descr, fortran_order, "
-                      "shape): " + dict);
+                      "shape): " +
+                          dict);
   if (fortran == "True")
     return fail(path, "Fortran-order arrays are not supported; save a C-order "
                       "array (numpy.ascontiguousarray)");
@@ -199,11 +291,14 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
 
   NpyFile file;
   file.descr = descr.str();
-  static const struct { const char *descr; ElemKind kind; } kinds[] = {
-      {"<f4", ElemKind::F32}, {"<f8", ElemKind::F64}, {"<f2", ElemKind::F16},
+  static const struct {
+    const char *descr;
+    ElemKind kind;
+  } kinds[] = {
+      {"<f4", ElemKind::F32},  {"<f8", ElemKind::F64},  {"<f2", ElemKind::F16},
       {"<u2", ElemKind::BF16}, {"|V2", ElemKind::BF16}, {"<V2", ElemKind::BF16},
-      {"|b1", ElemKind::I1}, {"|i1", ElemKind::I8}, {"|u1", ElemKind::U8},
-      {"<i2", ElemKind::I16}, {"<i4", ElemKind::I32}, {"<i8", ElemKind::I64}};
+      {"|b1", ElemKind::I1},   {"|i1", ElemKind::I8},   {"|u1", ElemKind::U8},
+      {"<i2", ElemKind::I16},  {"<i4", ElemKind::I32},  {"<i8", ElemKind::I64}};
   bool known = false;
   for (const auto &k : kinds)
     if (descr == k.descr) {
@@ -225,7 +320,8 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
   inner.split(parts, ',', -1, /*KeepEmpty=*/false);
   for (StringRef p : parts) {
     p = p.trim();
-    if (p.empty()) continue;
+    if (p.empty())
+      continue;
     int64_t d;
     if (p.getAsInteger(10, d) || d < 0)
       return fail(path, "malformed shape '" + shapeText + "'");
@@ -233,8 +329,8 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
   }
 
   size_t dataStart = headerStart + headerLen;
-  size_t want = size_t(file.tensor.numElements()) *
-                size_t(elemBytes(file.tensor.kind));
+  size_t want =
+      size_t(file.tensor.numElements()) * size_t(elemBytes(file.tensor.kind));
   size_t have = bytes.size() - dataStart;
   if (have != want)
     return fail(path, "data size " + llvm::Twine(have) +
@@ -250,9 +346,9 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
 }
 
 llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
-  std::string dict = "{'descr': '" + std::string(npyDescr(t.kind)) +
-                     "', 'fortran_order': False, 'shape': " +
-                     shapeString(t.shape) + ", }";
+  std::string dict =
+      "{'descr': '" + std::string(npyDescr(t.kind)) +
+      "', 'fortran_order': False, 'shape': " + shapeString(t.shape) + ", }";
   // Pad so that the data starts at a multiple of 64 bytes, ending in '\n'.
   size_t total = 10 + dict.size() + 1;
   size_t pad = (64 - total % 64) % 64;
@@ -262,7 +358,8 @@ llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
     return fail(path, "header too large");
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec) return fail(path, "cannot write: " + ec.message());
+  if (ec)
+    return fail(path, "cannot write: " + ec.message());
   os << "\x93NUMPY";
   os << char(1) << char(0);
   os << char(dict.size() & 0xff) << char(dict.size() >> 8);
@@ -279,7 +376,8 @@ llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
 
 llvm::Expected<HostTensor> cprun::convertTo(const HostTensor &in, ElemKind kind,
                                             StringRef what) {
-  if (in.kind == kind) return in;
+  if (in.kind == kind)
+    return in;
   if (!isFloat(in.kind) || !isFloat(kind))
     return llvm::createStringError(
         llvm::inconvertibleErrorCode(),
@@ -289,6 +387,7 @@ llvm::Expected<HostTensor> cprun::convertTo(const HostTensor &in, ElemKind kind,
   out.kind = kind;
   out.shape = in.shape;
   out.data.resize(size_t(in.numElements() * elemBytes(kind)));
-  for (int64_t i = 0, e = in.numElements(); i < e; ++i) out.set(i, in.get(i));
+  for (int64_t i = 0, e = in.numElements(); i < e; ++i)
+    out.set(i, in.get(i));
   return out;
 }

@@ -12,11 +12,10 @@
 using namespace cprun;
 
 llvm::ArrayRef<RuntimeSymbol> cprun::runtimeSymbols() {
-#define CPRT_SYMBOL_ENTRY(name)                                                \
-  {#name, reinterpret_cast<void *>(&name)},
+#define CPRT_SYMBOL_ENTRY(name) {#name, reinterpret_cast<void *>(&name)},
   static const RuntimeSymbol symbols[] = {
-      CPRT_FOR_EACH_SYMBOL(CPRT_SYMBOL_ENTRY)
-      {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
+      CPRT_FOR_EACH_SYMBOL(CPRT_SYMBOL_ENTRY){
+          "memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
   };
 #undef CPRT_SYMBOL_ENTRY
   return symbols;

@@ -15,8 +15,8 @@
 #include "RuntimeSymbols.h"
 #include "cprt/cprt_compiler.h"
 
-#include "cp/InitAll.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
+#include "cp/InitAll.h"
 #ifdef CP_RUN_HAVE_LOWERING
 #include "cp/Conversion/Passes.h"
 #endif
@@ -120,8 +120,8 @@ cl::opt<std::string> pipelineOpts(
 cl::list<std::string> inputPaths("inputs",
                                  cl::desc("Whole (global) input tensors, one "
                                           ".npy per argument"),
-                                 cl::CommaSeparated, cl::value_desc("a.npy,..."),
-                                 cl::cat(cat));
+                                 cl::CommaSeparated,
+                                 cl::value_desc("a.npy,..."), cl::cat(cat));
 cl::list<std::string> outputPaths("outputs",
                                   cl::desc("Where to write the whole (global) "
                                            "results, one .npy per result"),
@@ -148,20 +148,23 @@ cl::list<std::string> expectPaths(
     cl::desc("Expected whole outputs (.npy, one per result) to compare "
              "against, e.g. computed by PyTorch"),
     cl::CommaSeparated, cl::value_desc("e.npy,..."), cl::cat(cat));
-cl::opt<double> rtolOpt("rtol",
-                        cl::desc("Relative tolerance (default 1e-4 for f32/f64, "
-                                 "2e-2 for bf16/f16)"),
-                        cl::init(-1), cl::cat(cat));
-cl::opt<double> atolOpt("atol",
-                        cl::desc("Absolute tolerance (default 1e-5 for f32/f64, "
-                                 "2e-2 for bf16/f16)"),
-                        cl::init(-1), cl::cat(cat));
+cl::opt<double>
+    rtolOpt("rtol",
+            cl::desc("Relative tolerance (default 1e-4 for f32/f64, "
+                     "2e-2 for bf16/f16)"),
+            cl::init(-1), cl::cat(cat));
+cl::opt<double>
+    atolOpt("atol",
+            cl::desc("Absolute tolerance (default 1e-5 for f32/f64, "
+                     "2e-2 for bf16/f16)"),
+            cl::init(-1), cl::cat(cat));
 cl::opt<int64_t> timeoutMs("timeout-ms",
                            cl::desc("Communicator timeout (0: CPRT_TIMEOUT_MS "
                                     "or 60000)"),
                            cl::init(0), cl::cat(cat));
-cl::opt<int> repeat("repeat", cl::desc("Run the entry this many times "
-                                       "(timings: last run)"),
+cl::opt<int> repeat("repeat",
+                    cl::desc("Run the entry this many times "
+                             "(timings: last run)"),
                     cl::init(1), cl::cat(cat));
 cl::opt<bool> quiet("quiet", cl::desc("No progress or timings on stderr"),
                     cl::cat(cat));
@@ -193,19 +196,23 @@ double msSince(Clock::time_point t0) {
 }
 
 void progress(const llvm::Twine &msg) {
-  if (quiet || myRank != 0) return;
+  if (quiet || myRank != 0)
+    return;
   llvm::errs() << "cp-run: " << msg << "\n";
 }
 void phase(llvm::StringRef name, double ms, llvm::StringRef extra = "") {
-  if (quiet || myRank != 0) return;
+  if (quiet || myRank != 0)
+    return;
   llvm::errs() << "cp-run: " << llvm::left_justify(name, 26)
                << llvm::format("%10.1f ms", ms);
-  if (!extra.empty()) llvm::errs() << "  " << extra;
+  if (!extra.empty())
+    llvm::errs() << "  " << extra;
   llvm::errs() << "\n";
 }
 int error(int code, const llvm::Twine &msg) {
   llvm::errs() << "cp-run: error";
-  if (comm == Comm::Mpi) llvm::errs() << " (rank " << myRank << ")";
+  if (comm == Comm::Mpi)
+    llvm::errs() << " (rank " << myRank << ")";
   llvm::errs() << ": " << msg << "\n";
   return code;
 }
@@ -227,12 +234,14 @@ struct TensorSig {
 
   int64_t localElems() const {
     int64_t n = 1;
-    for (int64_t d : localShape) n *= d;
+    for (int64_t d : localShape)
+      n *= d;
     return n;
   }
   int64_t globalElems() const {
     int64_t n = 1;
-    for (int64_t d : globalShape) n *= d;
+    for (int64_t d : globalShape)
+      n *= d;
     return n;
   }
 };
@@ -244,17 +253,26 @@ struct EntrySig {
 };
 
 std::optional<ElemKind> kindOf(Type t) {
-  if (t.isF16()) return ElemKind::F16;
-  if (t.isBF16()) return ElemKind::BF16;
-  if (t.isF32()) return ElemKind::F32;
-  if (t.isF64()) return ElemKind::F64;
+  if (t.isF16())
+    return ElemKind::F16;
+  if (t.isBF16())
+    return ElemKind::BF16;
+  if (t.isF32())
+    return ElemKind::F32;
+  if (t.isF64())
+    return ElemKind::F64;
   if (auto it = dyn_cast<IntegerType>(t)) {
     switch (it.getWidth()) {
-    case 1: return ElemKind::I1;
-    case 8: return it.isUnsigned() ? ElemKind::U8 : ElemKind::I8;
-    case 16: return ElemKind::I16;
-    case 32: return ElemKind::I32;
-    case 64: return ElemKind::I64;
+    case 1:
+      return ElemKind::I1;
+    case 8:
+      return it.isUnsigned() ? ElemKind::U8 : ElemKind::I8;
+    case 16:
+      return ElemKind::I16;
+    case 32:
+      return ElemKind::I32;
+    case 64:
+      return ElemKind::I64;
     }
   }
   return std::nullopt;
@@ -293,9 +311,11 @@ LogicalResult describeTensor(Type type, DictionaryAttr attrs,
   sig.kind = *kind;
   sig.localShape.assign(tt.getShape().begin(), tt.getShape().end());
   sig.globalShape = sig.localShape;
-  if (!attrs) return success();
+  if (!attrs)
+    return success();
   auto sh = attrs.getAs<DictionaryAttr>("cp.sharding");
-  if (!sh) return success();
+  if (!sh)
+    return success();
   auto dim = sh.getAs<IntegerAttr>("dim");
   auto seqLen = sh.getAs<IntegerAttr>("seq_len");
   auto bal = sh.getAs<cp::LoadBalancerAttr>("balancer");
@@ -308,7 +328,8 @@ LogicalResult describeTensor(Type type, DictionaryAttr attrs,
   sig.seqLen = seqLen.getInt();
   sig.balancer = int32_t(bal.getValue());
   if (Attribute p = sh.get("pad"))
-    sig.pad = isa<UnitAttr>(p) || (isa<BoolAttr>(p) && cast<BoolAttr>(p).getValue());
+    sig.pad =
+        isa<UnitAttr>(p) || (isa<BoolAttr>(p) && cast<BoolAttr>(p).getValue());
   if (sig.dim < 0 || sig.dim >= int32_t(sig.localShape.size())) {
     err = name + ": cp.sharding dim " + std::to_string(sig.dim) +
           " is out of range for " + sig.typeStr;
@@ -338,17 +359,21 @@ FailureOr<EntrySig> describeEntry(func::FuncOp f, std::string &err) {
   // was built for.
   for (auto *list : {&sig.args, &sig.results}) {
     for (unsigned i = 0; i < list->size(); ++i) {
-      if (!(*list)[i].sharded) continue;
+      if (!(*list)[i].sharded)
+        continue;
       DictionaryAttr d =
           list == &sig.args ? f.getArgAttrDict(i) : f.getResultAttrDict(i);
       auto sh = d.getAs<DictionaryAttr>("cp.sharding");
       auto gridRef = sh.getAs<FlatSymbolRefAttr>("grid");
-      if (!gridRef) continue;
+      if (!gridRef)
+        continue;
       auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
           f, gridRef.getAttr());
-      if (!grid) continue;
+      if (!grid)
+        continue;
       int64_t n = 1;
-      for (int64_t d2 : grid.getShape()) n *= d2;
+      for (int64_t d2 : grid.getShape())
+        n *= d2;
       sig.gridSize = n;
       sig.gridName = gridRef.getValue().str();
     }
@@ -364,7 +389,8 @@ LogicalResult runCPPipeline(ModuleOp module, std::string options, int ranks,
                             std::string &err) {
   llvm::Regex hasGrid("(^|[ {])grid-size=");
   if (!hasGrid.match(options))
-    options += (options.empty() ? "" : " ") + ("grid-size=" + std::to_string(ranks));
+    options +=
+        (options.empty() ? "" : " ") + ("grid-size=" + std::to_string(ranks));
   auto parsed = cp::CPPipelineOptions::createFromString(options);
   if (!parsed) {
     err = "cannot parse --pipeline options '" + options + "'";
@@ -386,7 +412,8 @@ LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
     for (unsigned i = 0; i < f.getNumArguments(); ++i)
       f.removeArgAttr(i, "cp.sharding");
     for (unsigned i = 0; i < f.getNumResults(); ++i)
-      f.removeResultAttr(i, StringAttr::get(module.getContext(), "cp.sharding"));
+      f.removeResultAttr(i,
+                         StringAttr::get(module.getContext(), "cp.sharding"));
   }
   PassManager pm(module.getContext());
 #ifdef CP_RUN_HAVE_LOWERING
@@ -425,7 +452,8 @@ LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
 int64_t expectedParams(const EntrySig &sig) {
   int64_t n = 0;
   for (auto *list : {&sig.args, &sig.results})
-    for (const TensorSig &t : *list) n += 3 + 2 * int64_t(t.localShape.size());
+    for (const TensorSig &t : *list)
+      n += 3 + 2 * int64_t(t.localShape.size());
   return n;
 }
 
@@ -496,7 +524,8 @@ struct Buffer {
   int64_t bytes = 0;
   Buffer() = default;
   explicit Buffer(int64_t n) : bytes(n) {
-    ptr = std::aligned_alloc(64, size_t(std::max<int64_t>(64, (n + 63) / 64 * 64)));
+    ptr = std::aligned_alloc(64,
+                             size_t(std::max<int64_t>(64, (n + 63) / 64 * 64)));
     std::memset(ptr, 0, size_t(n));
   }
   Buffer(Buffer &&o) : ptr(o.ptr), bytes(o.bytes) { o.ptr = nullptr; }
@@ -525,8 +554,10 @@ struct Descriptor {
     args.push_back(&allocated);
     args.push_back(&aligned);
     args.push_back(&offset);
-    for (int64_t &s : sizes) args.push_back(&s);
-    for (int64_t &s : strides) args.push_back(&s);
+    for (int64_t &s : sizes)
+      args.push_back(&s);
+    for (int64_t &s : strides)
+      args.push_back(&s);
   }
 };
 
@@ -594,9 +625,11 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
     for (size_t i = 0; i < sig.results.size(); ++i)
       descs.emplace_back(results[i].ptr, sig.results[i].localShape);
     std::vector<void *> packed;
-    for (Descriptor &d : descs) d.pack(packed);
+    for (Descriptor &d : descs)
+      d.pack(packed);
     // Every rank starts the timed run together.
-    if (cprt_size() > 1) cprt_barrier();
+    if (cprt_size() > 1)
+      cprt_barrier();
     auto t1 = Clock::now();
     fn(packed.data());
     times.computeMs = msSince(t1);
@@ -613,9 +646,9 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
       for (size_t i = 0; i < sig.args.size(); ++i) {
         const TensorSig &a = sig.args[i];
         if (a.sharded)
-          cprt_shard(inputs[i].data.data(), locals[i].ptr,
-                     a.globalShape.data(), int32_t(a.globalShape.size()), a.dim,
-                     elemBytes(a.kind), cprt_balancer(a.balancer), nullptr);
+          cprt_shard(inputs[i].data.data(), locals[i].ptr, a.globalShape.data(),
+                     int32_t(a.globalShape.size()), a.dim, elemBytes(a.kind),
+                     cprt_balancer(a.balancer), nullptr);
         else
           std::memcpy(locals[i].ptr, inputs[i].data.data(),
                       size_t(locals[i].bytes));
@@ -641,7 +674,8 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
     } else if (rank == 0) {
       std::memcpy(whole.data.data(), results[i].ptr, whole.data.size());
     }
-    if (rank == 0 && outputs) outputs->push_back(std::move(whole));
+    if (rank == 0 && outputs)
+      outputs->push_back(std::move(whole));
   }
   times.unshardMs = msSince(t2);
   return true;
@@ -722,8 +756,8 @@ bool loadInputs(const EntrySig &sig, std::vector<HostTensor> &inputs,
                        : " (" + a.typeStr + ")");
       return false;
     }
-    auto conv = convertTo(file->tensor, a.kind,
-                          inputPaths[i] + " (" + a.name + ")");
+    auto conv =
+        convertTo(file->tensor, a.kind, inputPaths[i] + " (" + a.name + ")");
     if (!conv) {
       err = llvm::toString(conv.takeError());
       return false;
@@ -742,8 +776,10 @@ struct Tolerance {
 Tolerance toleranceFor(ElemKind k) {
   bool low = k == ElemKind::BF16 || k == ElemKind::F16;
   Tolerance t{low ? 2e-2 : 1e-4, low ? 2e-2 : 1e-5};
-  if (rtolOpt >= 0) t.rtol = rtolOpt;
-  if (atolOpt >= 0) t.atol = atolOpt;
+  if (rtolOpt >= 0)
+    t.rtol = rtolOpt;
+  if (atolOpt >= 0)
+    t.atol = atolOpt;
   return t;
 }
 
@@ -767,19 +803,23 @@ bool compareTensors(const std::string &label, const HostTensor &got,
   for (int64_t i = 0; i < n; ++i) {
     double a = got.get(i), b = want.get(i);
     if (std::isnan(a) || std::isnan(b)) {
-      if (!(std::isnan(a) && std::isnan(b))) ++nans;
+      if (!(std::isnan(a) && std::isnan(b)))
+        ++nans;
       ++bad;
       continue;
     }
     if (std::isinf(a) || std::isinf(b)) {
-      if (a != b) ++bad;
+      if (a != b)
+        ++bad;
       continue;
     }
     double d = std::fabs(a - b);
     maxAbs = std::max(maxAbs, d);
-    if (std::fabs(b) > tol.atol) maxRel = std::max(maxRel, d / std::fabs(b));
+    if (std::fabs(b) > tol.atol)
+      maxRel = std::max(maxRel, d / std::fabs(b));
     double excess = d - (tol.atol + tol.rtol * std::fabs(b));
-    if (excess > 0) ++bad;
+    if (excess > 0)
+      ++bad;
     if (excess > worstExcess) {
       worstExcess = excess;
       worst = i;
@@ -794,8 +834,10 @@ bool compareTensors(const std::string &label, const HostTensor &got,
     llvm::errs() << " ok\n";
     return true;
   }
-  llvm::errs() << " FAIL: " << bad << " of " << n << " elements beyond tolerance";
-  if (nans) llvm::errs() << " (" << nans << " NaN)";
+  llvm::errs() << " FAIL: " << bad << " of " << n
+               << " elements beyond tolerance";
+  if (nans)
+    llvm::errs() << " (" << nans << " NaN)";
   if (worst >= 0 && worstExcess > 0) {
     // Where it is worst, as a multi-index into the whole tensor.
     std::vector<int64_t> idx(got.shape.size());
@@ -881,15 +923,17 @@ LogicalResult writeLLVMIR(ModuleOp module, llvm::StringRef path,
 
 std::string cIdent(llvm::StringRef s) {
   std::string r;
-  for (char c : s) r += llvm::isAlnum(c) ? c : '_';
+  for (char c : s)
+    r += llvm::isAlnum(c) ? c : '_';
   return r;
 }
 
 void writeTensorTable(llvm::raw_ostream &os, llvm::StringRef name,
                       const std::vector<TensorSig> &list) {
-  os << "static const cp_aot_tensor CP_AOT_UNUSED " << name << "[" << std::max<size_t>(1, list.size())
-     << "] = {\n";
-  if (list.empty()) os << "  {0}\n";
+  os << "static const cp_aot_tensor CP_AOT_UNUSED " << name << "["
+     << std::max<size_t>(1, list.size()) << "] = {\n";
+  if (list.empty())
+    os << "  {0}\n";
   for (const TensorSig &t : list) {
     auto shape = [&](const std::vector<int64_t> &s) {
       std::string r = "{";
@@ -925,7 +969,8 @@ LogicalResult writeHeader(llvm::StringRef path, llvm::StringRef entry,
      << " *\n"
      << " * Call it on every rank of a cprt context (cprt_init_mpi or\n"
      << " * cprt_run_threads) with this rank's local tensors: shard whole\n"
-     << " * inputs with cprt_shard(global, local, global_shape, rank, shard_dim,\n"
+     << " * inputs with cprt_shard(global, local, global_shape, rank, "
+        "shard_dim,\n"
      << " * elem_bytes, balancer, NULL) where shard_dim >= 0 (replicated\n"
      << " * otherwise), and unshard sharded results with cprt_unshard.\n"
      << " * Link the object with the cprt runtime library. */\n"
@@ -976,7 +1021,8 @@ LogicalResult writeHeader(llvm::StringRef path, llvm::StringRef entry,
     param(sig.args[i], "in" + std::to_string(i));
   for (size_t i = 0; i < sig.results.size(); ++i)
     param(sig.results[i], "out" + std::to_string(i));
-  if (first) os << "void";
+  if (first)
+    os << "void";
   os << ");\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
   out.keep();
   return success();
@@ -1000,7 +1046,8 @@ OwningOpRef<ModuleOp> parseFile(MLIRContext &ctx, llvm::StringRef path,
 
 func::FuncOp findEntry(ModuleOp module, llvm::StringRef path) {
   auto f = module.lookupSymbol<func::FuncOp>(entryName);
-  if (f && !f.isDeclaration()) return f;
+  if (f && !f.isDeclaration())
+    return f;
   std::string names;
   for (auto g : module.getOps<func::FuncOp>())
     if (!g.isDeclaration() && g.isPublic())
@@ -1023,7 +1070,8 @@ int realMain(int argc, char **argv) {
       "              3 run-time error, 4 outputs beyond tolerance\n");
 
   bool aot = !emitObject.empty() || !emitHeader.empty() || !emitLLVM.empty();
-  if (entryName.empty()) return error(kUsage, "--entry NAME is required");
+  if (entryName.empty())
+    return error(kUsage, "--entry NAME is required");
   if (backend == Backend::Cuda)
     return error(kUsage,
                  "--backend cuda is not available in this build: the "
@@ -1036,7 +1084,8 @@ int realMain(int argc, char **argv) {
       return error(kUsage, cprtError("--comm mpi"));
     myRank = cprt_rank();
     int world = cprt_size();
-    if (ranks == 0) ranks = world;
+    if (ranks == 0)
+      ranks = world;
     if (ranks != world)
       return error(kUsage, "--ranks " + std::to_string(ranks) +
                                " but the MPI world has " +
@@ -1044,11 +1093,14 @@ int realMain(int argc, char **argv) {
                                " processes (start with mpirun -np " +
                                std::to_string(ranks) + ")");
   }
-  if (ranks == 0) ranks = 1;
-  if (ranks < 1) return error(kUsage, "--ranks must be >= 1");
+  if (ranks == 0)
+    ranks = 1;
+  if (ranks < 1)
+    return error(kUsage, "--ranks must be >= 1");
   bool usePipeline = pipelineOpts.getNumOccurrences() > 0;
   std::string pipeOpts = pipelineOpts;
-  if (pipeOpts == "default") pipeOpts.clear();
+  if (pipeOpts == "default")
+    pipeOpts.clear();
   if (compareSingle && !usePipeline && referenceFile.empty())
     return error(kUsage, "--compare-single-device needs --pipeline (the "
                          "module before it is the single-device one) or "
@@ -1076,8 +1128,10 @@ int realMain(int argc, char **argv) {
   // ---- parse ----
   auto t0 = Clock::now();
   OwningOpRef<ModuleOp> module = parseFile(ctx, inputFile, sm);
-  if (!module) return error(kCompile, "cannot parse " + inputFile);
-  if (!findEntry(*module, inputFile)) return kUsage;
+  if (!module)
+    return error(kCompile, "cannot parse " + inputFile);
+  if (!findEntry(*module, inputFile))
+    return kUsage;
   phase("parse", msSince(t0), inputFile);
 
   // The single-device module to compare against.
@@ -1087,8 +1141,10 @@ int realMain(int argc, char **argv) {
   if (compareSingle) {
     if (!referenceFile.empty()) {
       reference = parseFile(ctx, referenceFile, refSm);
-      if (!reference) return error(kCompile, "cannot parse " + referenceFile);
-      if (!findEntry(*reference, referenceFile)) return kUsage;
+      if (!reference)
+        return error(kCompile, "cannot parse " + referenceFile);
+      if (!findEntry(*reference, referenceFile))
+        return kUsage;
     } else {
       reference = module->clone();
     }
@@ -1104,9 +1160,11 @@ int realMain(int argc, char **argv) {
           pipeOpts.empty() ? "(defaults)" : llvm::StringRef(pipeOpts));
   }
   func::FuncOp entry = findEntry(*module, inputFile);
-  if (!entry) return kUsage;
+  if (!entry)
+    return kUsage;
   auto sigOr = describeEntry(entry, err);
-  if (failed(sigOr)) return error(kUsage, "@" + entryName + ": " + err);
+  if (failed(sigOr))
+    return error(kUsage, "@" + entryName + ": " + err);
   EntrySig sig = *sigOr;
   if (sig.gridSize > 0 && sig.gridSize != ranks && !aot)
     return error(kUsage, "@" + entryName + " was built for " +
@@ -1116,14 +1174,16 @@ int realMain(int argc, char **argv) {
   if (!emitMLIR.empty()) {
     std::error_code ec;
     llvm::ToolOutputFile out(emitMLIR, ec, llvm::sys::fs::OF_Text);
-    if (ec) return error(kUsage, emitMLIR + ": " + ec.message());
+    if (ec)
+      return error(kUsage, emitMLIR + ": " + ec.message());
     module->print(out.os());
     out.keep();
   }
 
   // ---- lowering ----
   auto t2 = Clock::now();
-  if (failed(lowerToLLVM(*module, err))) return error(kCompile, err);
+  if (failed(lowerToLLVM(*module, err)))
+    return error(kCompile, err);
   if (failed(checkLowered(*module, entryName, sig, err)))
     return error(kCompile, err);
   phase("lower to LLVM dialect", msSince(t2));
@@ -1151,7 +1211,8 @@ int realMain(int argc, char **argv) {
   // ---- inputs ----
   std::vector<HostTensor> inputs;
   auto t5 = Clock::now();
-  if (!loadInputs(sig, inputs, err)) return error(kUsage, err);
+  if (!loadInputs(sig, inputs, err))
+    return error(kUsage, err);
   phase(randomInputs ? "random inputs" : "read inputs", msSince(t5),
         randomInputs ? "seed " + std::to_string(seed) : "");
   if (!outputPaths.empty() && outputPaths.size() != sig.results.size())
@@ -1172,8 +1233,8 @@ int realMain(int argc, char **argv) {
     if (st != CPRT_OK) {
       for (int r = 0; r < ranks; ++r)
         if (!run.errors[r].empty())
-          return error(kRuntime, "rank " + std::to_string(r) + ": " +
-                                     run.errors[r]);
+          return error(kRuntime,
+                       "rank " + std::to_string(r) + ": " + run.errors[r]);
       return error(kRuntime, cprtError("run"));
     }
     outputs = std::move(run.outputs);
@@ -1200,7 +1261,8 @@ int realMain(int argc, char **argv) {
     for (size_t i = 0; i < outputs.size() && i < outputPaths.size(); ++i)
       if (auto e = writeNpy(outputPaths[i], outputs[i]))
         return error(kUsage, llvm::toString(std::move(e)));
-    if (!outputPaths.empty()) progress("wrote " + llvm::join(outputPaths, ", "));
+    if (!outputPaths.empty())
+      progress("wrote " + llvm::join(outputPaths, ", "));
 
     // ---- expected outputs (e.g. from PyTorch) ----
     if (!expectPaths.empty()) {
@@ -1211,7 +1273,8 @@ int realMain(int argc, char **argv) {
                                  std::to_string(outputs.size()) + " result(s)");
       for (size_t i = 0; i < outputs.size(); ++i) {
         auto file = readNpy(expectPaths[i]);
-        if (!file) return error(kUsage, llvm::toString(file.takeError()));
+        if (!file)
+          return error(kUsage, llvm::toString(file.takeError()));
         if (!compareTensors("result #" + std::to_string(i) + " vs " +
                                 expectPaths[i],
                             outputs[i], file->tensor))
@@ -1260,7 +1323,8 @@ int realMain(int argc, char **argv) {
         ok = runRank(refCompiled.fn, *refSig, inputs, &refOutputs, rt, err);
       });
       worker.join();
-      if (!ok) return error(kRuntime, "reference: " + err);
+      if (!ok)
+        return error(kRuntime, "reference: " + err);
       phase("reference: run", msSince(t8), "1 rank");
       for (size_t i = 0; i < outputs.size(); ++i)
         if (!compareTensors("result #" + std::to_string(i) +
@@ -1269,7 +1333,8 @@ int realMain(int argc, char **argv) {
           rc = kMismatch;
     }
   }
-  if (comm == Comm::Mpi) cprt_finalize_mpi();
+  if (comm == Comm::Mpi)
+    cprt_finalize_mpi();
   return rc;
 }
 
@@ -1284,7 +1349,8 @@ int main(int argc, char **argv) {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
   MPI_Finalized(&finalized);
-  if (rc != kOk && initialized && !finalized) MPI_Abort(MPI_COMM_WORLD, rc);
+  if (rc != kOk && initialized && !finalized)
+    MPI_Abort(MPI_COMM_WORLD, rc);
 #endif
   return rc;
 }
