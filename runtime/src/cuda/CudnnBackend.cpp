@@ -96,8 +96,9 @@ struct CudnnBackend::Impl {
       auto Q = mk("Q", kQ, s.Hq, s.sq, qS);
       auto K = mk("K", kK, s.Hkv, s.skv, kS);
       auto V = mk("V", kV, s.Hkv, s.skv, vS);
+      // Stats are packed [B, Hq, sq] (cuDNN's layout); sub-views copy them.
       const std::vector<int64_t> statDim{s.B, s.Hq, s.sq, 1},
-          statStride{s.Hq * s.SqFull, s.SqFull, 1, 1};
+          statStride{s.Hq * s.sq, s.sq, 1, 1};
       if (!backward) {
         auto opts = fe::graph::SDPA_attributes()
                         .set_name("sdpa")
@@ -227,17 +228,22 @@ void CudnnBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   }
   const size_t elems = size_t(u.B * u.Hq * u.sq * u.D);
   Scratch typed(*this, direct ? 0 : elems * 2);
+  Scratch stats(*this, u.q0 > 0 ? size_t(u.B * u.Hq * u.sq) * 4 : 0);
   std::unordered_map<int64_t, void *> pack{
       {kQ, rowsAt(a.q, u.q0)},
       {kK, a.k.data},
       {kV, a.v.data},
       {kO, direct ? static_cast<void *>(rowsAt(a.out, u.q0)) : typed.p},
-      {kStats, a.lse + u.q0}};
+      {kStats, u.q0 > 0 ? stats.p : a.lse}};
   if (cudnnSetStream(impl_->handle, stream()) != CUDNN_STATUS_SUCCESS)
     fail(ErrorCode::Internal, "cudnnSetStream failed");
   feCheck(e.graph->execute(impl_->handle, pack,
                            impl_->workspace(size_t(e.workspace), stream())),
           "execute forward");
+  if (u.q0 > 0) // packed stats -> rows [q0, Sq) of every (b, h)
+    CPRT_CUDA_CHECK(cudaMemcpy2DAsync(a.lse + u.q0, size_t(u.SqFull) * 4, stats.p,
+                                      size_t(u.sq) * 4, size_t(u.sq) * 4, size_t(u.B * u.Hq),
+                                      cudaMemcpyDeviceToDevice, stream()));
   if (!direct) { // typed scratch -> fp32 rows [q0, Sq) of out
     Scratch f32(*this, elems * 4);
     launchToF32(typed.p, int(a.q.dtype), static_cast<float *>(f32.p), int64_t(elems), 0,
@@ -290,13 +296,18 @@ void CudnnBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
   const size_t nq = size_t(u.B * u.Hq * u.sq * u.D), nkv = size_t(u.B * u.Hkv * u.skv * u.D);
   Scratch tq(*this, direct ? 0 : nq * 2), tk(*this, direct ? 0 : nkv * 2),
       tv(*this, direct ? 0 : nkv * 2);
+  Scratch stats(*this, u.q0 > 0 ? size_t(u.B * u.Hq * u.sq) * 4 : 0);
+  if (u.q0 > 0) // rows [q0, Sq) of the LSE -> packed stats
+    CPRT_CUDA_CHECK(cudaMemcpy2DAsync(stats.p, size_t(u.sq) * 4, a.lse + u.q0,
+                                      size_t(u.SqFull) * 4, size_t(u.sq) * 4,
+                                      size_t(u.B * u.Hq), cudaMemcpyDeviceToDevice, stream()));
   std::unordered_map<int64_t, void *> pack{
       {kQ, rowsAt(a.q, u.q0)},
       {kK, a.k.data},
       {kV, a.v.data},
       {kO, rowsAt(a.out, u.q0)},
       {kDO, rowsAt(a.dout, u.q0)},
-      {kStats, const_cast<float *>(a.lse) + u.q0},
+      {kStats, u.q0 > 0 ? stats.p : const_cast<float *>(a.lse)},
       {kDQ, direct ? static_cast<void *>(rowsAt(a.dq, u.q0)) : tq.p},
       {kDK, direct ? a.dk.data : tk.p},
       {kDV, direct ? a.dv.data : tv.p}};
