@@ -579,3 +579,105 @@ func.func @r3(%q: tensor<2x4x8x4xf32>, %k: tensor<2x4x8x4xf32>, %v: tensor<2x4x8
   %o = linalg.batch_matmul ins(%p, %v3 : tensor<8x8x8xf32>, tensor<8x8x4xf32>) outs(%fo : tensor<8x8x4xf32>) -> tensor<8x8x4xf32>
   return %o : tensor<8x8x4xf32>
 }
+
+// A bias computed from positions (ALiBi-like, kv_idx - q_idx): cp.flex_attention
+// with score_mod = score + bias.
+// CHECK-LABEL: func.func @position_bias
+// CHECK-SAME: (%[[Q:.+]]: tensor<8x4xf32>, %[[KT:.+]]: tensor<4x8xf32>, %[[V:.+]]: tensor<8x4xf32>)
+// CHECK: %[[K:.+]] = linalg.transpose ins(%[[KT]]
+// CHECK: %[[O:.+]] = cp.flex_attention %[[Q]], %[[K]], %[[V]] {scale = 1.000000e+00 : f64}
+// CHECK-SAME: score_mod {
+// CHECK-NEXT: ^bb0(%[[S:.+]]: f32, %{{.+}}: index, %{{.+}}: index, %[[QI:.+]]: index, %[[KI:.+]]: index):
+// CHECK-NEXT: %[[D:.+]] = arith.subi %[[KI]], %[[QI]] : index
+// CHECK-NEXT: %[[DI:.+]] = arith.index_cast %[[D]] : index to i64
+// CHECK-NEXT: %[[DF:.+]] = arith.sitofp %[[DI]] : i64 to f32
+// CHECK-NEXT: %[[R:.+]] = arith.addf %[[S]], %[[DF]] : f32
+// CHECK-NEXT: cp.yield %[[R]] : f32
+// CHECK: return %[[O]]
+func.func @position_bias(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
+                         %v: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e88 = tensor.empty() : tensor<8x8xf32>
+  %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<8x4xf32>, tensor<4x8xf32>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %sb = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%s : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %d = arith.subi %j, %i : index
+    %di = arith.index_cast %d : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %r = arith.addf %in, %df : f32
+    linalg.yield %r : f32
+  } -> tensor<8x8xf32>
+  %p = linalg.softmax dimension(1) ins(%sb : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e84 = tensor.empty() : tensor<8x4xf32>
+  %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %o : tensor<8x4xf32>
+}
+
+// Causal plus an ALiBi-like bias (0.25 · (kv_idx - q_idx)) on 4-D tensors:
+// both modifiers.
+// CHECK-LABEL: func.func @bias4
+// CHECK: cp.flex_attention %{{.+}}, %{{.+}}, %{{.+}} {scale = 5.000000e-01 : f64}
+// CHECK-SAME: mask_mod {
+// CHECK-NEXT: ^bb0(%{{.+}}: index, %{{.+}}: index, %[[QI:.+]]: index, %[[KI:.+]]: index):
+// CHECK-NEXT: %[[C:.+]] = arith.cmpi ule, %[[KI]], %[[QI]] : index
+// CHECK-NEXT: cp.yield %[[C]] : i1
+// CHECK: score_mod {
+// CHECK-NEXT: ^bb0(%[[S:.+]]: f32, %{{.+}}: index, %{{.+}}: index, %[[QI2:.+]]: index, %[[KI2:.+]]: index):
+// CHECK-NEXT: arith.subi %[[KI2]], %[[QI2]] : index
+// CHECK: %[[B:.+]] = arith.mulf %{{.+}}, %{{.+}} : f32
+// CHECK-NEXT: %[[R:.+]] = arith.addf %[[S]], %[[B]] : f32
+// CHECK-NEXT: cp.yield %[[R]] : f32
+func.func @bias4(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>,
+                               %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c3 = arith.constant 3 : index
+  %c = arith.constant 0.5 : f32
+  %e = tensor.empty() : tensor<1x2x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, h, i, d)>,
+                                        affine_map<(b, h, i, j, d) -> (b, h, j, d)>,
+                                        affine_map<(b, h, i, j, d) -> (b, h, i, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) outs(%f : tensor<1x2x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s2 = arith.addf %acc, %m : f32
+    linalg.yield %s2 : f32
+  } -> tensor<1x2x8x8xf32>
+  %sm = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s : tensor<1x2x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %i = linalg.index 2 : index
+    %j = linalg.index 3 : index
+    %causal = arith.cmpi ule, %j, %i : index
+    %dist = arith.subi %j, %i : index
+    %di = arith.index_cast %dist : index to i64
+    %df = arith.sitofp %di : i64 to f32
+    %slope = arith.constant 0.25 : f32
+    %bias = arith.mulf %df, %slope : f32
+    %sc = arith.mulf %in, %c : f32
+    %a = arith.addf %sc, %bias : f32
+    %r = arith.select %causal, %a, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x8x8xf32>
+  %p = linalg.softmax dimension(3) ins(%sm : tensor<1x2x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %eo = tensor.empty() : tensor<1x2x8x4xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  %o = linalg.generic {indexing_maps = [affine_map<(b, h, i, e, j) -> (b, h, i, j)>,
+                                        affine_map<(b, h, i, e, j) -> (b, h, j, e)>,
+                                        affine_map<(b, h, i, e, j) -> (b, h, i, e)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) outs(%fo : tensor<1x2x8x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s2 = arith.addf %acc, %m : f32
+    linalg.yield %s2 : f32
+  } -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}

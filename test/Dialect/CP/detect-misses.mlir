@@ -187,27 +187,28 @@ func.func @accumulating_contraction(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
 
 // -----
 
-// A bias that depends on positions (ALiBi-like): a score_mod, not a mask.
-// CHECK-LABEL: func.func @position_bias
+// A position-dependent bias (a score_mod) together with a mask tensor.
+// CHECK-LABEL: func.func @position_bias_and_tensor_mask
 // CHECK-NOT: cp.sdpa
-func.func @position_bias(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
-                         %v: tensor<8x4xf32>) -> tensor<8x4xf32> {
+func.func @position_bias_and_tensor_mask(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
+                                         %v: tensor<8x4xf32>, %m: tensor<8x8xf32>) -> tensor<8x4xf32> {
   %zero = arith.constant 0.0 : f32
   %e88 = tensor.empty() : tensor<8x8xf32>
   %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
   %s = linalg.matmul ins(%q, %kt : tensor<8x4xf32>, tensor<4x8xf32>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
-  %sb = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
-      ins(%s : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) {
-  ^bb0(%in: f32, %out: f32):
+  %sb = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %m : tensor<8x8xf32>, tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) {
+  ^bb0(%in: f32, %mv: f32, %out: f32):
     %i = linalg.index 0 : index
     %j = linalg.index 1 : index
     %d = arith.subi %j, %i : index
     %di = arith.index_cast %d : index to i64
     %df = arith.sitofp %di : i64 to f32
-    %r = arith.addf %in, %df : f32
+    %a = arith.addf %in, %df : f32
+    %r = arith.addf %a, %mv : f32
     linalg.yield %r : f32
   } -> tensor<8x8xf32>
-  // expected-remark @below {{softmax not raised to cp.sdpa: a position-dependent score bias (score_mod) is not raised}}
+  // expected-remark @below {{softmax not raised to cp.sdpa: a tensor mask combined with a position-dependent score bias}}
   %p = linalg.softmax dimension(1) ins(%sb : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
   %e84 = tensor.empty() : tensor<8x4xf32>
   %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>

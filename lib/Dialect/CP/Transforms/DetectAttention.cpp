@@ -79,14 +79,15 @@ struct Plan {
   bool causal = false;
   Value mask;
   const Expr *keep = nullptr; // flex mask_mod predicate
+  const Expr *bias = nullptr; // flex score_mod: score + bias
   unsigned rank = 0;
   /// Output dims: batch dims in order, the query dim, the value head dim.
   SmallVector<unsigned> batch;
   unsigned qDim = 0, eDim = 0;
 };
 
-bool canEmitMaskMod(const Expr *keep, unsigned rank, ArrayRef<unsigned> batch,
-                    unsigned qDim);
+bool canEmitModifier(const Expr *e, bool isMask, unsigned rank,
+                     ArrayRef<unsigned> batch, unsigned qDim);
 
 bool isContractionProducer(Value v) {
   Operation *op = v.getDefiningOp();
@@ -753,86 +754,107 @@ FailureOr<Plan> Matcher::match(Value root) {
       return failure();
   }
   if (!positionalKeeps.empty() || !positionalAdds.empty()) {
-    for (unsigned d : batch)
-      for (const Expr *e :
-           llvm::concat<const Expr *const>(positionalKeeps, positionalAdds))
-        if (usesDim(e, d) && (batch.size() != 2 || !positionalAdds.empty()))
-          return fail("the position mask depends on a batch dim");
-    for (const Expr *e :
-         llvm::concat<const Expr *const>(positionalKeeps, positionalAdds))
+    auto allPositional =
+        llvm::concat<const Expr *const>(positionalKeeps, positionalAdds);
+    for (const Expr *e : allPositional)
       if (usesDim(e, eDim))
         return fail("the position mask depends on the value's head dim");
-    // Evaluate over [Lq, Lkv] when static and not too large.
-    int64_t lq = sj[qDim], lkv = sj[J];
     bool usesBatch = false;
     for (unsigned d : batch)
-      for (const Expr *e : positionalKeeps)
+      for (const Expr *e : allPositional)
         usesBatch |= usesDim(e, d);
-    bool evaluated = false, allKeep = true, isCausal = true;
-    if (!usesBatch && !ShapedType::isDynamic(lq) &&
-        !ShapedType::isDynamic(lkv) && lq * lkv <= (int64_t(1) << 22)) {
-      evaluated = true;
-      SmallVector<int64_t> pt(sj.size(), 0);
+    if (usesBatch && batch.size() != 2)
+      return fail("the position mask depends on collapsed batch/head dims");
+    // Evaluate over [Lq, Lkv] when static and not too large.
+    int64_t lq = sj[qDim], lkv = sj[J];
+    bool canEval = !usesBatch && !ShapedType::isDynamic(lq) &&
+                   !ShapedType::isDynamic(lkv) &&
+                   lq * lkv <= (int64_t(1) << 22);
+    SmallVector<int64_t> pt(sj.size(), 0);
+    // Additive position terms that take only the values 0 and -inf are
+    // masks; any other is a score bias (ALiBi, relative positions): a
+    // score_mod.
+    bool bias = !positionalAdds.empty() && !canEval;
+    for (int64_t i = 0; i < lq && canEval && !bias; ++i)
+      for (int64_t j = 0; j < lkv && !bias; ++j) {
+        pt[qDim] = i;
+        pt[J] = j;
+        for (const Expr *e : positionalAdds) {
+          auto v = evaluate(e, pt);
+          if (!v || (v->f != kNegInf && v->f != 0))
+            bias = true;
+        }
+      }
+    if (bias) {
+      if (tensorMask)
+        return fail("a tensor mask combined with a position-dependent score "
+                    "bias");
+      const Expr *sum = positionalAdds.front();
+      for (const Expr *e : ArrayRef(positionalAdds).drop_front()) {
+        if (e->type != sum->type)
+          return fail("position biases of different types");
+        sum = B.makeOp(Fn::Add, sum->type, {sum, e});
+      }
+      plan.bias = sum;
+      if (!positionalKeeps.empty()) {
+        const Expr *keep = positionalKeeps.front();
+        for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
+          keep = B.makeOp(Fn::AndI, boolType, {keep, e});
+        plan.keep = keep;
+      }
+      if (!canEmitModifier(plan.bias, /*isMask=*/false, R, batch, qDim) ||
+          (plan.keep &&
+           !canEmitModifier(plan.keep, /*isMask=*/true, R, batch, qDim)))
+        return fail("the position-dependent score bias cannot be expressed "
+                    "as a score_mod");
+    } else {
+      bool evaluated = canEval, allKeep = true, isCausal = true;
       for (int64_t i = 0; i < lq && evaluated; ++i) {
-        for (int64_t j = 0; j < lkv; ++j) {
+        for (int64_t j = 0; j < lkv && evaluated; ++j) {
           pt[qDim] = i;
           pt[J] = j;
           bool keep = true;
-          for (const Expr *e : positionalKeeps) {
+          for (const Expr *e : allPositional) {
             auto v = evaluate(e, pt);
             if (!v) {
               evaluated = false;
               break;
             }
-            keep &= v->i != 0;
+            keep &= isa<FloatType>(e->type) ? v->f != kNegInf : v->i != 0;
           }
-          for (const Expr *e : positionalAdds) {
-            auto v = evaluate(e, pt);
-            if (!v) {
-              evaluated = false;
-              break;
-            }
-            if (v->f == kNegInf)
-              keep = false;
-            else if (v->f != 0)
-              return fail("a position-dependent score bias (score_mod) is "
-                          "not raised");
-          }
-          if (!evaluated)
-            break;
           allKeep &= keep;
           isCausal &= keep == (j <= i);
         }
       }
-    }
-    if (evaluated && allKeep) {
-      // Nothing is masked.
-    } else if (evaluated && isCausal) {
-      plan.causal = true;
-    } else {
-      // Preferably a mask_mod (the ring reasons about it); else, for one
-      // constant mask tensor (a dense constant), the tensor as the mask.
-      const Expr *keep = nullptr;
-      if (positionalAdds.empty() && !tensorMask &&
-          (batch.size() == 2 || !usesBatch)) {
-        keep = positionalKeeps.front();
-        for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
-          keep = B.makeOp(Fn::AndI, boolType, {keep, e});
-        if (!canEmitMaskMod(keep, R, batch, qDim))
-          keep = nullptr;
-      }
-      if (keep) {
-        plan.keep = keep;
-      } else if (positionalKeeps.size() + positionalAdds.size() == 1) {
-        bool isBool = positionalAdds.empty();
-        const Expr *m = isBool ? positionalKeeps[0] : positionalAdds[0];
-        if (failed(addTensorMask(m, isBool)))
-          return failure();
-      } else if (tensorMask) {
-        return fail("a tensor mask combined with a non-causal position mask");
+      if (evaluated && allKeep) {
+        // Nothing is masked.
+      } else if (evaluated && isCausal) {
+        plan.causal = true;
       } else {
-        return fail("the position mask is not causal and cannot be expressed "
-                    "as a mask_mod");
+        // Preferably a mask_mod (the ring reasons about it); else, for one
+        // constant mask tensor (a dense constant), the tensor as the mask.
+        const Expr *keep = nullptr;
+        if (positionalAdds.empty() && !tensorMask) {
+          keep = positionalKeeps.front();
+          for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
+            keep = B.makeOp(Fn::AndI, boolType, {keep, e});
+          if (!canEmitModifier(keep, /*isMask=*/true, R, batch, qDim))
+            keep = nullptr;
+        }
+        if (keep) {
+          plan.keep = keep;
+        } else if (positionalKeeps.size() + positionalAdds.size() == 1) {
+          bool isBool = positionalAdds.empty();
+          const Expr *m = isBool ? positionalKeeps[0] : positionalAdds[0];
+          if (failed(addTensorMask(m, isBool)))
+            return failure();
+        } else if (tensorMask) {
+          return fail("a tensor mask combined with a non-causal position "
+                      "mask");
+        } else {
+          return fail("the position mask is not causal and cannot be "
+                      "expressed as a mask_mod");
+        }
       }
     }
   }
@@ -842,11 +864,11 @@ FailureOr<Plan> Matcher::match(Value root) {
   return plan;
 }
 
-/// Whether emitScalar can write `keep` as a mask_mod (dry run in a
-/// detached block).
-bool canEmitMaskMod(const Expr *keep, unsigned rank, ArrayRef<unsigned> batch,
-                    unsigned qDim) {
-  MLIRContext *ctx = keep->type.getContext();
+/// Whether emitScalar can write `e` as the body of a mask_mod (an i1) or a
+/// score_mod bias (a float): a dry run in a detached block.
+bool canEmitModifier(const Expr *e, bool isMask, unsigned rank,
+                     ArrayRef<unsigned> batch, unsigned qDim) {
+  MLIRContext *ctx = e->type.getContext();
   Block tmp;
   auto arg = [&] {
     return tmp.addArgument(IndexType::get(ctx), UnknownLoc::get(ctx));
@@ -860,8 +882,9 @@ bool canEmitMaskMod(const Expr *keep, unsigned rank, ArrayRef<unsigned> batch,
   dims[rank] = arg();
   OpBuilder b(ctx);
   b.setInsertionPointToStart(&tmp);
-  Value v = emitScalar(b, UnknownLoc::get(ctx), keep, dims);
-  bool ok = v && v.getType().isInteger(1);
+  Value v = emitScalar(b, UnknownLoc::get(ctx), e, dims);
+  bool ok =
+      v && (isMask ? v.getType().isInteger(1) : isa<FloatType>(v.getType()));
   // Erase in reverse order so that no op is erased while used.
   while (!tmp.empty())
     tmp.back().erase();
@@ -938,7 +961,7 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   };
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
-  if (!plan.keep) {
+  if (!plan.keep && !plan.bias) {
     return toRootLayout(SDPAOp::create(b, loc, outTy, Type(), q, k, v,
                                        plan.mask,
                                        plan.causal ? b.getUnitAttr() : nullptr,
@@ -947,27 +970,57 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   }
   auto flex =
       FlexAttentionOp::create(b, loc, outTy, Type(), q, k, v, scale, gqa);
-  Block *block = new Block();
-  flex.getMaskMod().push_back(block);
   Type idx = b.getIndexType();
-  for (int i = 0; i < 4; ++i)
-    block->addArgument(idx, loc);
-  OpBuilder rb = OpBuilder::atBlockBegin(block);
   unsigned R = plan.rank;
-  // Space of the scores: root dims then the key dim.
-  SmallVector<Value> dims(R + 1);
-  if (plan.batch.size() == 2) {
-    dims[plan.batch[0]] = block->getArgument(0);
-    dims[plan.batch[1]] = block->getArgument(1);
+  // A modifier block: `lead` leading arguments (the score for score_mod),
+  // then (b, h, q_idx, kv_idx); `dims` maps the scores' space onto them.
+  auto makeBlock = [&](Region &region, ArrayRef<Type> lead,
+                       SmallVectorImpl<Value> &dims) {
+    Block *block = new Block();
+    region.push_back(block);
+    for (Type t : lead)
+      block->addArgument(t, loc);
+    for (int i = 0; i < 4; ++i)
+      block->addArgument(idx, loc);
+    unsigned o = lead.size();
+    dims.assign(R + 1, Value());
+    if (plan.batch.size() == 2) {
+      dims[plan.batch[0]] = block->getArgument(o);
+      dims[plan.batch[1]] = block->getArgument(o + 1);
+    }
+    dims[plan.qDim] = block->getArgument(o + 2);
+    dims[R] = block->getArgument(o + 3);
+    return block;
+  };
+  if (plan.keep) {
+    SmallVector<Value> dims;
+    Block *block = makeBlock(flex.getMaskMod(), {}, dims);
+    OpBuilder rb = OpBuilder::atBlockBegin(block);
+    Value keep = emitScalar(rb, loc, plan.keep, dims);
+    if (!keep || !keep.getType().isInteger(1)) {
+      flex.erase();
+      return {};
+    }
+    YieldOp::create(rb, loc, ValueRange{keep});
   }
-  dims[plan.qDim] = block->getArgument(2);
-  dims[R] = block->getArgument(3);
-  Value keep = emitScalar(rb, loc, plan.keep, dims);
-  if (!keep || !keep.getType().isInteger(1)) {
-    flex.erase();
-    return {};
+  if (plan.bias) {
+    SmallVector<Value> dims;
+    Type f32 = b.getF32Type();
+    Block *block = makeBlock(flex.getScoreMod(), {f32}, dims);
+    OpBuilder rb = OpBuilder::atBlockBegin(block);
+    Value bias = emitScalar(rb, loc, plan.bias, dims);
+    if (!bias || !isa<FloatType>(bias.getType())) {
+      flex.erase();
+      return {};
+    }
+    unsigned w = bias.getType().getIntOrFloatBitWidth();
+    if (w < 32)
+      bias = arith::ExtFOp::create(rb, loc, f32, bias);
+    else if (w > 32)
+      bias = arith::TruncFOp::create(rb, loc, f32, bias);
+    Value s = arith::AddFOp::create(rb, loc, block->getArgument(0), bias);
+    YieldOp::create(rb, loc, ValueRange{s});
   }
-  YieldOp::create(rb, loc, ValueRange{keep});
   return toRootLayout(flex.getOutput());
 }
 

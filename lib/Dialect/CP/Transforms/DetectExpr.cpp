@@ -1164,6 +1164,8 @@ static Value emitScalarNode(OpBuilder &b, Location loc, const Expr *e,
       return arith::ConstantIndexOp::create(b, loc, e->ival);
     if (auto it = dyn_cast<IntegerType>(t))
       return arith::ConstantIntOp::create(b, loc, it, e->ival);
+    if (auto ft = dyn_cast<FloatType>(t))
+      return arith::ConstantOp::create(b, loc, b.getFloatAttr(ft, e->fval));
     return {};
   case Expr::Index: {
     Value v = emitAffine(b, loc, e->index, dims);
@@ -1220,6 +1222,32 @@ static Value emitScalarNode(OpBuilder &b, Location loc, const Expr *e,
         b, loc, static_cast<arith::CmpIPredicate>(e->pred), a[0], a[1]);
   case Fn::Select:
     return arith::SelectOp::create(b, loc, a[0], a[1], a[2]);
+  // Float arithmetic, for score_mod biases.
+  case Fn::Add:
+    return arith::AddFOp::create(b, loc, a[0], a[1]);
+  case Fn::Sub:
+    return arith::SubFOp::create(b, loc, a[0], a[1]);
+  case Fn::Mul:
+    return arith::MulFOp::create(b, loc, a[0], a[1]);
+  case Fn::Div:
+    return arith::DivFOp::create(b, loc, a[0], a[1]);
+  case Fn::Neg:
+    return arith::NegFOp::create(b, loc, a[0]);
+  case Fn::Max:
+    return arith::MaximumFOp::create(b, loc, a[0], a[1]);
+  case Fn::Min:
+    return arith::MinimumFOp::create(b, loc, a[0], a[1]);
+  case Fn::SIToFP:
+    if (!isa<IntegerType>(a[0].getType()))
+      return {};
+    return arith::SIToFPOp::create(b, loc, t, a[0]);
+  case Fn::ExtF:
+    return arith::ExtFOp::create(b, loc, t, a[0]);
+  case Fn::TruncF:
+    return arith::TruncFOp::create(b, loc, t, a[0]);
+  case Fn::CmpF:
+    return arith::CmpFOp::create(
+        b, loc, static_cast<arith::CmpFPredicate>(e->pred), a[0], a[1]);
   default:
     return {};
   }
