@@ -224,7 +224,14 @@ void CudnnBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
     AttentionParams z = p;
     z.stepCausal = StepCausal::Skip;
     z.shape.seqQ = u.q0;
-    CudaBackend::forward(z, a);
+    // The kernel writes a packed [B, Hq, q0] LSE; copy it into the rows.
+    Scratch head(*this, size_t(u.B * u.Hq * u.q0) * 4);
+    ForwardArgs za = a;
+    za.lse = static_cast<float *>(head.p);
+    CudaBackend::forward(z, za);
+    CPRT_CUDA_CHECK(cudaMemcpy2DAsync(a.lse, size_t(u.SqFull) * 4, head.p, size_t(u.q0) * 4,
+                                      size_t(u.q0) * 4, size_t(u.B * u.Hq),
+                                      cudaMemcpyDeviceToDevice, stream()));
   }
   const size_t elems = size_t(u.B * u.Hq * u.sq * u.D);
   Scratch typed(*this, direct ? 0 : elems * 2);
