@@ -8,3 +8,8 @@
 // CHECK: --pipeline
 // CHECK: --random-inputs
 // CHECK: --ranks
+
+// RUN: %cp-run --runtime-info | FileCheck %s --check-prefix=INFO
+// INFO: cprt: mpi={{[01]}} cuda=0 symbols={{[0-9]+}}
+// RUN: not %cp-run --entry f 2>&1 | FileCheck %s --check-prefix=NOFILE
+// NOFILE: error: no input file

@@ -91,7 +91,7 @@ enum ExitCode {
 cl::OptionCategory cat("cp-run options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
-                               cl::Required, cl::cat(cat));
+                               cl::cat(cat));
 cl::opt<std::string> entryName("entry", cl::desc("Function to run"),
                                cl::value_desc("name"), cl::cat(cat));
 cl::opt<int> numRanks("ranks",
@@ -166,6 +166,11 @@ cl::opt<int> repeat("repeat",
                     cl::desc("Run the entry this many times "
                              "(timings: last run)"),
                     cl::init(1), cl::cat(cat));
+cl::opt<bool> runtimeInfo(
+    "runtime-info",
+    cl::desc("Print what the linked runtime supports (mpi=0/1, cuda=0/1, "
+             "number of C ABI symbols) and exit"),
+    cl::cat(cat));
 cl::opt<bool> quiet("quiet", cl::desc("No progress or timings on stderr"),
                     cl::cat(cat));
 cl::opt<std::string> emitObject("emit-object",
@@ -1069,6 +1074,13 @@ int realMain(int argc, char **argv) {
       "  exit codes: 0 ok, 1 usage or input error, 2 compilation error,\n"
       "              3 run-time error, 4 outputs beyond tolerance\n");
 
+  if (runtimeInfo) {
+    llvm::outs() << "cprt: mpi=" << cprt_has_mpi()
+                 << " cuda=0 symbols=" << runtimeSymbols().size() << "\n";
+    return kOk;
+  }
+  if (inputFile.empty())
+    return error(kUsage, "no input file (cp-run FILE.mlir --entry NAME ...)");
   bool aot = !emitObject.empty() || !emitHeader.empty() || !emitLLVM.empty();
   if (entryName.empty())
     return error(kUsage, "--entry NAME is required");
