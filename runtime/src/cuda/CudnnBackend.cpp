@@ -188,6 +188,11 @@ char *rowsAt(const TensorView &v, int64_t row) {
   return static_cast<char *>(v.data) + row * v.stride[2] * int64_t(dtypeSize(v.dtype));
 }
 
+/// True when v is the packed [B, h, s, d] layout.
+bool packed(const TensorView &v, int64_t h, int64_t s, int64_t d) {
+  return v.stride[0] == h * s * d && v.stride[1] == s * d && v.stride[2] == d;
+}
+
 void contiguousStrides(int64_t h, int64_t s, int64_t d, int64_t *st) {
   st[0] = h * s * d;
   st[1] = s * d;
@@ -252,6 +257,11 @@ void CudnnBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
                                       size_t(u.sq) * 4, size_t(u.sq) * 4, size_t(u.B * u.Hq),
                                       cudaMemcpyDeviceToDevice, stream()));
   if (!direct) { // typed scratch -> fp32 rows [q0, Sq) of out
+    if (u.q0 == 0 && packed(a.out, u.Hq, u.sq, u.D)) {
+      launchToF32(typed.p, int(a.q.dtype), static_cast<float *>(a.out.data), int64_t(elems), 0,
+                  stream());
+      return;
+    }
     Scratch f32(*this, elems * 4);
     launchToF32(typed.p, int(a.q.dtype), static_cast<float *>(f32.p), int64_t(elems), 0,
                 stream());
@@ -327,6 +337,12 @@ void CudnnBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
     Scratch f32(*this, std::max(nq, nkv) * 4);
     auto store = [&](void *src, size_t n, const TensorView &dst, int64_t row0, int64_t h,
                      int64_t rows) {
+      if (row0 == 0 && dst.dtype == DType::F32 && packed(dst, h, rows, u.D) &&
+          (&dst == &a.dq ? rows == p.shape.seqQ : rows == p.shape.seqKV)) {
+        launchToF32(src, int(dt), static_cast<float *>(dst.data), int64_t(n), a.accumulate,
+                    stream());
+        return;
+      }
       launchToF32(src, int(dt), static_cast<float *>(f32.p), int64_t(n), 0, stream());
       launchStoreScaled(static_cast<float *>(f32.p), rowsAt(dst, row0), int(dst.dtype),
                         dst.stride, u.B, h, rows, u.D, 1.f, a.accumulate, stream());
