@@ -1083,6 +1083,13 @@ struct DetectAttentionPass
     : mlir::cp::impl::CPDetectAttentionBase<DetectAttentionPass> {
   using Base::Base;
 
+  // The rewrite may create linalg.transpose / linalg.generic (layout and
+  // widening of q/k/v) also in modules that hold only TOSA.
+  void getDependentDialects(DialectRegistry &registry) const override {
+    Base::getDependentDialects(registry);
+    registry.insert<linalg::LinalgDialect>();
+  }
+
   void runOnOperation() override {
     SmallVector<Operation *> candidates;
     getOperation()->walk([&](Operation *op) {
