@@ -121,7 +121,7 @@ def main():
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
     lines = [f"Device: {name}; date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
-             f"torch {torch.__version__}; CPRT_FWD_WARPS={os.environ.get('CPRT_FWD_WARPS', '8')}",
+             f"torch {torch.__version__}",
              "", "| S | causal | ours fwd | ours-cuDNN fwd | torch flash fwd | torch cuDNN fwd | "
              "ours f+b | ours-cuDNN f+b | torch flash f+b | torch cuDNN f+b |",
              "|---|---|---|---|---|---|---|---|---|---|"]

@@ -269,34 +269,13 @@ void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 
-/// Forward tiling for head dims <= 128 (CPRT_FWD_TILE): 0 = 4 warps x 32
-/// rows with 32-key tiles (default), 1 = 8 warps x 16 rows, 2 = 4 warps x
-/// 16 rows, 3 = 4 warps x 32 rows with 64-key tiles (spills at D=128).
-int forwardTile() {
-  static const int w = [] {
-    const char *e = std::getenv("CPRT_FWD_TILE");
-    return e ? std::atoi(e) : 0;
-  }();
-  return w;
-}
-
 template <typename T, typename OutT>
 void launchD(const FwdParams &fp, int64_t B, int64_t D, cudaStream_t s) {
   switch (D) {
-  case 64:
-    switch (forwardTile()) {
-    case 1: return launchTyped<T, OutT, 64, 8>(fp, B, s);
-    case 2: return launchTyped<T, OutT, 64, 4>(fp, B, s);
-    case 3: return launchTyped<T, OutT, 64, 4, 2, 64>(fp, B, s);
-    default: return launchTyped<T, OutT, 64, 4, 2, 32>(fp, B, s);
-    }
-  case 128:
-    switch (forwardTile()) {
-    case 1: return launchTyped<T, OutT, 128, 8>(fp, B, s);
-    case 2: return launchTyped<T, OutT, 128, 4>(fp, B, s);
-    case 3: return launchTyped<T, OutT, 128, 4, 2, 64>(fp, B, s);
-    default: return launchTyped<T, OutT, 128, 4, 2, 32>(fp, B, s);
-    }
+  // 4 warps x 32 rows, 32-key tiles (measured best of 4x16, 8x16, 4x32/64-key
+  // on the H100; bench/RESULTS.md).
+  case 64: return launchTyped<T, OutT, 64, 4, 2, 32>(fp, B, s);
+  case 128: return launchTyped<T, OutT, 128, 4, 2, 32>(fp, B, s);
   case 256: return launchTyped<T, OutT, 256, 4>(fp, B, s);
   default: cudaFail("flash forward: unsupported head dim " + std::to_string(D));
   }
