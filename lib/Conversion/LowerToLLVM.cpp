@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
@@ -30,6 +32,32 @@ struct EmitCInterfacePass
     });
   }
 };
+
+/// Decomposes linalg.softmax (which has no lowering of its own) through its
+/// AggregatedOpInterface into max / sub+exp / sum / div generics.
+struct DecomposeSoftmaxPass
+    : PassWrapper<DecomposeSoftmaxPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(DecomposeSoftmaxPass)
+  StringRef getArgument() const override { return "cp-decompose-softmax"; }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<linalg::LinalgDialect, arith::ArithDialect,
+                    math::MathDialect, tensor::TensorDialect>();
+  }
+  void runOnOperation() override {
+    SmallVector<linalg::SoftmaxOp> ops;
+    getOperation().walk([&](linalg::SoftmaxOp op) { ops.push_back(op); });
+    for (linalg::SoftmaxOp op : ops) {
+      OpBuilder b(op);
+      FailureOr<SmallVector<Value>> parts = op.decomposeOperation(b);
+      if (failed(parts)) {
+        op.emitOpError("could not be decomposed");
+        return signalPassFailure();
+      }
+      op->replaceAllUsesWith(*parts);
+      op.erase();
+    }
+  }
+};
 } // namespace
 
 void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
@@ -40,6 +68,7 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
                               /*validationOptions=*/std::nullopt);
   pm.addPass(createTosaToTensorPass());
   pm.addPass(createTosaToArithPass());
+  pm.addPass(std::make_unique<DecomposeSoftmaxPass>());
   pm.addPass(createCanonicalizerPass());
 
   bufferization::OneShotBufferizePassOptions bufferize;

@@ -19,6 +19,7 @@
 
 #include "cp/Conversion/Passes.h"
 #include "cp/Dialect/CP/IR/CPOps.h"
+#include "cp/Utils/ElementCast.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
@@ -188,18 +189,7 @@ public:
   }
 
   /// Casts an integer/index tensor to `to` (positions i64, documents i32).
-  Value castInts(Value t, Type to) {
-    auto tt = rtt(t);
-    Type from = tt.getElementType();
-    if (from == to)
-      return t;
-    auto rt = RankedTensorType::get(tt.getShape(), to);
-    if (from.isIndex() || to.isIndex())
-      return arith::IndexCastOp::create(b, loc, rt, t);
-    if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
-      return arith::ExtSIOp::create(b, loc, rt, t);
-    return arith::TruncIOp::create(b, loc, rt, t);
-  }
+  Value castInts(Value t, Type to) { return castElements(b, loc, t, to); }
 
   ModuleOp module;
   OpBuilder b;
@@ -829,7 +819,7 @@ LogicalResult lowerFlex(ModuleOp m, FlexAttentionOp op) {
   Value out = outF32;
   auto outT = rtt(op.getOutput());
   if (outT.getElementType() != f32)
-    out = arith::TruncFOp::create(b, loc, outT, outF32);
+    out = castElements(b, loc, outF32, outT.getElementType());
   op.getOutput().replaceAllUsesWith(out);
   if (op.getLse()) {
     auto id3 = AffineMap::getMultiDimIdentityMap(3, ctx);

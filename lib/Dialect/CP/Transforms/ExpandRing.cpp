@@ -23,6 +23,7 @@
 
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
+#include "cp/Utils/ElementCast.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -226,7 +227,7 @@ LogicalResult ExpandRingPass::expand(RingAttentionOp op,
   Value result = out;
   auto wantType = cast<RankedTensorType>(op.getOutput().getType());
   if (wantType.getElementType() != f32)
-    result = arith::TruncFOp::create(b, loc, wantType, out);
+    result = castElements(b, loc, out, wantType.getElementType());
   op.getOutput().replaceAllUsesWith(result);
   if (op.getLse())
     op.getLse().replaceAllUsesWith(lse);

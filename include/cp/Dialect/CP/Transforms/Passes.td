@@ -83,7 +83,8 @@ def CPExpandRing : Pass<"cp-expand-ring", "ModuleOp"> {
   }];
   let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
 }
 
 #endif // CP_DIALECT_CP_TRANSFORMS_PASSES_TD
