@@ -47,6 +47,17 @@ enum {
   CPRT_C_GQA = 32,
 };
 
+/* Offload of whole-sequence attention (single-device cp.sdpa) to a device:
+ * a host that runs compiled code with a GPU registers a function, and
+ * cprt_c_sdpa_fwd_* calls it (for unmasked attention) instead of the CPU
+ * kernel. Pointers are host memory; returns a cprt_status. Pass NULL to
+ * unregister. See runtime/include/cprt/cuda/cprt_cuda.h. */
+typedef int32_t (*cprt_c_sdpa_offload_fn)(
+    int32_t dtype, int64_t B, int64_t Hq, int64_t Hkv, int64_t Sq, int64_t Skv,
+    int64_t D, const void *q, const void *k, const void *v, void *out,
+    float *lse, float scale, int32_t causal, void *user);
+void cprt_c_set_sdpa_offload(cprt_c_sdpa_offload_fn fn, void *user);
+
 int32_t cprt_c_failed(void);
 const char *cprt_c_error(void);
 void cprt_c_clear_error(void);

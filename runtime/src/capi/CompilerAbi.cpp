@@ -27,6 +27,8 @@ using namespace cprt;
 namespace {
 
 thread_local std::string stickyError;
+cprt_c_sdpa_offload_fn sdpaOffload = nullptr;
+void *sdpaOffloadUser = nullptr;
 thread_local bool stickyFailed = false;
 
 struct Buffer {
@@ -400,6 +402,11 @@ void ringImpl(cprt_dtype dt, const char *op, const Buffer *dout,
 
 extern "C" {
 
+void cprt_c_set_sdpa_offload(cprt_c_sdpa_offload_fn fn, void *user) {
+  sdpaOffload = fn;
+  sdpaOffloadUser = user;
+}
+
 int32_t cprt_c_failed(void) { return stickyFailed ? 1 : 0; }
 const char *cprt_c_error(void) { return stickyError.c_str(); }
 void cprt_c_clear_error(void) {
@@ -427,6 +434,14 @@ int64_t cprt_c_rank(void) {
       float *lse = (flags & CPRT_C_HAS_LSE)                                    \
                        ? reinterpret_cast<float *>(view(rl, l, 4, "lse").data) \
                        : nullptr;                                              \
+      if (sdpaOffload && !(flags & CPRT_C_HAS_MASK)) {                         \
+        cprt_status st = sdpaOffload(                                          \
+            dtypeOf(EB, BF), dq.B, dq.H, dk.H, dq.S, dk.S, dq.D, qb.data,      \
+            kb.data, vb.data, ob.data, lse, float(scale),                      \
+            flags & CPRT_C_CAUSAL, sdpaOffloadUser);                           \
+        check(st == CPRT_OK, "offloaded attention failed");                   \
+        return st;                                                             \
+      }                                                                        \
       return cprt_sdpa_fwd(dtypeOf(EB, BF), dq.B, dq.H, dk.H, dq.S, dk.S,      \
                            dq.D, qb.data, kb.data, vb.data, ob.data, lse,      \
                            float(scale), flags & CPRT_C_CAUSAL,                \

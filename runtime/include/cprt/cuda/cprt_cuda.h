@@ -88,6 +88,20 @@ int cprt_cuda_ring_run(cprt_cuda_ring *r);
 int cprt_cuda_comm_test(int32_t transport, int32_t world, int32_t silent_rank,
                         int64_t timeout_ms);
 
+/* Compiled code's whole-sequence attention on this GPU: register
+ * cprt_cuda_offload_sdpa with cprt_c_set_sdpa_offload (cprt_compiler.h) and
+ * cp.sdpa lowered to cprt_c_sdpa_fwd_* runs as ring attention over `world`
+ * virtual ranks of this GPU (configure: balancer / rotate as cprt_balancer /
+ * cprt_rotate, backend 0 flash kernels, 1 cuDNN). Host buffers are copied
+ * in and out per call; bf16/f16 self-attention only. */
+int cprt_cuda_configure_offload(int32_t world, int32_t balancer,
+                                int32_t rotate, int32_t backend);
+int32_t cprt_cuda_offload_sdpa(int32_t dtype, int64_t B, int64_t Hq,
+                               int64_t Hkv, int64_t Sq, int64_t Skv, int64_t D,
+                               const void *q, const void *k, const void *v,
+                               void *out, float *lse, float scale,
+                               int32_t causal, void *user);
+
 const char *cprt_cuda_last_error(void);
 int cprt_cuda_synchronize(void);
 
