@@ -341,6 +341,11 @@ LogicalResult describeTensor(Type type, DictionaryAttr attrs,
     return failure();
   }
   sig.globalShape[sig.dim] = sig.seqLen;
+  if (sig.balancer == int32_t(cp::LoadBalancer::per_document_head_tail)) {
+    err = name + " is sharded per_document_head_tail, which needs document "
+                 "ids to shard and unshard; cp-run does not take them yet";
+    return failure();
+  }
   return success();
 }
 
