@@ -32,7 +32,8 @@ shard.grid @grid(shape = 3)
 // CHECK: cp.merge_partial %[[S1]]#0, %[[S1]]#1
 // CHECK: cp.block_attention %[[Q]], %[[KV2]]#0, %[[KV2]]#1 {causal = #cp.causal<q_tail_half>, enable_gqa}
 // The fp32 result goes back to the query's element type.
-// CHECK: %[[OUT:.+]] = arith.truncf %[[S2]]#0 : tensor<1x2x8x4xf32> to tensor<1x2x8x4xbf16>
+// CHECK: %[[OUT:.+]] = linalg.generic {{.+}} ins(%[[S2]]#0 : tensor<1x2x8x4xf32>) outs(%{{.+}} : tensor<1x2x8x4xbf16>)
+// CHECK: arith.truncf %{{.+}} : f32 to bf16
 // CHECK: return %[[OUT]], %[[S2]]#1
 // CHECK-NOT: cp.ring_attention
 func.func @head_tail(%q: tensor<1x2x8x4xbf16>, %k: tensor<1x1x8x4xbf16>, %v: tensor<1x1x8x4xbf16>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>) {
