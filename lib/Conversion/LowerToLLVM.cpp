@@ -20,7 +20,8 @@ using namespace mlir;
 
 namespace {
 /// Marks public functions with llvm.emit_c_interface so hosts can call
-/// `_mlir_ciface_<name>` with memref descriptors.
+/// `_mlir_ciface_<name>` with memref descriptors, and drops the cp.sharding
+/// argument/result attributes (runners read them before lowering).
 struct EmitCInterfacePass
     : PassWrapper<EmitCInterfacePass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterfacePass)
@@ -29,6 +30,11 @@ struct EmitCInterfacePass
     getOperation().walk([](func::FuncOp f) {
       if (f.isPublic() && !f.isExternal())
         f->setAttr("llvm.emit_c_interface", UnitAttr::get(f.getContext()));
+      // Sharding attributes were for runners; LLVM has no use for them.
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        f.removeArgAttr(i, StringAttr::get(f.getContext(), "cp.sharding"));
+      for (unsigned i = 0; i < f.getNumResults(); ++i)
+        f.removeResultAttr(i, StringAttr::get(f.getContext(), "cp.sharding"));
     });
   }
 };
@@ -82,6 +88,10 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   outParams.hoistStaticAllocs = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  // Free every buffer the function allocates (ownership-based deallocation;
+  // the runtime never retains compiled code's buffers past a call).
+  bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
