@@ -136,7 +136,7 @@ bool shapesCompatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
   return true;
 }
 
-std::optional<double> toDouble(std::optional<APFloat> f) {
+std::optional<double> asDouble(std::optional<APFloat> f) {
   if (!f)
     return std::nullopt;
   return f->convertToDouble();
@@ -381,9 +381,9 @@ static LogicalResult verifyBackwardTypes(BackwardOp op,
 LogicalResult SDPAOp::verify() {
   SmallVector<int64_t> outShape;
   AttentionOperands a{getQuery(), getKey(), getValue(), getMask(),
-                      getEnableGqa(), toDouble(getScale())};
+                      getEnableGqa(), asDouble(getScale())};
   if (failed(verifyQKV(*this, a, outShape)) ||
-      failed(verifyDropout(*this, toDouble(getDropoutP()))) ||
+      failed(verifyDropout(*this, asDouble(getDropoutP()))) ||
       failed(verifyResultType(*this, "output", getOutput().getType(), outShape,
                               rtt(getQuery()).getElementType())))
     return failure();
@@ -395,9 +395,9 @@ LogicalResult SDPAOp::verify() {
 LogicalResult SDPABackwardOp::verify() {
   SmallVector<int64_t> outShape;
   AttentionOperands a{getQuery(), getKey(), getValue(), getMask(),
-                      getEnableGqa(), toDouble(getScale())};
+                      getEnableGqa(), asDouble(getScale())};
   if (failed(verifyQKV(*this, a, outShape)) ||
-      failed(verifyDropout(*this, toDouble(getDropoutP()))) ||
+      failed(verifyDropout(*this, asDouble(getDropoutP()))) ||
       failed(verifyBackwardTypes(*this, outShape)))
     return failure();
   return success();
@@ -410,7 +410,7 @@ LogicalResult SDPABackwardOp::verify() {
 LogicalResult FlexAttentionOp::verify() {
   SmallVector<int64_t> outShape;
   AttentionOperands a{getQuery(), getKey(), getValue(), Value(),
-                      getEnableGqa(), toDouble(getScale())};
+                      getEnableGqa(), asDouble(getScale())};
   if (failed(verifyQKV(*this, a, outShape)) ||
       failed(verifyResultType(*this, "output", getOutput().getType(), outShape,
                               rtt(getQuery()).getElementType())))
@@ -498,14 +498,22 @@ LogicalResult ShardOp::verify() {
                               getDim(), getBalancer(), getBlockSize());
 }
 
-LogicalResult ShardOp::verifySymbolUses(SymbolTableCollection &symbols) {
+/// Grid, axes and the split of the global tensor into the local one.
+template <typename ShardLikeOp>
+static LogicalResult verifyShardSymbols(ShardLikeOp op, Value global,
+                                        Value local,
+                                        SymbolTableCollection &symbols) {
   FailureOr<int64_t> world =
-      resolveRing(*this, getGridAttr(), getGridAxes(), symbols);
+      resolveRing(op, op.getGridAttr(), op.getGridAxes(), symbols);
   if (failed(world))
     return failure();
-  return verifySplit(*this, rtt(getInput()).getShape()[getDim()],
-                     rtt(getResult()).getShape()[getDim()], *world,
-                     getBalancer(), getBlockSize(), getPad());
+  return verifySplit(op, rtt(global).getShape()[op.getDim()],
+                     rtt(local).getShape()[op.getDim()], *world,
+                     op.getBalancer(), op.getBlockSize(), op.getPad());
+}
+
+LogicalResult ShardOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  return verifyShardSymbols(*this, getInput(), getResult(), symbols);
 }
 
 LogicalResult UnshardOp::verify() {
@@ -514,13 +522,7 @@ LogicalResult UnshardOp::verify() {
 }
 
 LogicalResult UnshardOp::verifySymbolUses(SymbolTableCollection &symbols) {
-  FailureOr<int64_t> world =
-      resolveRing(*this, getGridAttr(), getGridAxes(), symbols);
-  if (failed(world))
-    return failure();
-  return verifySplit(*this, rtt(getResult()).getShape()[getDim()],
-                     rtt(getInput()).getShape()[getDim()], *world,
-                     getBalancer(), getBlockSize(), getPad());
+  return verifyShardSymbols(*this, getResult(), getInput(), symbols);
 }
 
 LogicalResult GlobalPositionOp::verify() {
@@ -554,7 +556,7 @@ template <typename RingOp>
 static LogicalResult verifyRingCommon(RingOp op,
                                       SmallVectorImpl<int64_t> &outShape) {
   AttentionOperands a{op.getQuery(), op.getKey(), op.getValue(), Value(),
-                      op.getEnableGqa(), toDouble(op.getScale())};
+                      op.getEnableGqa(), asDouble(op.getScale())};
   if (failed(verifyQKV(op, a, outShape)))
     return failure();
   int64_t rank = rtt(op.getQuery()).getRank();
@@ -690,7 +692,7 @@ template <typename BlockOp>
 static LogicalResult verifyBlockCommon(BlockOp op,
                                        SmallVectorImpl<int64_t> &outShape) {
   AttentionOperands a{op.getQuery(), op.getKey(), op.getValue(), op.getMask(),
-                      op.getEnableGqa(), toDouble(op.getScale())};
+                      op.getEnableGqa(), asDouble(op.getScale())};
   if (failed(verifyQKV(op, a, outShape)))
     return failure();
   int64_t rank = rtt(op.getQuery()).getRank();
