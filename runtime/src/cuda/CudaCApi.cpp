@@ -255,6 +255,10 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
     const bool timed = rr->iters > 0;
     double msPerIter = 0;
     RingStats stats0;
+    // NCCL with one rank per process: this process's rank reports, and the
+    // result shards are all-gathered so that every rank holds the full output.
+    int reportRank = 0;
+    bool gatherAll = false;
 
     auto body = [&](int r, GpuCommunicator &comm) {
       std::unique_ptr<CudaBackend> bePtr = makeBackend(rr->backend, comm.stream(), comm.device());
@@ -298,17 +302,30 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
       comm.barrier();
       be.synchronize();
       const auto t1 = std::chrono::steady_clock::now();
-      if (r == 0) {
+      if (r == reportRank) {
         msPerIter = std::chrono::duration<double, std::milli>(t1 - t0).count() / iters;
         stats0 = st;
       }
       // Unshard (padding slots are dropped by the scatter).
-      be.scatterRows(out, rr->out, myIdx, B * Hq, L, S, D * es);
-      be.scatterRows(lse, rr->lse, myIdx, B * Hq, L, S, 4);
+      auto unshard = [&](void *shard, void *global, int64_t outer, size_t rowBytes) {
+        if (!gatherAll) {
+          be.scatterRows(shard, global, myIdx, outer, L, S, rowBytes);
+          return;
+        }
+        // Every rank's shard through the communicator, then W scatters.
+        const size_t bytes = size_t(outer * L) * rowBytes;
+        char *all = static_cast<char *>(alloc(bytes * W));
+        comm.startAllGather(shard, all, bytes)->wait();
+        for (int j = 0; j < W; ++j)
+          be.scatterRows(all + j * bytes, global, idx + int64_t(j) * L, outer, L, S, rowBytes);
+        CPRT_CUDA_CHECK(cudaFreeAsync(all, be.stream()));
+      };
+      unshard(out, rr->out, B * Hq, D * es);
+      unshard(lse, rr->lse, B * Hq, 4);
       if (rr->backward) {
-        be.scatterRows(dq, rr->dq, myIdx, B * Hq, L, S, D * es);
-        be.scatterRows(dk, rr->dk, myIdx, B * Hkv, L, S, D * es);
-        be.scatterRows(dv, rr->dv, myIdx, B * Hkv, L, S, D * es);
+        unshard(dq, rr->dq, B * Hq, D * es);
+        unshard(dk, rr->dk, B * Hkv, D * es);
+        unshard(dv, rr->dv, B * Hkv, D * es);
       }
       for (void *p : {q, k, v, out, static_cast<void *>(lse), dout, dq, dk, dv})
         if (p) CPRT_CUDA_CHECK(cudaFreeAsync(p, be.stream()));
@@ -325,16 +342,33 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
         runVirtualRanks(W, body);
       } else {
 #ifdef CPRT_HAVE_NCCL
-        check(W == 1, "ring: the NCCL transport in this harness runs one rank per process");
-        const std::string path = "/tmp/cprt_nccl_id_" + std::to_string(getpid());
-        auto comm = makeNcclCommunicatorFromFile(path, 0, 1);
+        // One rank per process: rank rr->rank of W on the current device.
+        const bool multi = rr->nccl_id_file && *rr->nccl_id_file;
+        check(W == 1 || multi, "ring: NCCL with world > 1 runs one rank per process: set "
+                               "rank and nccl_id_file (a new path per call)");
+        const int rank = multi ? rr->rank : 0;
+        check(rank >= 0 && rank < W, "ring: NCCL rank " + std::to_string(rank) +
+                                         " out of range for world " + std::to_string(W));
+        const std::string path = multi ? std::string(rr->nccl_id_file)
+                                       : "/tmp/cprt_nccl_id_" + std::to_string(getpid());
+        auto comm = makeNcclCommunicatorFromFile(path, rank, W);
+        if (rank == 0) unlink(path.c_str()); // init is collective: every rank has read it
+        if (rr->timeout_ms > 0) comm->setTimeoutMs(rr->timeout_ms);
         cudaStream_t st;
         CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
         comm->setStream(st);
-        body(0, *comm);
-        comm->synchronize();
+        reportRank = rank;
+        gatherAll = W > 1;
+        try {
+          body(rank, *comm);
+          comm->synchronize();
+        } catch (...) {
+          comm.reset(); // aborts (or finalizes) before the stream goes
+          cudaStreamDestroy(st);
+          throw;
+        }
+        comm.reset();
         cudaStreamDestroy(st);
-        unlink(path.c_str());
 #else
         fail(ErrorCode::Invalid, "ring: built without NCCL");
 #endif
@@ -354,6 +388,11 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
 
 int cprt_cuda_comm_test(int32_t transport, int32_t world, int32_t silentRank,
                         int64_t timeoutMs) {
+  return cprt_cuda_comm_test_rank(transport, world, 0, nullptr, silentRank, timeoutMs);
+}
+
+int cprt_cuda_comm_test_rank(int32_t transport, int32_t world, int32_t rank,
+                             const char *ncclIdFile, int32_t silentRank, int64_t timeoutMs) {
   return guarded([&] {
     const size_t count = 1000;
     auto body = [&](int r, GpuCommunicator &comm) {
@@ -439,16 +478,39 @@ int cprt_cuda_comm_test(int32_t transport, int32_t world, int32_t silentRank,
       runVirtualRanks(world, body, -1, timeoutMs);
     } else {
 #ifdef CPRT_HAVE_NCCL
-      check(world == 1, "comm test: one NCCL rank per process here");
-      const std::string path = "/tmp/cprt_nccl_id_t" + std::to_string(getpid());
-      auto comm = makeNcclCommunicatorFromFile(path, 0, 1, -1, timeoutMs);
+      const bool multi = ncclIdFile && *ncclIdFile;
+      check(world == 1 || multi, "comm test: NCCL with world > 1 runs one rank per process: "
+                                 "pass rank and nccl_id_file");
+      if (!multi) rank = 0;
+      check(rank >= 0 && rank < world, "comm test: bad NCCL rank " + std::to_string(rank));
+      const std::string path = multi ? std::string(ncclIdFile)
+                                     : "/tmp/cprt_nccl_id_t" + std::to_string(getpid());
+      // Rendezvous and init with the default timeout (processes start at
+      // different times), the collectives with timeoutMs.
+      auto comm = makeNcclCommunicatorFromFile(path, rank, world, -1, multi ? 0 : timeoutMs);
+      if (rank == 0) unlink(path.c_str());
+      if (timeoutMs > 0) comm->setTimeoutMs(timeoutMs);
       cudaStream_t st;
       CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
       comm->setStream(st);
-      body(0, *comm);
-      comm->synchronize();
+      try {
+        body(rank, *comm);
+        if (rank == silentRank && world > 1) {
+          // Silent until the others gave up, then late: the barrier must
+          // fail too (peers aborted), not hang.
+          std::this_thread::sleep_for(std::chrono::milliseconds(comm->timeoutMs() + 1000));
+          comm->barrier();
+          fail(ErrorCode::Internal, "comm test rank " + std::to_string(rank) +
+                                        ": the silent rank's late barrier succeeded");
+        }
+        comm->synchronize();
+      } catch (...) {
+        comm.reset(); // aborts (or finalizes) before the stream goes
+        cudaStreamDestroy(st);
+        throw;
+      }
+      comm.reset();
       cudaStreamDestroy(st);
-      unlink(path.c_str());
 #else
       fail(ErrorCode::Invalid, "comm test: built without NCCL");
 #endif

@@ -152,8 +152,8 @@ public:
       if (Clock::now() > deadline) {
         abort();
         fail(ErrorCode::Timeout, where("synchronize") + "timed out after " +
-                                     std::to_string(timeoutMs_) +
-                                     " ms (communicator aborted)");
+                                     std::to_string(timeoutMs_) + " ms waiting for " +
+                                     lastOp + " (communicator aborted)");
       }
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
@@ -168,7 +168,8 @@ public:
       const std::string msg = ncclGetErrorString(r != ncclSuccess ? r : st);
       const char *last = ncclGetLastError(comm);
       abort();
-      fail(ErrorCode::Comm, where(what) + msg + (last ? std::string(" (") + last + ")" : ""));
+      fail(ErrorCode::Comm, where(what) + msg + " (last operation: " + lastOp + ")" +
+                                (last && *last ? std::string(" (") + last + ")" : ""));
     }
   }
 
@@ -212,6 +213,7 @@ private:
   }
   template <typename F> CommRequestPtr launch(const char *what, F &&f) {
     if (aborted) fail(ErrorCode::Comm, where(what) + "communicator was aborted");
+    lastOp = what;
     CPRT_CUDA_CHECK(cudaEventRecord(readyEv(), stream_));
     CPRT_CUDA_CHECK(cudaStreamWaitEvent(commStream, ready, 0));
     f();
@@ -232,6 +234,7 @@ private:
   cudaEvent_t ready = nullptr;
   void *scratch = nullptr;
   bool aborted = false;
+  const char *lastOp = "no operation"; ///< named in wait/synchronize errors
 };
 
 void NcclRequest::wait() {

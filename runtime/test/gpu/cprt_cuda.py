@@ -39,6 +39,8 @@ class Ring(C.Structure):
         ("iters", I32), ("ms_per_iter_host", VP),
         ("steps_computed", I32), ("steps_skipped", I32), ("comm_ops", I32),
         ("backend", I32),
+        # NCCL, one rank per process (transport 1, world > 1)
+        ("rank", I32), ("nccl_id_file", C.c_char_p), ("timeout_ms", I64),
     ]
 
 
@@ -60,6 +62,9 @@ def load(path=None):
     lib.cprt_cuda_gather_rows.argtypes = [VP, VP, VP, I64, I64, I64, I64, VP]
     lib.cprt_cuda_scatter_rows.argtypes = [VP, VP, VP, I64, I64, I64, I64, VP]
     lib.cprt_cuda_comm_test.argtypes = [I32, I32, I32, I64]
+    if hasattr(lib, "cprt_cuda_comm_test_rank"):
+        lib.cprt_cuda_comm_test_rank.argtypes = [I32, I32, I32, C.c_char_p, I32, I64]
+        lib.cprt_cuda_comm_test_rank.restype = C.c_int
     lib.cprt_cuda_last_error.restype = C.c_char_p
     return lib
 

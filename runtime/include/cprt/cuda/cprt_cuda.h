@@ -55,7 +55,8 @@ int cprt_cuda_scatter_rows(const void *src, void *dst, const int64_t *idx, int64
  * them with the balancer, runs `world` ranks and unshards the results. */
 typedef struct cprt_cuda_ring {
   int32_t world;
-  int32_t transport; /* 0 virtual ranks on this GPU, 1 NCCL (world must be 1),
+  int32_t transport; /* 0 virtual ranks on this GPU, 1 NCCL (world 1, or one rank
+                        per process: see rank / nccl_id_file below),
                         2 the CPU oracle (CpuBackend + thread ranks, host copies) */
   int32_t balancer;  /* cprt::Balancer */
   int32_t rotate;    /* cprt::RotateMethod */
@@ -78,6 +79,18 @@ typedef struct cprt_cuda_ring {
   float *ms_per_iter_host;/* out: mean wall ms per iteration (forward[+backward]) */
   int32_t steps_computed, steps_skipped, comm_ops; /* out: rank 0's stats */
   int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback) */
+  /* NCCL with world > 1 (transport 1): this process is rank `rank` of `world`
+   * (one process per GPU, on its current CUDA device). Rank 0 writes a fresh
+   * NCCL unique id to nccl_id_file, the others wait for it (use a new path per
+   * call; rank 0 removes it once every rank joined). Every rank passes the
+   * full global q/k/v/dout (the same data), shards its own part, and gets the
+   * full results: the shards are all-gathered over NCCL and unsharded. Timing
+   * is synchronised by barriers; ms_per_iter_host and the stats are this rank's.
+   * A null nccl_id_file keeps the single-rank behaviour (world must be 1). */
+  int32_t rank;
+  const char *nccl_id_file;
+  int64_t timeout_ms; /* communicator operations (0: CPRT_TIMEOUT_MS, else 60 s);
+                         the id rendezvous and NCCL init always use the default */
 } cprt_cuda_ring;
 
 int cprt_cuda_ring_run(cprt_cuda_ring *r);
@@ -87,6 +100,18 @@ int cprt_cuda_ring_run(cprt_cuda_ring *r);
  * skip everything: the others must fail within timeout_ms, not hang. */
 int cprt_cuda_comm_test(int32_t transport, int32_t world, int32_t silent_rank,
                         int64_t timeout_ms);
+/* The same self-test as one rank of a multi-process NCCL job (transport 1,
+ * one process per GPU, this process's current device; the id rendezvous as in
+ * cprt_cuda_ring, nccl_id_file a new path per call). The rendezvous and NCCL
+ * init use the default timeout (CPRT_TIMEOUT_MS, else 60 s), the collectives
+ * timeout_ms. The silent rank joins the communicator, skips every collective,
+ * sleeps timeout_ms + 1 s and then calls a barrier: the others fail within
+ * timeout_ms with an error naming the operation (communicator aborted), and
+ * the silent rank's late barrier fails too, so every rank returns an error.
+ * transport 0 / null nccl_id_file: as cprt_cuda_comm_test (rank ignored). */
+int cprt_cuda_comm_test_rank(int32_t transport, int32_t world, int32_t rank,
+                             const char *nccl_id_file, int32_t silent_rank,
+                             int64_t timeout_ms);
 
 /* Compiled code's whole-sequence attention on this GPU: register
  * cprt_cuda_offload_sdpa with cprt_c_set_sdpa_offload (cprt_compiler.h) and
