@@ -260,6 +260,8 @@ def main():
     ap.add_argument("--allow-skip", action="store_true",
                     help="exit 0 when fewer than 2 GPUs are visible")
     ap.add_argument("--timeout", type=float, default=900, help="whole job, seconds")
+    ap.add_argument("--idle-timeout", type=float, default=120,
+                    help="kill every worker when no case finished for this long, seconds")
     ap.add_argument("--mpi-driver", default=None)
     args = ap.parse_args()
     if args.worker:
@@ -301,7 +303,7 @@ def main():
     extra = ["--lib", lib, "--seed", str(seed)] + (["--quick"] if args.quick else []) + \
         (["--only", args.only] if args.only else [])
     job_ok, reason, rcs = nw.run_job(os.path.abspath(__file__), W, extra, on_result,
-                                     timeout_s=args.timeout)
+                                     timeout_s=args.timeout, idle_s=args.idle_timeout)
     failed = []
     for i in sel:
         if i not in verdict:
@@ -329,6 +331,8 @@ def main():
     print(f"\nnccl: {passed}/{total} passed ({time.time() - t0:.0f} s, W={W}, seed {seed})")
     for f in failed:
         print("FAILED:", f)
+    if failed:
+        print("hint: NCCL_DEBUG=INFO (passed on to the workers) shows NCCL's transports and errors")
     sys.exit(0 if passed == total and job_ok else 1)
 
 
