@@ -2,24 +2,31 @@
 # Builds the runtime with CUDA on the GPU machine (CMake only, no MLIR) and
 # runs the GPU tests; with --bench also the GPU benchmarks. Logs go to $OUT
 # (the device tool brings them back) or to $BUILD/logs.
-#   scripts/gpu-test.sh [--quick] [--bench] [--no-test] [--cudnn]
+#   scripts/gpu-test.sh [--quick] [--bench] [--no-test] [--cudnn] [--nccl] [--nccl-only]
 # --cudnn builds the experimental cuDNN backend ($BUILD-cudnn; needs the
 # cudnn-frontend headers in runtime/src/cuda/.cudnn-frontend) and runs its tests.
+# --nccl runs the multi-GPU NCCL tests (runtime/test/gpu/test_nccl.py, one process
+# per GPU; with --bench also bench/gpu/bench_nccl.py); automatic when
+# `nvidia-smi -L` lists >= 2 GPUs. --nccl-only runs only those (no single-GPU suite).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-build-gpu/logs}
 mkdir -p "$OUT"
-QUICK= BENCH=0 TEST=1 CUDNN=0
+QUICK= BENCH=0 TEST=1 CUDNN=0 NCCL=0 SINGLE=1
 for a in "$@"; do
   case $a in
     --quick) QUICK=--quick ;;
     --bench) BENCH=1 ;;
     --no-test) TEST=0 ;;
     --cudnn) CUDNN=1 ;;
+    --nccl) NCCL=1 ;;
+    --nccl-only) NCCL=1 SINGLE=0 ;;
   esac
 done
+NGPU=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ')
+[ "${NGPU:-0}" -ge 2 ] && NCCL=1
 NV=/opt/torch/.venv/lib/python3.12/site-packages/nvidia
 {
   date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
@@ -32,17 +39,30 @@ cmake -S runtime -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPRT_ENABLE_CUD
   -DCPRT_CUDA_ARCHITECTURES=${CPRT_CUDA_ARCHITECTURES:-90-real} \
   -DCPRT_ENABLE_CUDNN=$([ $CUDNN = 1 ] && echo ON || echo OFF) -DNCCL_HOME="$NV/nccl" > "$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
 grep -E "NCCL|MPI" "$OUT/cmake.log"
-ninja -C $BUILD cprt_cuda > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
+TARGETS=cprt_cuda
+# NCCL over MPI (built only when cmake found MPI)
+[ $NCCL = 1 ] && ninja -C $BUILD -t targets all 2>/dev/null | grep -q '^cprt-nccl-mpi-check:' \
+  && TARGETS="$TARGETS cprt-nccl-mpi-check"
+ninja -C $BUILD $TARGETS > "$OUT/build.log" 2>&1 || { tail -50 "$OUT/build.log"; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"
 export LD_LIBRARY_PATH="$NV/nccl/lib:$NV/cudnn/lib:${LD_LIBRARY_PATH:-}"
 LIB=$BUILD/src/cuda/libcprt_cuda.so
 rc=0
-if [ $TEST = 1 ]; then
+if [ $TEST = 1 ] && [ $SINGLE = 1 ]; then
   ONLY=; [ $CUDNN = 1 ] && ONLY="--only cudnn"
   python3 runtime/test/gpu/test_gpu.py --lib $LIB $QUICK $ONLY 2>&1 | tee "$OUT/test$CUDNN.log"
   rc=${PIPESTATUS[0]}
 fi
-if [ $BENCH = 1 ]; then
+if [ $TEST = 1 ] && [ $NCCL = 1 ]; then
+  echo "NCCL tests on $NGPU GPUs (one process per GPU)"
+  timeout -k 10 1200 python3 runtime/test/gpu/test_nccl.py --lib $LIB $QUICK 2>&1 | tee "$OUT/nccl$CUDNN.log"
+  [ ${PIPESTATUS[0]} = 0 ] || rc=1
+fi
+if [ $BENCH = 1 ] && [ $NCCL = 1 ]; then
+  timeout -k 10 600 python3 bench/gpu/bench_nccl.py --lib $LIB --out "$OUT/bench_nccl$CUDNN.md" 2>&1 | tee "$OUT/bench_nccl$CUDNN.log"
+  [ ${PIPESTATUS[0]} = 0 ] || rc=1
+fi
+if [ $BENCH = 1 ] && [ $SINGLE = 1 ]; then
   python3 bench/gpu/bench_gpu.py --lib $LIB --cudnn $CUDNN --out "$OUT/bench$CUDNN.md" 2>&1 | tee "$OUT/bench$CUDNN.log"
   [ ${PIPESTATUS[0]} = 0 ] || rc=1
 fi
