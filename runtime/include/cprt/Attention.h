@@ -119,6 +119,18 @@ struct AttentionParams {
 struct ForwardArgs {
   TensorView q, k, v, out;
   float *lse = nullptr;
+  /// Accumulate ("merge into") mode, used by the ring for every computed step
+  /// after the first. `out` must be F32 and hold a normalised partial result
+  /// whose LSE is in `lse` (rows with lse = -inf hold 0). This block's result
+  /// (o_b, lse_b) is merged into (out, lse) in the logaddexp form:
+  ///   lse' = logaddexp(lse, lse_b),
+  ///   out' = out * exp(lse - lse') + o_b * exp(lse_b - lse').
+  /// Rows the block cannot see (lse_b = -inf: rows outside the step's range,
+  /// Skip, q_tail_half's head rows, fully masked rows) are left bit-for-bit
+  /// unchanged, out and lse. Never NaN (both -inf stays -inf, out unchanged).
+  /// Every backend honours it (forwardAccumulateViaMerge is a generic
+  /// fallback: forward into a scratch, then mergePartial).
+  bool accumulate = false;
 };
 
 /// Backward from the *global* (merged) out and lse of the forward.
@@ -169,6 +181,14 @@ public:
   virtual void convert(const void *src, DType srcType, void *dst,
                        DType dstType, size_t n);
 };
+
+/// Generic accumulate-mode forward for any backend (`a.accumulate` set):
+/// computes the block into fp32 scratch (be.allocate) with a plain forward,
+/// then be.mergePartial into (a.out, a.lse). Needs a.out F32 with rows
+/// contiguous ([.., .., S, D] with stride[2] == D). Throws cprt::Error on
+/// invalid arguments.
+void forwardAccumulateViaMerge(KernelBackend &be, const AttentionParams &p,
+                               const ForwardArgs &a);
 
 /// Owning buffer in a backend's memory space.
 class BackendBuffer {

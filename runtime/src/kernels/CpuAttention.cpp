@@ -442,6 +442,13 @@ void CpuBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   if (s.batch == 0 || s.seqQ == 0) return;
   checkView(a.q, "q"); checkView(a.out, "out");
   check(a.lse != nullptr, "attention: null lse");
+  if (a.accumulate)
+    check(a.out.dtype == DType::F32,
+          std::string("attention: accumulate needs an fp32 out, got ") +
+              dtypeName(a.out.dtype));
+  // Accumulating a block that sees nothing leaves (out, lse) as they are.
+  if (a.accumulate && (p.stepCausal == StepCausal::Skip || s.seqKV == 0))
+    return;
   if (s.seqKV > 0) { checkView(a.k, "k"); checkView(a.v, "v"); }
 
   const int64_t D = s.headDim, Sq = s.seqQ, group = s.headsQ / s.headsKV;
@@ -508,6 +515,22 @@ void CpuBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
         }
       }
       float *lse = a.lse + (b * s.headsQ + h) * Sq;
+      if (a.accumulate) {
+        // Merge each row that saw something into the fp32 partial in place;
+        // rows with nothing visible (l == 0) keep out and lse bit for bit.
+        float *ob = static_cast<float *>(a.out.data) + b * a.out.stride[0] +
+                    h * a.out.stride[1];
+        for (int64_t i = i0; i < i1; ++i) {
+          const int64_t li = i - i0;
+          if (!(lrow[li] > 0.f)) continue;
+          float *ai = acc.data() + li * D;
+          const float inv = 1.f / lrow[li];
+          for (int64_t x = 0; x < D; ++x) ai[x] *= inv;
+          const float lb = mrow[li] + std::log(lrow[li]);
+          mergePartialF32(ob + i * a.out.stride[2], lse + i, ai, &lb, 1, D);
+        }
+        continue;
+      }
       for (int64_t i = i0; i < i1; ++i) {
         const int64_t li = i - i0;
         float *ai = acc.data() + li * D;

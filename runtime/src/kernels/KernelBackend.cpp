@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 #include <vector>
 
 namespace cprt {
@@ -50,6 +51,42 @@ void KernelBackend::convert(const void *src, DType srcType, void *dst,
   std::vector<float> tmp(n);
   convertToF32(src, srcType, tmp.data(), int64_t(n));
   convertFromF32(tmp.data(), dst, dstType, int64_t(n));
+}
+
+void forwardAccumulateViaMerge(KernelBackend &be, const AttentionParams &p,
+                               const ForwardArgs &a) {
+  validateParams(p);
+  const AttentionShape &s = p.shape;
+  check(a.out.dtype == DType::F32,
+        std::string("attention: accumulate needs an fp32 out, got ") +
+            dtypeName(a.out.dtype));
+  if (s.batch == 0 || s.seqQ == 0) return;
+  check(a.out.data != nullptr && a.lse != nullptr,
+        "attention: accumulate needs out and lse");
+  const int64_t D = s.headDim, Sq = s.seqQ, Hq = s.headsQ;
+  check(a.out.stride[3] == 1 && a.out.stride[2] == D,
+        "attention: accumulate (merge fallback) needs out rows contiguous "
+        "(sequence stride == head dim)");
+  // Nothing visible: every row keeps its (out, lse) bit for bit.
+  if (p.stepCausal == StepCausal::Skip || s.seqKV == 0) return;
+  const size_t rows = size_t(s.batch * Hq * Sq);
+  BackendBuffer part(be, rows * size_t(D) * 4), partLse(be, rows * 4);
+  ForwardArgs f = a;
+  f.accumulate = false;
+  f.out = TensorView::contiguous(part.data(), DType::F32, Hq, Sq, D);
+  f.lse = partLse.f32();
+  be.forward(p, f);
+  float *out = static_cast<float *>(a.out.data);
+  if (a.out.stride[1] == Sq * D && a.out.stride[0] == Hq * Sq * D) {
+    be.mergePartial(out, a.lse, part.f32(), partLse.f32(), int64_t(rows), D);
+    return;
+  }
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < Hq; ++h) {
+      const int64_t r0 = (b * Hq + h) * Sq;
+      be.mergePartial(out + b * a.out.stride[0] + h * a.out.stride[1], a.lse + r0,
+                      part.f32() + r0 * D, partLse.f32() + r0, Sq, D);
+    }
 }
 
 void KernelBackend::attentionDelta(const AttentionShape &s,
