@@ -185,6 +185,13 @@ void CudaBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   checkView(a.q, "q", true);
   checkView(a.out, "out", false);
   check(a.lse != nullptr, "cuda attention: null lse");
+  if (a.accumulate) {
+    check(a.out.dtype == DType::F32,
+          std::string("cuda attention: accumulate needs an fp32 out, got ") +
+              dtypeName(a.out.dtype));
+    // A block that sees nothing leaves (out, lse) as they are.
+    if (p.stepCausal == StepCausal::Skip || s.seqKV == 0) return;
+  }
   if (s.seqKV > 0) {
     checkView(a.k, "k", true);
     checkView(a.v, "v", true);
@@ -201,6 +208,7 @@ void CudaBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   check(l.scale > 0.f, "cuda attention: scale must be > 0 (the kernels fold it into exp2)");
   l.inType = int(a.q.dtype);
   l.outType = int(a.out.dtype);
+  l.accumulate = a.accumulate;
   l.step = stepDesc(p);
   if (s.seqKV == 0) l.step.kEnd = 0;
   l.mask = maskDesc(deviceMask(p));

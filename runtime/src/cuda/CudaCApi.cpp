@@ -176,6 +176,7 @@ int cprt_cuda_attention_forward(const cprt_cuda_attn *a) {
     f.v = mkView(a->v, a->dtype, a->heads_kv, a->seq_kv, a->head_dim, a->v_stride);
     f.out = mkView(a->out, a->out_dtype, a->heads_q, a->seq_q, a->head_dim, a->out_stride);
     f.lse = a->lse;
+    f.accumulate = a->accumulate != 0;
     be.forward(params(a), f);
   });
 }

@@ -203,13 +203,21 @@ void contiguousStrides(int64_t h, int64_t s, int64_t d, int64_t *st) {
 
 void CudnnBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   validateParams(p);
+  if (a.accumulate)
+    check(a.out.dtype == DType::F32,
+          std::string("cudnn attention: accumulate needs an fp32 out, got ") +
+              dtypeName(a.out.dtype));
   if (!eligible(p, a.q.dtype) || a.k.dtype != a.q.dtype || a.v.dtype != a.q.dtype ||
       !(a.out.dtype == a.q.dtype || a.out.dtype == DType::F32)) {
     ++fallbackCalls_;
     return CudaBackend::forward(p, a);
   }
   const Sub u = subProblem(p, a.q.dtype);
-  const bool direct = a.out.dtype == a.q.dtype;
+  // Accumulate (out is fp32 then): cuDNN writes its typed scratch and packed
+  // stats, one merge kernel reads them into (out, lse); rows outside the
+  // sub-view (q_tail_half's head rows) are not touched.
+  const bool acc = a.accumulate;
+  const bool direct = a.out.dtype == a.q.dtype && !acc;
   int64_t oS[3];
   if (direct)
     std::memcpy(oS, a.out.stride, sizeof oS);
@@ -225,7 +233,7 @@ void CudnnBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
     return CudaBackend::forward(p, a);
   }
   ++cudnnCalls_;
-  if (u.q0 > 0) { // rows [0, q0) see nothing: out 0, lse -inf
+  if (u.q0 > 0 && !acc) { // rows [0, q0) see nothing: out 0, lse -inf
     AttentionParams z = p;
     z.stepCausal = StepCausal::Skip;
     z.shape.seqQ = u.q0;
@@ -240,18 +248,25 @@ void CudnnBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   }
   const size_t elems = size_t(u.B * u.Hq * u.sq * u.D);
   Scratch typed(*this, direct ? 0 : elems * 2);
-  Scratch stats(*this, u.q0 > 0 ? size_t(u.B * u.Hq * u.sq) * 4 : 0);
+  const bool packedStats = u.q0 > 0 || acc;
+  Scratch stats(*this, packedStats ? size_t(u.B * u.Hq * u.sq) * 4 : 0);
   std::unordered_map<int64_t, void *> pack{
       {kQ, rowsAt(a.q, u.q0)},
       {kK, a.k.data},
       {kV, a.v.data},
       {kO, direct ? static_cast<void *>(rowsAt(a.out, u.q0)) : typed.p},
-      {kStats, u.q0 > 0 ? stats.p : a.lse}};
+      {kStats, packedStats ? stats.p : a.lse}};
   if (cudnnSetStream(impl_->handle, stream()) != CUDNN_STATUS_SUCCESS)
     fail(ErrorCode::Internal, "cudnnSetStream failed");
   feCheck(e.graph->execute(impl_->handle, pack,
                            impl_->workspace(size_t(e.workspace), stream())),
           "execute forward");
+  if (acc) { // typed partial + packed stats merged into rows [q0, Sq)
+    launchMergeTyped(static_cast<float *>(a.out.data), a.out.stride, a.lse, u.SqFull, u.q0,
+                     typed.p, int(a.q.dtype), static_cast<const float *>(stats.p), u.B, u.Hq,
+                     u.sq, u.D, stream());
+    return;
+  }
   if (u.q0 > 0) // packed stats -> rows [q0, Sq) of every (b, h)
     CPRT_CUDA_CHECK(cudaMemcpy2DAsync(a.lse + u.q0, size_t(u.SqFull) * 4, stats.p,
                                       size_t(u.sq) * 4, size_t(u.sq) * 4, size_t(u.B * u.Hq),

@@ -64,7 +64,41 @@ __global__ void mergeKernel(float *out, float *lse, const float *outB, const flo
     float *o = out + row * d;
     const float *ob = outB + row * d;
     for (int64_t x = lane; x < d; x += 32) o[x] = wa * o[x] + wb * ob[x];
+    __syncwarp(); // every lane has read lse[row] before lane 0 overwrites it
     if (lane == 0) lse[row] = l;
+  }
+}
+
+/// Merge of a typed packed partial (the cuDNN output) into fp32 strided rows
+/// [row0, row0 + S) of out / lse, one warp per row. Reads the partial as
+/// stored (no separate conversion pass). Rows with lseB = -inf are untouched.
+template <typename T>
+__global__ void mergeTypedKernel(float *out, int64_t o0, int64_t o1, int64_t o2, float *lse,
+                                 int64_t lseRows, int64_t row0, const T *part,
+                                 const float *partLse, int64_t H, int64_t S, int64_t D,
+                                 int64_t rows) {
+  const int64_t warpId = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  for (int64_t row = warpId; row < rows; row += (int64_t(gridDim.x) * blockDim.x) >> 5) {
+    const float lb = partLse[row];
+    if (lb == -INFINITY) continue; // warp-uniform
+    const int64_t b = row / (H * S), h = (row / S) % H, i = row % S;
+    float *lp = lse + (b * H + h) * lseRows + row0 + i;
+    float *o = out + b * o0 + h * o1 + (row0 + i) * o2;
+    const T *ob = part + row * D;
+    const float la = *lp;
+    float l;
+    if (la == -INFINITY) { // empty partial row: take the block as is
+      l = lb;
+      for (int64_t x = lane; x < D; x += 32) o[x] = toF(ob[x]);
+    } else {
+      const float m = fmaxf(la, lb);
+      l = m + log1pf(expf(fminf(la, lb) - m));
+      const float wa = expf(la - l), wb = expf(lb - l);
+      for (int64_t x = lane; x < D; x += 32) o[x] = fmaf(wa, o[x], wb * toF(ob[x]));
+    }
+    __syncwarp(); // every lane has read *lp before lane 0 overwrites it
+    if (lane == 0) *lp = l;
   }
 }
 
@@ -188,6 +222,27 @@ void launchMerge(float *out, float *lse, const float *outB, const float *lseB, i
                  int64_t d, cudaStream_t s) {
   if (rows == 0) return;
   mergeKernel<<<blocksFor(rows * 32, 256), 256, 0, s>>>(out, lse, outB, lseB, rows, d);
+  CPRT_CUDA_CHECK(cudaGetLastError());
+}
+
+void launchMergeTyped(float *out, const int64_t oS[3], float *lse, int64_t lseRows,
+                      int64_t row0, const void *part, int partType, const float *partLse,
+                      int64_t B, int64_t H, int64_t S, int64_t D, cudaStream_t s) {
+  const int64_t rows = B * H * S;
+  if (rows == 0) return;
+  const unsigned grid = blocksFor(rows * 32, 256);
+  if (partType == 1)
+    mergeTypedKernel<<<grid, 256, 0, s>>>(out, oS[0], oS[1], oS[2], lse, lseRows, row0,
+                                          static_cast<const __nv_bfloat16 *>(part), partLse,
+                                          H, S, D, rows);
+  else if (partType == 2)
+    mergeTypedKernel<<<grid, 256, 0, s>>>(out, oS[0], oS[1], oS[2], lse, lseRows, row0,
+                                          static_cast<const __half *>(part), partLse, H, S,
+                                          D, rows);
+  else
+    mergeTypedKernel<<<grid, 256, 0, s>>>(out, oS[0], oS[1], oS[2], lse, lseRows, row0,
+                                          static_cast<const float *>(part), partLse, H, S, D,
+                                          rows);
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 

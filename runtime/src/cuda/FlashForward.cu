@@ -5,6 +5,8 @@
 // memory (cp.async) while the online softmax keeps m, l and O in registers.
 // Scores live in the log2 domain (scale * log2 e folded in) so the inner loop
 // uses exp2. Returns out (any storage type) and the natural-log LSE.
+// Accumulate mode (ACC, fp32 out) merges the normalised block result into
+// the partial (out, lse) in the epilogue instead of overwriting it.
 //
 //===----------------------------------------------------------------------===//
 #include "FlashCommon.cuh"
@@ -37,8 +39,11 @@ __device__ __forceinline__ float fastExp2(float x) {
 /// MT = 16-row m-tiles per warp: with MT = 2 every K/V fragment read from
 /// shared memory feeds twice as many mma (shared-memory bandwidth, not the
 /// tensor cores, bounds mma.sync attention at 16 rows per warp).
-template <typename T, typename OutT, int D, int W, int BN, int MT>
+/// ACC: merge into the fp32 partial (out, lse) (ForwardArgs::accumulate);
+/// only the epilogue differs.
+template <typename T, typename OutT, int D, int W, int BN, int MT, bool ACC>
 __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
+  static_assert(!ACC || std::is_same_v<OutT, float>, "accumulate needs an fp32 out");
   constexpr int BM = 16 * W * MT;
   constexpr int NT = W * 32;
   constexpr bool kQInRegs = D <= 128 && MT == 1;
@@ -237,31 +242,82 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
     }
   }
 
-  // Epilogue: normalise, store out and the natural-log LSE.
+  if constexpr (ACC) {
+    // Merge (o_b, lse_b) into the partial (out, lse): lse' = logaddexp,
+    // out' = out * exp(lse - lse') + o_b * exp(lse_b - lse'). Rows this block
+    // cannot see (l == 0), and CTAs without key tiles, leave both untouched.
+    if (nTiles == 0) return; // CTA-uniform
+    float lb[MT][2], la[MT][2];
 #pragma unroll
-  for (int mt = 0; mt < MT; ++mt)
+    for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float l = lRow[mt][r];
-      l += __shfl_xor_sync(0xffffffff, l, 1);
-      l += __shfl_xor_sync(0xffffffff, l, 2);
-      const int64_t i = rowW + mt * 16 + r * 8;
-      const float inv = l > 0.f ? 1.f / l : 0.f;
-      if (i < p.Sq) {
-        OutT *orow = go + i * p.oS[2] + (lane & 3) * 2;
-#pragma unroll
-        for (int dt = 0; dt < D / 8; ++dt)
-          store2<OutT>(orow + dt * 8, o[mt][dt][2 * r] * inv, o[mt][dt][2 * r + 1] * inv);
-        if ((lane & 3) == 0) glse[i] = l > 0.f ? (mRow[mt][r] + log2f(l)) * kLn2 : -INFINITY;
+      for (int r = 0; r < 2; ++r) {
+        float l = lRow[mt][r];
+        l += __shfl_xor_sync(0xffffffff, l, 1);
+        l += __shfl_xor_sync(0xffffffff, l, 2);
+        lRow[mt][r] = l;
+        const int64_t i = rowW + mt * 16 + r * 8;
+        lb[mt][r] = l > 0.f ? (mRow[mt][r] + log2f(l)) * kLn2 : -INFINITY;
+        // All four lanes of the quad read the row's LSE ...
+        la[mt][r] = (i < p.Sq && l > 0.f) ? glse[i] : -INFINITY;
       }
-    }
+    __syncwarp(); // ... before lane (lane & 3) == 0 overwrites it below.
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        const int64_t i = rowW + mt * 16 + r * 8;
+        const float l = lRow[mt][r];
+        if (i >= p.Sq || !(l > 0.f)) continue; // quad-uniform
+        const float a = la[mt][r], b = lb[mt][r];
+        float *orow = reinterpret_cast<float *>(go) + i * p.oS[2] + (lane & 3) * 2;
+        float lNew;
+        if (a == -INFINITY) { // empty partial row (holds 0): take the block as is
+          lNew = b;
+          const float inv = 1.f / l;
+#pragma unroll
+          for (int dt = 0; dt < D / 8; ++dt)
+            store2<float>(orow + dt * 8, o[mt][dt][2 * r] * inv, o[mt][dt][2 * r + 1] * inv);
+        } else {
+          const float m = fmaxf(a, b);
+          lNew = m + log1pf(expf(fminf(a, b) - m));
+          const float wa = expf(a - lNew), wb = expf(b - lNew) / l;
+#pragma unroll
+          for (int dt = 0; dt < D / 8; ++dt) {
+            const float2 prev = *reinterpret_cast<const float2 *>(orow + dt * 8);
+            store2<float>(orow + dt * 8, fmaf(wa, prev.x, wb * o[mt][dt][2 * r]),
+                          fmaf(wa, prev.y, wb * o[mt][dt][2 * r + 1]));
+          }
+        }
+        if ((lane & 3) == 0) glse[i] = lNew;
+      }
+  } else {
+    // Epilogue: normalise, store out and the natural-log LSE.
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int r = 0; r < 2; ++r) {
+        float l = lRow[mt][r];
+        l += __shfl_xor_sync(0xffffffff, l, 1);
+        l += __shfl_xor_sync(0xffffffff, l, 2);
+        const int64_t i = rowW + mt * 16 + r * 8;
+        const float inv = l > 0.f ? 1.f / l : 0.f;
+        if (i < p.Sq) {
+          OutT *orow = go + i * p.oS[2] + (lane & 3) * 2;
+#pragma unroll
+          for (int dt = 0; dt < D / 8; ++dt)
+            store2<OutT>(orow + dt * 8, o[mt][dt][2 * r] * inv, o[mt][dt][2 * r + 1] * inv);
+          if ((lane & 3) == 0) glse[i] = l > 0.f ? (mRow[mt][r] + log2f(l)) * kLn2 : -INFINITY;
+        }
+      }
+  }
 }
 
-template <typename T, typename OutT, int D, int W, int MT = 1, int BN = 64>
+template <typename T, typename OutT, bool ACC, int D, int W, int MT = 1, int BN = 64>
 void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   constexpr int BM = 16 * W * MT;
   constexpr size_t smemBytes = size_t(BM * D + 4 * BN * D) * sizeof(T);
-  auto kern = flashFwdKernel<T, OutT, D, W, BN, MT>;
+  auto kern = flashFwdKernel<T, OutT, D, W, BN, MT, ACC>;
   CPRT_CUDA_CHECK(
       cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smemBytes)));
   dim3 grid(unsigned((fp.Sq + BM - 1) / BM), unsigned(fp.Hq), unsigned(B));
@@ -269,19 +325,23 @@ void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 
-template <typename T, typename OutT>
+template <typename T, typename OutT, bool ACC = false>
 void launchD(const FwdParams &fp, int64_t B, int64_t D, cudaStream_t s) {
   switch (D) {
   // 4 warps x 32 rows, 32-key tiles (measured best of 4x16, 8x16, 4x32/64-key
   // on the H100; bench/RESULTS.md).
-  case 64: return launchTyped<T, OutT, 64, 4, 2, 32>(fp, B, s);
-  case 128: return launchTyped<T, OutT, 128, 4, 2, 32>(fp, B, s);
-  case 256: return launchTyped<T, OutT, 256, 4>(fp, B, s);
+  case 64: return launchTyped<T, OutT, ACC, 64, 4, 2, 32>(fp, B, s);
+  case 128: return launchTyped<T, OutT, ACC, 128, 4, 2, 32>(fp, B, s);
+  case 256: return launchTyped<T, OutT, ACC, 256, 4>(fp, B, s);
   default: cudaFail("flash forward: unsupported head dim " + std::to_string(D));
   }
 }
 
 template <typename T> void launchOut(const FwdParams &fp, const FwdLaunch &l, cudaStream_t s) {
+  if (l.accumulate) {
+    if (l.outType != 0) cudaFail("flash forward: accumulate needs an fp32 out");
+    return launchD<T, float, true>(fp, l.B, l.D, s);
+  }
   if (l.outType == 0) return launchD<T, float>(fp, l.B, l.D, s);
   if (l.outType == l.inType) return launchD<T, T>(fp, l.B, l.D, s);
   cudaFail("flash forward: out must be fp32 or the input type");

@@ -36,6 +36,9 @@ struct FwdLaunch {
   int64_t B, Hq, Hkv, Sq, Skv, D;
   float scale;
   int inType, outType;
+  /// Merge into the fp32 partial (out, lse) instead of overwriting it
+  /// (ForwardArgs::accumulate); rows that see nothing are left untouched.
+  int accumulate;
   StepDesc step;
   DevMaskDesc mask;
 };
@@ -70,6 +73,13 @@ void launchStoreScaled(const float *src, void *dst, int dstType, const int64_t d
 /// Partial-result merge in fp32 (finite when either lse is -inf).
 void launchMerge(float *out, float *lse, const float *outB, const float *lseB, int64_t rows,
                  int64_t d, cudaStream_t s);
+/// Merge of a typed (bf16 / fp16, partType) packed partial [B,H,S,D] with its
+/// packed LSE [B,H,S] into the fp32 strided rows [row0, row0 + S) of out
+/// (strides oS) and of lse (fp32 [B,H,lseRows] contiguous). Rows whose partial
+/// LSE is -inf are left untouched.
+void launchMergeTyped(float *out, const int64_t oS[3], float *lse, int64_t lseRows,
+                      int64_t row0, const void *part, int partType, const float *partLse,
+                      int64_t B, int64_t H, int64_t S, int64_t D, cudaStream_t s);
 /// dst[i] = (type) src[i] (f32 -> any, contiguous); dst[i] += src[i] for add.
 void launchConvertF32(const float *src, void *dst, int dstType, int64_t n, cudaStream_t s);
 void launchAddF32(float *dst, const float *src, int64_t n, cudaStream_t s);

@@ -21,7 +21,7 @@ class Attn(C.Structure):
         ("q_pos", VP), ("kv_pos", VP), ("causal", I32), ("window_left", I64),
         ("doc_ids", VP), ("doc_len", I64), ("bool_mask", VP), ("add_mask", VP),
         ("mask_b_stride", I64), ("mask_h_stride", I64), ("mask_row_stride", I64),
-        ("stream", VP), ("backend", I32),
+        ("stream", VP), ("backend", I32), ("accumulate", I32),
     ]
 
 

@@ -39,6 +39,8 @@ typedef struct cprt_cuda_attn {
   int64_t mask_b_stride, mask_h_stride, mask_row_stride;
   void *stream; /* cudaStream_t; 0 = legacy default stream */
   int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback) */
+  int32_t accumulate; /* forward: merge into the fp32 partial (out, lse)
+                         (ForwardArgs::accumulate); out_dtype must be 0 */
 } cprt_cuda_attn;
 
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a);
