@@ -186,34 +186,49 @@ RingStats ringAttentionForward(Communicator &comm, KernelBackend &kernel,
   RingStats stats;
   const size_t kvBytes = st.kvElems * st.es;
   KvRotation rot(comm, kernel, opts.rotate, k, v, kvBytes, stats);
+  auto args = [&](int i, void *o, DType ot, bool accumulate) {
+    const char *kv = rot.block(i);
+    ForwardArgs a;
+    a.q = TensorView::contiguous(const_cast<void *>(q), dt, st.Hq, st.L, st.D);
+    a.k = TensorView::contiguous(const_cast<char *>(kv), dt, st.Hkv, st.L, st.D);
+    a.v = TensorView::contiguous(const_cast<char *>(kv) + kvBytes, dt, st.Hkv, st.L, st.D);
+    a.out = TensorView::contiguous(o, ot, st.Hq, st.L, st.D);
+    a.lse = lse;
+    a.accumulate = accumulate;
+    return a;
+  };
 
-  BackendBuffer acc(kernel, st.qElems * 4), part(kernel, st.qElems * 4),
-      partLse(kernel, st.rows * 4);
-  kernel.fillF32(acc.f32(), 0.f, st.qElems);
-  kernel.fillF32(lse, kNegInf, st.rows);
+  // One rank, one computed step: the block is the result (typed out, no
+  // fp32 accumulator, no final conversion).
+  if (st.W == 1) {
+    AttentionParams p = st.step(layout, opts, 0);
+    if (blockHasWork(p)) {
+      kernel.forward(p, args(0, out, dt, false));
+      ++stats.stepsComputed;
+      return stats;
+    }
+  }
+
+  // The first computed step writes (acc, lse); every later one merges into
+  // them inside the forward (accumulate mode: no partial buffer, no separate
+  // merge pass).
+  BackendBuffer acc(kernel, st.qElems * 4);
   bool first = true;
   for (int i = 0; i < st.W; ++i) {
     if (i + 1 < st.W) rot.startNext(); // overlap the next shift with compute
     AttentionParams p = st.step(layout, opts, i);
     if (blockHasWork(p)) {
-      const char *kv = rot.block(i);
-      ForwardArgs a;
-      a.q = TensorView::contiguous(const_cast<void *>(q), dt, st.Hq, st.L, st.D);
-      a.k = TensorView::contiguous(const_cast<char *>(kv), dt, st.Hkv, st.L, st.D);
-      a.v = TensorView::contiguous(const_cast<char *>(kv) + kvBytes, dt, st.Hkv, st.L, st.D);
-      a.out = TensorView::contiguous(first ? acc.data() : part.data(),
-                                     DType::F32, st.Hq, st.L, st.D);
-      a.lse = first ? lse : partLse.f32();
-      kernel.forward(p, a);
-      if (!first)
-        kernel.mergePartial(acc.f32(), lse, part.f32(), partLse.f32(),
-                            int64_t(st.rows), st.D);
+      kernel.forward(p, args(i, acc.data(), DType::F32, !first));
       first = false;
       ++stats.stepsComputed;
     } else {
       ++stats.stepsSkipped;
     }
     if (i + 1 < st.W) rot.finishNext();
+  }
+  if (first) { // nothing visible at all: out 0, lse -inf
+    kernel.fillF32(acc.f32(), 0.f, st.qElems);
+    kernel.fillF32(lse, kNegInf, st.rows);
   }
   kernel.convert(acc.data(), DType::F32, out, dt, st.qElems);
   return stats;
