@@ -13,6 +13,7 @@ fp32 accumulation); LSE max |got - ref| <= 1e-2 on finite rows and exactly
 NaN anywhere fails.
 
 Usage: python3 test_gpu.py [--lib build-gpu/src/cuda/libcprt_cuda.so] [--quick]
+       [--only kernels,merge,accumulate,rings,cudnn,comm,errors,accumulate_cudnn] [--cudnn]
 """
 import argparse
 import ctypes as C
@@ -247,6 +248,131 @@ def kernel_suite(quick):
                  Skv=2048, step="causal", sdpa="causal", backward=True)
 
 
+def check_accumulate(name, B=1, Hq=4, Hkv=4, Sq=192, Skv1=160, Skv2=192, D=64,
+                     dtype=torch.bfloat16, first="not_causal", step="not_causal", mask2=None,
+                     backend=0):
+    """Accumulate-mode forward (ForwardArgs::accumulate): block 1 (keys k1,
+    step `first`) written as an fp32 partial (out, lse), then block 2 (keys
+    k2, step `step`, optional mask `mask2`) merged into it by the forward.
+    Checked against float64 attention over the union of both key sets; rows
+    block 2 cannot see must keep out and lse bit for bit."""
+    lib = LIB
+    scale = 1.0 / math.sqrt(D) if (Sq + Skv2) % 2 == 0 else 0.3
+    q = torch.randn(B, Hq, Sq, D, device=dev).to(dtype)
+    k1 = torch.randn(B, Hkv, Skv1, D, device=dev).to(dtype)
+    v1 = torch.randn(B, Hkv, Skv1, D, device=dev).to(dtype)
+    k2 = torch.randn(B, Hkv, Skv2, D, device=dev).to(dtype)
+    v2 = torch.randn(B, Hkv, Skv2, D, device=dev).to(dtype)
+    out = torch.full((B, Hq, Sq, D), float("nan"), device=dev)
+    lse = torch.full((B, Hq, Sq), float("nan"), device=dev)
+    a1 = attn_desc(B, Hq, Hkv, Sq, Skv1, D, dtype, torch.float32, first, scale,
+                   {"q": q, "k": k1, "v": v1, "out": out, "lse": lse}, {})
+    a1.backend = backend
+    cc.check(lib, lib.cprt_cuda_attention_forward(C.byref(a1)), name + " (block 1)")
+    torch.cuda.synchronize()
+    out0, lse0 = out.clone(), lse.clone()
+    mask = {}
+    qpos = kvpos = bm = None
+    causal, strides = False, (0, 0, 0)
+    if mask2 == "bool":  # random keep-mask with dead rows
+        bm = (torch.rand(B, 1, Sq, Skv2, device=dev) < 0.7).to(torch.uint8)
+        bm[:, :, ::9] = 0
+        strides = (bm.stride(0) if B > 1 else 0, 0, bm.stride(2))
+        mask["bool_mask"] = bm.data_ptr()
+    elif mask2 == "causal_pos":  # keys start at position 40: rows 0..39 see nothing
+        qpos = torch.arange(Sq, device=dev, dtype=torch.int64)
+        kvpos = torch.arange(Skv2, device=dev, dtype=torch.int64) + 40
+        causal = True
+    elif mask2 == "pads":
+        qpos = torch.arange(Sq, device=dev, dtype=torch.int64)
+        kvpos = torch.arange(Skv2, device=dev, dtype=torch.int64)
+        qpos[torch.rand(Sq, device=dev) < 0.1] = -1
+        kvpos[::3] = -1
+    if qpos is not None:
+        mask["q_pos"], mask["kv_pos"] = qpos.data_ptr(), kvpos.data_ptr()
+    mask["causal"] = int(causal)
+    mask["mask_b_stride"], mask["mask_h_stride"], mask["mask_row_stride"] = strides
+    a2 = attn_desc(B, Hq, Hkv, Sq, Skv2, D, dtype, torch.float32, step, scale,
+                   {"q": q, "k": k2, "v": v2, "out": out, "lse": lse}, mask)
+    a2.backend = backend
+    a2.accumulate = 1
+    cc.check(lib, lib.cprt_cuda_attention_forward(C.byref(a2)), name)
+    torch.cuda.synchronize()
+    vis1, _ = visibility(B, Hq, Sq, Skv1, first)
+    vis2, _ = visibility(B, Hq, Sq, Skv2, step, qpos, kvpos, causal, 0, None, bm, strides)
+    ro, rl = reference(q, torch.cat([k1, k2], 2), torch.cat([v1, v2], 2),
+                       torch.cat([vis1, vis2], -1), None, scale)
+    eo = relerr(out, ro)
+    fin = torch.isfinite(rl)
+    el = (lse.double()[fin] - rl[fin]).abs().max().item() if fin.any() else 0.0
+    nan_free = not (torch.isnan(out).any() or torch.isnan(lse).any())
+    inf_ok = bool(torch.all(lse[~fin] == float("-inf")))
+    zero_ok = bool(torch.all(out[~fin] == 0))
+    blind = ~vis2.any(-1)  # rows block 2 cannot see: untouched, bit for bit
+    same = bool(torch.equal(out.view(torch.int32)[blind], out0.view(torch.int32)[blind]) and
+                torch.equal(lse.view(torch.int32)[blind], lse0.view(torch.int32)[blind]))
+    ok = eo <= TOL and el <= TOL and nan_free and inf_ok and zero_ok and same
+    detail = (f"out {eo:.1e} lse {el:.1e} untouched rows {int(blind.sum())} "
+              f"bitwise-same {same}")
+    if not (nan_free and inf_ok and zero_ok):
+        detail += f" (no-NaN {nan_free}, -inf {inf_ok}, zero {zero_ok})"
+    report(name, ok, detail)
+
+
+def accumulate_suite(backend=0):
+    """Accumulate-mode forward; backend 1 = cuDNN (with its flash fallback)."""
+    pre = "accumulate" + (" cudnn" if backend else "")
+    for dtype, D in itertools.product([torch.bfloat16, torch.float16], [64, 128]):
+        tag = f"{str(dtype)[6:]} D{D}"
+        for step in cc.STEP:
+            check_accumulate(f"{pre} {tag} step={step}", D=D, dtype=dtype, step=step,
+                             backend=backend)
+        # partial with -inf rows (q_tail_half head rows) / all -inf (skip)
+        check_accumulate(f"{pre} {tag} first=q_tail_half step=causal", D=D, dtype=dtype,
+                         first="q_tail_half", step="causal", backend=backend)
+        check_accumulate(f"{pre} {tag} first=skip step=kv_head_half", D=D, dtype=dtype,
+                         first="skip", step="kv_head_half", backend=backend)
+        check_accumulate(f"{pre} {tag} first=q_tail_half step=q_tail_half", D=D, dtype=dtype,
+                         first="q_tail_half", step="q_tail_half", backend=backend)
+        check_accumulate(f"{pre} {tag} gqa 8:2 first=causal step=causal", Hq=8, Hkv=2, D=D,
+                         dtype=dtype, first="causal", step="causal", backend=backend)
+        check_accumulate(f"{pre} {tag} gqa 8:2 B2 step=causal_strict", B=2, Hq=8, Hkv=2, D=D,
+                         dtype=dtype, first="not_causal", step="causal_strict",
+                         backend=backend)
+        check_accumulate(f"{pre} {tag} ragged 100x(77+100) not_causal", Sq=100, Skv1=77,
+                         Skv2=100, D=D, dtype=dtype, backend=backend)
+        check_accumulate(f"{pre} {tag} ragged 100x(77+130) q_tail_half", Sq=100, Skv1=77,
+                         Skv2=130, D=D, dtype=dtype, step="q_tail_half", backend=backend)
+        # fully masked rows (flash fallback under cuDNN)
+        check_accumulate(f"{pre} {tag} bool mask dead rows", D=D, dtype=dtype,
+                         mask2="bool", backend=backend)
+        check_accumulate(f"{pre} {tag} causal by position (rows 0-39 blind)", D=D,
+                         dtype=dtype, mask2="causal_pos", step="not_causal", backend=backend)
+        check_accumulate(f"{pre} {tag} positions+pads causal", D=D, dtype=dtype,
+                         mask2="pads", step="causal", first="q_tail_half", backend=backend)
+    # CTAs entirely above q_tail_half's rows (no key tiles: must not touch)
+    check_accumulate(f"{pre} bf16 D128 S=512 q_tail_half", Sq=512, Skv1=256, Skv2=512,
+                     D=128, step="q_tail_half", backend=backend)
+    check_accumulate(f"{pre} fp16 D64 S=640 first=q_tail_half step=q_tail_half", Sq=640,
+                     Skv1=300, Skv2=640, D=64, dtype=torch.float16, first="q_tail_half",
+                     step="q_tail_half", backend=backend)
+    for dtype in [torch.bfloat16, torch.float16]:
+        for step in ["causal_strict", "q_tail_half"]:
+            check_accumulate(f"{pre} {str(dtype)[6:]} D256 step={step}", D=256, dtype=dtype,
+                             step=step, backend=backend)
+    # a typed out is refused with a clear message
+    t = {n: torch.zeros(1, 4, 64, 64, device=dev).to(torch.bfloat16) for n in ("q", "k", "v",
+                                                                                "out")}
+    t["lse"] = torch.zeros(1, 4, 64, device=dev)
+    a = attn_desc(1, 4, 4, 64, 64, 64, torch.bfloat16, torch.bfloat16, "not_causal", 0.125, t,
+                  {})
+    a.backend = backend
+    a.accumulate = 1
+    rc = LIB.cprt_cuda_attention_forward(C.byref(a))
+    msg = LIB.cprt_cuda_last_error().decode()
+    report(f"{pre} typed out rejected", rc != 0 and "fp32 out" in msg, msg)
+
+
 def merge_and_permute():
     rows, d = 1000, 128
     o1, o2 = torch.randn(rows, d, device=dev), torch.randn(rows, d, device=dev)
@@ -391,6 +517,7 @@ def cudnn_suite():
     for W in [1, 2, 4, 8]:
         run_ring(W, "headtail", "ring", True, backend=1)
         run_ring(W, "none", "ring", False, D=128, backend=1)
+    accumulate_suite(backend=1)
 
 
 def comm_suite():
@@ -433,12 +560,18 @@ def main():
     torch.manual_seed(int(time.time()))
     t0 = time.time()
     suites = {"kernels": lambda: kernel_suite(args.quick), "merge": merge_and_permute,
+              "accumulate": accumulate_suite,
               "rings": lambda: ring_suite(args.quick), "cudnn": cudnn_suite, "comm": comm_suite,
-              "errors": errors_suite}
+              "errors": errors_suite,
+              # the cuDNN accumulate cases alone (also part of "cudnn")
+              "accumulate_cudnn": lambda: accumulate_suite(backend=1)}
+    only = args.only.split(",") if args.only else []
     for name, fn in suites.items():
-        if args.only and name not in args.only.split(","):
+        if only and name not in only:
             continue
-        if name == "cudnn" and not (args.cudnn or "cudnn" in args.only):
+        if name == "cudnn" and not (args.cudnn or "cudnn" in only):
+            continue
+        if name == "accumulate_cudnn" and name not in only:
             continue
         try:
             fn()
