@@ -2,9 +2,11 @@
 # Builds the runtime with CUDA on the GPU machine (CMake only, no MLIR) and
 # runs the GPU tests; with --bench also the GPU benchmarks. Logs go to $OUT
 # (the device tool brings them back) or to $BUILD/logs.
-#   scripts/gpu-test.sh [--quick] [--bench] [--no-test] [--cudnn] [--nccl] [--nccl-only]
-# --cudnn builds the experimental cuDNN backend ($BUILD-cudnn; needs the
-# cudnn-frontend headers in runtime/src/cuda/.cudnn-frontend) and runs its tests.
+#   scripts/gpu-test.sh [--quick] [--bench] [--no-test] [--no-cudnn] [--nccl] [--nccl-only]
+# The cuDNN and auto backends are built (and tested, benchmarked) whenever the
+# cudnn-frontend headers are in runtime/src/cuda/.cudnn-frontend (fetch them
+# here with scripts/fetch-cudnn-frontend.sh and carry that folder);
+# --no-cudnn builds without them.
 # --nccl runs the multi-GPU NCCL tests (runtime/test/gpu/test_nccl.py, one process
 # per GPU; with --bench also bench/gpu/bench_nccl.py); automatic when
 # `nvidia-smi -L` lists >= 2 GPUs. --nccl-only runs only those (no single-GPU suite).
@@ -14,13 +16,14 @@ export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVL
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-build-gpu/logs}
 mkdir -p "$OUT"
-QUICK= BENCH=0 TEST=1 CUDNN=0 NCCL=0 SINGLE=1
+QUICK= BENCH=0 TEST=1 CUDNN=1 NCCL=0 SINGLE=1
 for a in "$@"; do
   case $a in
     --quick) QUICK=--quick ;;
     --bench) BENCH=1 ;;
     --no-test) TEST=0 ;;
-    --cudnn) CUDNN=1 ;;
+    --cudnn) CUDNN=1 ;;  # the default; kept for old command lines
+    --no-cudnn) CUDNN=0 ;;
     --nccl) NCCL=1 ;;
     --nccl-only) NCCL=1 SINGLE=0 ;;
   esac
@@ -33,12 +36,12 @@ NV=/opt/torch/.venv/lib/python3.12/site-packages/nvidia
   nvcc --version | tail -2
 } 2>&1 | tee "$OUT/device.txt"
 BUILD=build-gpu
-[ $CUDNN = 1 ] && BUILD=build-gpu-cudnn
+[ -f runtime/src/cuda/.cudnn-frontend/include/cudnn_frontend.h ] || CUDNN=0
 t0=$(date +%s)
 cmake -S runtime -B $BUILD -G Ninja -DCMAKE_BUILD_TYPE=Release -DCPRT_ENABLE_CUDA=ON \
   -DCPRT_CUDA_ARCHITECTURES=${CPRT_CUDA_ARCHITECTURES:-90-real} \
   -DCPRT_ENABLE_CUDNN=$([ $CUDNN = 1 ] && echo ON || echo OFF) -DNCCL_HOME="$NV/nccl" > "$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log"; exit 1; }
-grep -E "NCCL|MPI" "$OUT/cmake.log"
+grep -E "NCCL|MPI|cuDNN" "$OUT/cmake.log"
 TARGETS=cprt_cuda
 # NCCL over MPI (built only when cmake found MPI)
 [ $NCCL = 1 ] && ninja -C $BUILD -t targets all 2>/dev/null | grep -q '^cprt-nccl-mpi-check:' \
@@ -49,21 +52,20 @@ export LD_LIBRARY_PATH="$NV/nccl/lib:$NV/cudnn/lib:${LD_LIBRARY_PATH:-}"
 LIB=$BUILD/src/cuda/libcprt_cuda.so
 rc=0
 if [ $TEST = 1 ] && [ $SINGLE = 1 ]; then
-  ONLY=; [ $CUDNN = 1 ] && ONLY="--only cudnn"
-  python3 runtime/test/gpu/test_gpu.py --lib $LIB $QUICK $ONLY 2>&1 | tee "$OUT/test$CUDNN.log"
+  python3 runtime/test/gpu/test_gpu.py --lib $LIB $QUICK 2>&1 | tee "$OUT/test.log"
   rc=${PIPESTATUS[0]}
 fi
 if [ $TEST = 1 ] && [ $NCCL = 1 ]; then
   echo "NCCL tests on $NGPU GPUs (one process per GPU)"
-  timeout -k 10 1200 python3 runtime/test/gpu/test_nccl.py --lib $LIB $QUICK 2>&1 | tee "$OUT/nccl$CUDNN.log"
+  timeout -k 10 1200 python3 runtime/test/gpu/test_nccl.py --lib $LIB $QUICK 2>&1 | tee "$OUT/nccl.log"
   [ ${PIPESTATUS[0]} = 0 ] || rc=1
 fi
 if [ $BENCH = 1 ] && [ $NCCL = 1 ]; then
-  timeout -k 10 600 python3 bench/gpu/bench_nccl.py --lib $LIB --out "$OUT/bench_nccl$CUDNN.md" 2>&1 | tee "$OUT/bench_nccl$CUDNN.log"
+  timeout -k 10 600 python3 bench/gpu/bench_nccl.py --lib $LIB --out "$OUT/bench_nccl.md" 2>&1 | tee "$OUT/bench_nccl.log"
   [ ${PIPESTATUS[0]} = 0 ] || rc=1
 fi
 if [ $BENCH = 1 ] && [ $SINGLE = 1 ]; then
-  python3 bench/gpu/bench_gpu.py --lib $LIB --cudnn $CUDNN --out "$OUT/bench$CUDNN.md" 2>&1 | tee "$OUT/bench$CUDNN.log"
+  python3 bench/gpu/bench_gpu.py --lib $LIB --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
   [ ${PIPESTATUS[0]} = 0 ] || rc=1
 fi
 exit $rc

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""GPU benchmarks: our flash kernels vs PyTorch SDPA (flash, cuDNN), and the
+"""GPU benchmarks: our flash kernels, cuDNN and auto backends vs PyTorch SDPA (flash, cuDNN), and the
 ring over N virtual ranks on one GPU vs one plain attention of the same work.
 
-B=1, H=16, D=128, bf16; S in {4096, 16384, 32768}; causal and not.
+B=1, H=16, D=128, bf16; S in {4096, 16384, 32768}; causal and not; the ring at
+S=32768 (--ring-seq).
 TFLOP/s: forward counts 4*B*H*S*S*D (half when causal); forward+backward
 counts 3.5x the forward. Times are medians of CUDA-event timings
 (triton.testing.do_bench) after warm-up; ring times are host wall time per
@@ -107,41 +108,49 @@ def ring(lib, S, W, causal, backward, balancer="headtail", iters=5, backend=0):
     return ms.value
 
 
+BACKENDS = {0: "flash", 1: "cuDNN", 2: "auto"}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", default=None)
     ap.add_argument("--out", default=None)
     ap.add_argument("--seqs", default="4096,16384,32768")
-    ap.add_argument("--ring-seq", type=int, default=16384)
+    ap.add_argument("--ring-seq", type=int, default=32768)
     ap.add_argument("--skip-ring", action="store_true")
-    ap.add_argument("--cudnn", type=int, default=0,
-                    help="also time our (experimental) cuDNN backend")
+    ap.add_argument("--cudnn", type=int, default=-1,
+                    help="time our cuDNN and auto backends too (default: when the library has them)")
     args = ap.parse_args()
     lib = cc.load(args.lib)
+    has_cudnn = lib.cprt_cuda_default_backend() == 2 if args.cudnn < 0 else bool(args.cudnn)
+    backends = (0, 1, 2) if has_cudnn else (0,)
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
+    ours_cols = [BACKENDS[b] for b in backends]
+    head = (["S", "causal"] + [f"ours {c} fwd" for c in ours_cols] +
+            ["torch flash fwd", "torch cuDNN fwd"] + [f"ours {c} f+b" for c in ours_cols] +
+            ["torch flash f+b", "torch cuDNN f+b"])
     lines = [f"Device: {name}; date {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; "
-             f"torch {torch.__version__}",
-             "", "| S | causal | ours fwd | ours-cuDNN fwd | torch flash fwd | torch cuDNN fwd | "
-             "ours f+b | ours-cuDNN f+b | torch flash f+b | torch cuDNN f+b |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             f"torch {torch.__version__}; ours: flash = our mma.sync kernels, cuDNN = our cuDNN "
+             "backend, auto = the runtime's default (faster of the two, measured per problem)",
+             "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     plain = {}
     for S in [int(x) for x in args.seqs.split(",")]:
         for causal in (False, True):
             q = torch.randn(B, H, S, D, device="cuda", dtype=dt)
             k, v = torch.randn_like(q), torch.randn_like(q)
-            of, ofb = ours(lib, q, k, v, causal)
-            nf, nfb = ours(lib, q, k, v, causal, backend=1) if args.cudnn else (float("nan"),) * 2
+            for be in backends:
+                plain[(S, causal, be)] = ours(lib, q, k, v, causal, backend=be)
             ff, ffb = torch_sdpa(SDPBackend.FLASH_ATTENTION, q, k, v, causal)
             cf, cfb = torch_sdpa(SDPBackend.CUDNN_ATTENTION, q, k, v, causal)
-            plain[(S, causal)] = (of, ofb)
-            plain[(S, causal, 1)] = (nf, nfb)
             tf = lambda ms, fb=False: flops(S, causal, fb) / (ms * 1e-3) / 1e12  # noqa: E731
-            row = (f"| {S} | {'yes' if causal else 'no'} | {tf(of):.0f} | {tf(nf):.0f} | "
-                   f"{tf(ff):.0f} | {tf(cf):.0f} | {tf(ofb, True):.0f} | {tf(nfb, True):.0f} | "
-                   f"{tf(ffb, True):.0f} | {tf(cfb, True):.0f} |")
+            cells = ([f"{tf(plain[(S, causal, be)][0]):.0f}" for be in backends] +
+                     [f"{tf(ff):.0f}", f"{tf(cf):.0f}"] +
+                     [f"{tf(plain[(S, causal, be)][1], True):.0f}" for be in backends] +
+                     [f"{tf(ffb, True):.0f}", f"{tf(cfb, True):.0f}"])
+            row = f"| {S} | {'yes' if causal else 'no'} | " + " | ".join(cells) + " |"
             lines.append(row)
-            print(row, f"(ms: ours {of:.3f}/{ofb:.3f})", flush=True)
+            print(row, flush=True)
             del q, k, v
             torch.cuda.empty_cache()
     if not args.skip_ring:
@@ -151,16 +160,16 @@ def main():
                   "efficiency = plain single attention (same backend) / ring.", "",
                   "| backend | N | causal | fwd ms | fwd eff | f+b ms | f+b eff |",
                   "|---|---|---|---|---|---|---|"]
-        for be in ((0, 1) if args.cudnn else (0,)):
+        for be in backends:
             for causal in (False, True):
-                if (S, causal, be) not in plain and (be == 1 or (S, causal) not in plain):
+                if (S, causal, be) not in plain:
                     q = torch.randn(B, H, S, D, device="cuda", dtype=dt)
                     plain[(S, causal, be)] = ours(lib, q, q.clone(), q.clone(), causal, be)
-                pf, pfb = plain[(S, causal, be)] if be else plain.get((S, causal), plain.get((S, causal, 0)))
+                pf, pfb = plain[(S, causal, be)]
                 for W in (1, 2, 4, 8):
                     rf = ring(lib, S, W, causal, False, backend=be)
                     rfb = ring(lib, S, W, causal, True, backend=be)
-                    row = (f"| {'cuDNN' if be else 'flash'} | {W} | {'yes' if causal else 'no'} | "
+                    row = (f"| {BACKENDS[be]} | {W} | {'yes' if causal else 'no'} | "
                            f"{rf:.2f} | {pf / rf:.0%} | {rfb:.2f} | {pfb / rfb:.0%} |")
                     lines.append(row)
                     print(row, flush=True)

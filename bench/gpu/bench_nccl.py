@@ -7,7 +7,7 @@ B=1, H=16, D=128, bf16, head-tail balancing, p2p ring rotation; S in {16384, 327
   ring ms   host wall time per iteration of cprt_cuda_ring_run over NCCL (transport 1),
             all ranks barrier-synchronised before and after the timed loop; the slowest
             rank's figure. Excludes NCCL init, sharding and the final all-gather.
-  plain ms  our flash kernel on the full sequence on one GPU (cprt_cuda_attention_forward
+  plain ms  the same backend on the full sequence on one GPU (cprt_cuda_attention_forward
             [+ _backward], fp16/bf16 out), median of CUDA-event timings; rank 0's GPU.
   eff       plain_ms / (W * ring_ms): 1.0 = perfect scaling.
   TFLOP/s   per GPU of the ring: 4*B*H*S*S*D (half when causal; x3.5 for f+b) / (W * ring s).
@@ -35,13 +35,16 @@ def flops(S, causal, fb):
     return 4.0 * B * H * S * S * D * (0.5 if causal else 1.0) * (3.5 if fb else 1.0)
 
 
-def configs(seqs):
-    return [(S, causal) for S in seqs for causal in (False, True)]
+BACKENDS = {0: "flash", 1: "cuDNN", 2: "auto"}
+
+
+def configs(seqs, backends):
+    return [(S, causal, be) for be in backends for S in seqs for causal in (False, True)]
 
 
 # --------------------------------------------------------------------------- worker
 
-def time_plain(torch, cc, lib, q, k, v, dout, causal, reps):
+def time_plain(torch, cc, lib, q, k, v, dout, causal, reps, backend):
     S = q.shape[2]
     out, dq, dk, dv = (torch.empty_like(x) for x in (q, q, k, v))
     lse = torch.empty(B, H, S, device=q.device)
@@ -53,6 +56,7 @@ def time_plain(torch, cc, lib, q, k, v, dout, causal, reps):
                  ("dq", dq), ("dk", dk), ("dv", dv)):
         setattr(a, n, t.data_ptr())
     a.stream = torch.cuda.current_stream().cuda_stream
+    a.backend = backend
     ref = C.byref(a)
 
     def fwd():
@@ -87,7 +91,8 @@ def worker(args):
     wk = nw.Worker(args.rank, args.world, args.id_file)
     dev = torch.device("cuda", args.rank)
     seqs = [int(x) for x in args.seqs.split(",")]
-    for i, (S, causal) in enumerate(configs(seqs)):
+    backends = [int(x) for x in args.backends.split(",")]
+    for i, (S, causal, be) in enumerate(configs(seqs, backends)):
         t = time.time()
         wk.barrier(f"b{i}")
         try:
@@ -95,7 +100,7 @@ def worker(args):
             q, k, v, dout = (torch.randn(B, H, S, D, device=dev, generator=g, dtype=torch.bfloat16)
                              for _ in range(4))
             # plain attention of the whole sequence on this GPU (all ranks at once)
-            pf, pfb = time_plain(torch, cc, lib, q, k, v, dout, causal, args.reps)
+            pf, pfb = time_plain(torch, cc, lib, q, k, v, dout, causal, args.reps, be)
             wk.barrier(f"b{i}r")
             iters = args.iters if S <= 16384 else max(1, args.iters // 2)
             ring = []
@@ -108,6 +113,7 @@ def worker(args):
                                      dict(q=q, k=k, v=v, dout=dout, **outs), iters=iters,
                                      rank=args.rank, id_file=wk.id_file(f"b{i}.{int(bwd)}"),
                                      timeout_ms=60000)
+                r.backend = be
                 cc.check(lib, lib.cprt_cuda_ring_run(C.byref(r)), f"ring S={S}")
                 ring.append(ms.value)
             torch.cuda.synchronize()
@@ -132,6 +138,9 @@ def main():
     ap.add_argument("--reps", type=int, default=7, help="plain timing repetitions")
     ap.add_argument("--timeout", type=float, default=400)
     ap.add_argument("--allow-skip", action="store_true")
+    ap.add_argument("--backends", default=None,
+                    help="comma list of 0 flash, 1 cuDNN, 2 auto (default: flash and the "
+                         "library's default backend)")
     args = ap.parse_args()
     if args.worker:
         sys.exit(worker(args))
@@ -143,7 +152,11 @@ def main():
         print(f"bench_nccl: skipped: needs >= 2 GPUs ({why or f'--world {W}, {n} visible'})")
         sys.exit(0 if args.allow_skip else 1)
     seqs = [int(x) for x in args.seqs.split(",")]
-    cfgs = configs(seqs)
+    if args.backends is None:  # flash, and the runtime's default when it differs
+        default = C.CDLL(lib).cprt_cuda_default_backend()
+        args.backends = "0" + ("" if default == 0 else f",{default}")
+    backends = [int(x) for x in args.backends.split(",")]
+    cfgs = configs(seqs, backends)
     rows = {}
 
     def on_result(r, obj):
@@ -163,7 +176,8 @@ def main():
     print(f"bench_nccl: W={W} GPUs, one process each; lib {lib}", flush=True)
     job_ok, reason, rcs = nw.run_job(
         os.path.abspath(__file__), W,
-        ["--lib", lib, "--seqs", args.seqs, "--iters", str(args.iters), "--reps", str(args.reps)],
+        ["--lib", lib, "--seqs", args.seqs, "--iters", str(args.iters), "--reps", str(args.reps),
+         "--backends", args.backends],
         on_result, timeout_s=args.timeout, idle_s=240)
     try:
         import torch
@@ -176,25 +190,26 @@ def main():
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; torch {tv}.",
              f"B={B}, H={H}, D={D}, bf16, head-tail, ring rotation. ring ms = host wall time per "
              "iteration (barrier-synchronised, slowest rank); plain ms = our flash kernel on the "
-             "full S on one GPU (CUDA events, median); eff = plain / (W x ring); TFLOP/s per GPU.",
+             "full S on one GPU with the same backend (CUDA events, median); eff = plain / "
+             "(W x ring); TFLOP/s per GPU.",
              "",
-             "| S | causal | plain fwd ms | ring fwd ms | fwd eff | ring fwd TFLOP/s/GPU | "
+             "| backend | S | causal | plain fwd ms | ring fwd ms | fwd eff | ring fwd TFLOP/s/GPU | "
              "plain f+b ms | ring f+b ms | f+b eff | ring f+b TFLOP/s/GPU |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     bad = 0
-    for i, (S, causal) in enumerate(cfgs):
+    for i, (S, causal, be) in enumerate(cfgs):
         res = rows.get(i, {})
         if len(res) < W or not all(o.get("ok") for o in res.values()):
             bad += 1
             why = "; ".join(f"r{r}: {o.get('detail')}" for r, o in res.items() if not o.get("ok"))
-            lines.append(f"| {S} | {'yes' if causal else 'no'} | failed: "
+            lines.append(f"| {BACKENDS[be]} | {S} | {'yes' if causal else 'no'} | failed: "
                          f"{why or reason or 'no result'} | | | | | | | |")
             continue
         pf, pfb = res[0]["plain_f"], res[0]["plain_fb"]
         rf = max(o["ring_f"] for o in res.values())
         rfb = max(o["ring_fb"] for o in res.values())
         tf = lambda ms, fb: flops(S, causal, fb) / (W * ms * 1e-3) / 1e12  # noqa: E731
-        lines.append(f"| {S} | {'yes' if causal else 'no'} | {pf:.2f} | {rf:.2f} | "
+        lines.append(f"| {BACKENDS[be]} | {S} | {'yes' if causal else 'no'} | {pf:.2f} | {rf:.2f} | "
                      f"{pf / (W * rf):.2f} | {tf(rf, False):.0f} | {pfb:.2f} | {rfb:.2f} | "
                      f"{pfb / (W * rfb):.2f} | {tf(rfb, True):.0f} |")
     text = "\n".join(lines)

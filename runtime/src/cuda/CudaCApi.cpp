@@ -7,6 +7,9 @@
 #include "cprt/LoadBalancer.h"
 #include "cprt/cuda/CudaBackend.h"
 #include "cprt/cuda/CudnnBackend.h"
+#ifdef CPRT_HAVE_CUDNN
+#include "cprt/cuda/AutoBackend.h"
+#endif
 #include "cprt/cuda/GpuCommunicator.h"
 #include "cprt/RingAttention.h"
 
@@ -136,36 +139,60 @@ void runCpuRing(const cprt_cuda_ring &rr, const ShardLayout &layout, const RingO
   }
 }
 
+/// Backend numbers of the C ABI: 0 flash kernels, 1 cuDNN (flash fallback),
+/// 2 auto (measured per problem), -1 the default (auto when built with
+/// cuDNN, else flash).
+int resolveBackend(int which) {
+  if (which == -1) return cprt_cuda_default_backend();
+  check(which >= 0 && which <= 2,
+        "backend must be -1 (default), 0 (flash), 1 (cudnn) or 2 (auto), got " +
+            std::to_string(which));
+#ifndef CPRT_HAVE_CUDNN
+  check(which == 0, std::string("backend ") + (which == 1 ? "cudnn" : "auto") +
+                        ": built without the cuDNN backend (needs the cudnn-frontend "
+                        "headers, scripts/fetch-cudnn-frontend.sh)");
+#endif
+  return which;
+}
+
 /// The backend a C ABI call asked for (cached per thread: graphs, scratch).
 CudaBackend &backendFor(int which, cudaStream_t s) {
   // Deliberately never destroyed: destructors at process exit would run
   // after the CUDA runtime shut down.
-  static thread_local CudaBackend *flash = nullptr, *cudnn = nullptr;
-  if (which == 1) {
+  static thread_local CudaBackend *cache[3] = {nullptr, nullptr, nullptr};
+  which = resolveBackend(which);
+  CudaBackend *&be = cache[which];
+  if (!be) {
 #ifdef CPRT_HAVE_CUDNN
-    if (!cudnn) cudnn = new CudnnBackend(s);
-    cudnn->setStream(s);
-    return *cudnn;
-#else
-    fail(ErrorCode::Invalid, "built without the cuDNN backend");
+    if (which == 1) be = new CudnnBackend(s);
+    if (which == 2) be = new AutoBackend(s);
 #endif
+    if (which == 0) be = new CudaBackend(s);
   }
-  if (!flash) flash = new CudaBackend(s);
-  flash->setStream(s);
-  return *flash;
+  be->setStream(s);
+  return *be;
 }
 
 std::unique_ptr<CudaBackend> makeBackend(int which, cudaStream_t s, int device) {
+  which = resolveBackend(which);
 #ifdef CPRT_HAVE_CUDNN
   if (which == 1) return std::make_unique<CudnnBackend>(s, device);
+  if (which == 2) return std::make_unique<AutoBackend>(s, device);
 #endif
-  check(which == 0, "built without the cuDNN backend");
   return std::make_unique<CudaBackend>(s, device);
 }
 
 } // namespace
 
 extern "C" {
+
+int cprt_cuda_default_backend(void) {
+#ifdef CPRT_HAVE_CUDNN
+  return 2;
+#else
+  return 0;
+#endif
+}
 
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a) {
   return guarded([&] {

@@ -20,7 +20,7 @@
 namespace {
 
 struct OffloadConfig {
-  int32_t world = 1, balancer = 1, rotate = 2, backend = 0;
+  int32_t world = 1, balancer = 1, rotate = 2, backend = -1; // -1: the runtime's default
 };
 OffloadConfig config;
 
@@ -86,7 +86,8 @@ extern "C" int32_t cprt_cuda_offload_sdpa(int32_t dtype, int64_t B, int64_t Hq, 
 
 extern "C" int cprt_cuda_configure_offload(int32_t world, int32_t balancer,
                                            int32_t rotate, int32_t backend) {
-  if (world < 1 || balancer < 0 || balancer > 4 || rotate < 0 || rotate > 2)
+  if (world < 1 || balancer < 0 || balancer > 4 || rotate < 0 || rotate > 2 || backend < -1 ||
+      backend > 2)
     return CPRT_ERR_INVALID;
   config = {world, balancer, rotate, backend};
   return CPRT_OK;

@@ -13,7 +13,7 @@ fp32 accumulation); LSE max |got - ref| <= 1e-2 on finite rows and exactly
 NaN anywhere fails.
 
 Usage: python3 test_gpu.py [--lib build-gpu/src/cuda/libcprt_cuda.so] [--quick]
-       [--only kernels,merge,accumulate,rings,cudnn,comm,errors,accumulate_cudnn] [--cudnn]
+       [--only kernels,merge,accumulate,rings,cudnn,comm,errors,accumulate_cudnn,auto] [--cudnn]
 """
 import argparse
 import ctypes as C
@@ -321,7 +321,7 @@ def check_accumulate(name, B=1, Hq=4, Hkv=4, Sq=192, Skv1=160, Skv2=192, D=64,
 
 def accumulate_suite(backend=0):
     """Accumulate-mode forward; backend 1 = cuDNN (with its flash fallback)."""
-    pre = "accumulate" + (" cudnn" if backend else "")
+    pre = "accumulate" + {0: "", 1: " cudnn", 2: " auto"}[backend]
     for dtype, D in itertools.product([torch.bfloat16, torch.float16], [64, 128]):
         tag = f"{str(dtype)[6:]} D{D}"
         for step in cc.STEP:
@@ -520,6 +520,23 @@ def cudnn_suite():
     accumulate_suite(backend=1)
 
 
+def auto_suite():
+    """backend 2: per problem the faster of flash and cuDNN (measured on the
+    first call); every path must meet the same references."""
+    for dtype, D in itertools.product([torch.bfloat16, torch.float16], [64, 128]):
+        tag = f"{str(dtype)[6:]} D{D}"
+        for step in ["not_causal", "causal", "kv_head_half", "q_tail_half", "causal_strict"]:
+            check_kernel(f"auto {tag} step={step}", D=D, dtype=dtype, step=step, Sq=320,
+                         Skv=320, backend=2)
+        check_kernel(f"auto {tag} gqa 8:2 causal 1024", Hq=8, Hkv=2, D=D, dtype=dtype,
+                     step="causal", Sq=1024, Skv=1024, sdpa="causal", backend=2)
+        check_kernel(f"auto {tag} window (flash path)", D=D, dtype=dtype, window=40, backend=2)
+    for W in [1, 2, 4]:
+        run_ring(W, "headtail", "ring", True, S=2048, D=128, backend=2)
+        run_ring(W, "none", "alltoall", False, S=1000, D=128, backend=2)
+    accumulate_suite(backend=2)
+
+
 def comm_suite():
     for W in [1, 2, 3, 4, 8]:
         rc = LIB.cprt_cuda_comm_test(0, W, -1, 20000)
@@ -554,9 +571,11 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", default="")
     ap.add_argument("--cudnn", action="store_true",
-                    help="also test the experimental cuDNN backend (needs CPRT_ENABLE_CUDNN)")
+                    help="test the cuDNN and auto backends (default: when the library has them)")
     args = ap.parse_args()
     LIB = cc.load(args.lib)
+    # cuDNN suites run whenever the library has the cuDNN backend.
+    has_cudnn = args.cudnn or LIB.cprt_cuda_default_backend() == 2
     torch.manual_seed(int(time.time()))
     t0 = time.time()
     suites = {"kernels": lambda: kernel_suite(args.quick), "merge": merge_and_permute,
@@ -564,12 +583,13 @@ def main():
               "rings": lambda: ring_suite(args.quick), "cudnn": cudnn_suite, "comm": comm_suite,
               "errors": errors_suite,
               # the cuDNN accumulate cases alone (also part of "cudnn")
-              "accumulate_cudnn": lambda: accumulate_suite(backend=1)}
+              "accumulate_cudnn": lambda: accumulate_suite(backend=1), "auto": auto_suite}
     only = args.only.split(",") if args.only else []
     for name, fn in suites.items():
         if only and name not in only:
             continue
-        if name == "cudnn" and not (args.cudnn or "cudnn" in only):
+        if name in ("cudnn", "auto") and not (has_cudnn or name in only):
+            print(f"suite {name}: not run (library built without the cuDNN backend)")
             continue
         if name == "accumulate_cudnn" and name not in only:
             continue

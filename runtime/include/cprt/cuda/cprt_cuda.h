@@ -38,10 +38,15 @@ typedef struct cprt_cuda_attn {
   const float *add_mask;
   int64_t mask_b_stride, mask_h_stride, mask_row_stride;
   void *stream; /* cudaStream_t; 0 = legacy default stream */
-  int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback) */
+  int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback), 2 auto (faster
+                      of the two, measured per problem), -1 the default */
   int32_t accumulate; /* forward: merge into the fp32 partial (out, lse)
                          (ForwardArgs::accumulate); out_dtype must be 0 */
 } cprt_cuda_attn;
+
+/* The backend -1 stands for: 2 (auto) when the library was built with the
+ * cuDNN backend, else 0 (flash kernels). */
+int cprt_cuda_default_backend(void);
 
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a);
 /* Uses out and lse of the forward; writes dq, dk, dv (grad_dtype). */
@@ -80,7 +85,7 @@ typedef struct cprt_cuda_ring {
   int32_t iters;          /* timed repetitions (0 = 1, untimed) */
   float *ms_per_iter_host;/* out: mean wall ms per iteration (forward[+backward]) */
   int32_t steps_computed, steps_skipped, comm_ops; /* out: rank 0's stats */
-  int32_t backend; /* 0 flash kernels, 1 cuDNN (flash fallback) */
+  int32_t backend; /* as in cprt_cuda_attn: 0 flash, 1 cuDNN, 2 auto, -1 default */
   /* NCCL with world > 1 (transport 1): this process is rank `rank` of `world`
    * (one process per GPU, on its current CUDA device). Rank 0 writes a fresh
    * NCCL unique id to nccl_id_file, the others wait for it (use a new path per
@@ -119,7 +124,8 @@ int cprt_cuda_comm_test_rank(int32_t transport, int32_t world, int32_t rank,
  * cprt_cuda_offload_sdpa with cprt_c_set_sdpa_offload (cprt_compiler.h) and
  * cp.sdpa lowered to cprt_c_sdpa_fwd_* runs as ring attention over `world`
  * virtual ranks of this GPU (configure: balancer / rotate as cprt_balancer /
- * cprt_rotate, backend 0 flash kernels, 1 cuDNN). Host buffers are copied
+ * cprt_rotate, backend as in cprt_cuda_attn; the default -1 is the runtime's
+ * default backend). Host buffers are copied
  * in and out per call; bf16/f16 self-attention only. */
 int cprt_cuda_configure_offload(int32_t world, int32_t balancer,
                                 int32_t rotate, int32_t backend);
