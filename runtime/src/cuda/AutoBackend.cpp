@@ -72,16 +72,19 @@ CudnnBackend &AutoBackend::cudnn() {
   return *cudnn_;
 }
 
-const AutoBackend::Pick &
-AutoBackend::choose(const std::string &problem, const std::function<void(bool)> &run) {
+bool AutoBackend::choose(const std::string &problem, const std::function<void(bool)> &run) {
   const std::string key = "dev" + std::to_string(device()) + ":" + problem;
   {
     std::lock_guard<std::mutex> lock(picksMutex());
     auto it = picks<Pick>().find(key);
-    if (it != picks<Pick>().end()) return it->second;
+    // Another rank is measuring this problem right now: run it on the flash
+    // kernels this once rather than measure twice or wait for that rank
+    // (whose stream may be ordered after ours through the communicator).
+    if (it != picks<Pick>().end()) return it->second.ready && it->second.cudnn;
+    picks<Pick>().emplace(key, Pick{false, false, 0.f, 0.f});
   }
   ++measured_;
-  Pick pick{false, 0.f, 0.f};
+  Pick pick{true, false, 0.f, 0.f};
   try {
     run(false); // warm-up: module load, staging
     run(true);  // warm-up: cuDNN graph build and plan
@@ -99,13 +102,14 @@ AutoBackend::choose(const std::string &problem, const std::function<void(bool)> 
     // cuDNN refused the problem in a way its own fallback did not catch:
     // the flash kernels take it.
     if (verbose_) std::fprintf(stderr, "cprt auto: %s: cuDNN failed (%s)\n", key.c_str(), e.what());
-    pick = Pick{false, 0.f, 0.f};
+    pick = Pick{true, false, 0.f, 0.f};
   }
   if (verbose_)
     std::fprintf(stderr, "cprt auto: %s: flash %.3f ms, cuDNN %.3f ms -> %s\n", key.c_str(),
                  pick.flashMs, pick.cudnnMs, pick.cudnn ? "cuDNN" : "flash");
   std::lock_guard<std::mutex> lock(picksMutex());
-  return picks<Pick>().emplace(key, pick).first->second; // first measurement wins
+  picks<Pick>()[key] = pick;
+  return pick.cudnn;
 }
 
 void AutoBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
@@ -131,7 +135,7 @@ void AutoBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
       else
         CudaBackend::forward(p, t);
     };
-    useCudnn = choose(problemKey("fwd", p, a.q.dtype, a.out.dtype), run).cudnn;
+    useCudnn = choose(problemKey("fwd", p, a.q.dtype, a.out.dtype), run);
   }
   if (useCudnn) {
     ++cudnnCalls_;
@@ -166,7 +170,7 @@ void AutoBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
       else
         CudaBackend::backward(p, t);
     };
-    useCudnn = choose(problemKey("bwd", p, a.q.dtype, a.dq.dtype), run).cudnn;
+    useCudnn = choose(problemKey("bwd", p, a.q.dtype, a.dq.dtype), run);
   }
   if (useCudnn) {
     ++cudnnCalls_;
