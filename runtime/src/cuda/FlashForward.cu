@@ -41,8 +41,12 @@ __device__ __forceinline__ float fastExp2(float x) {
 /// tensor cores, bounds mma.sync attention at 16 rows per warp).
 /// ACC: merge into the fp32 partial (out, lse) (ForwardArgs::accumulate);
 /// only the epilogue differs.
-template <typename T, typename OutT, int D, int W, int BN, int MT, bool ACC>
-__global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
+/// MINB: minimum resident CTAs per SM (register budget); FL: tuning flags,
+/// kSkipRescale (skip O *= alpha when no row max of the warp moved).
+constexpr int kSkipRescale = 1;
+template <typename T, typename OutT, int D, int W, int BN, int MT, bool ACC, int MINB = 1,
+          int FL = 0>
+__global__ void __launch_bounds__(W * 32, MINB) flashFwdKernel(const FwdParams p) {
   static_assert(!ACC || std::is_same_v<OutT, float>, "accumulate needs an fp32 out");
   constexpr int BM = 16 * W * MT;
   constexpr int NT = W * 32;
@@ -208,10 +212,14 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
             ls += s[mt][nt][2 * r] + s[mt][nt][2 * r + 1];
           }
           lRow[mt][r] = lRow[mt][r] * alpha + ls;
+          // alpha == 1 exactly when the row max did not move: O *= 1 is a
+          // no-op, so a warp whose rows all kept their max skips it.
+          if (!(FL & kSkipRescale) || __any_sync(0xffffffff, alpha != 1.f)) {
 #pragma unroll
-          for (int dt = 0; dt < D / 8; ++dt) {
-            o[mt][dt][2 * r] *= alpha;
-            o[mt][dt][2 * r + 1] *= alpha;
+            for (int dt = 0; dt < D / 8; ++dt) {
+              o[mt][dt][2 * r] *= alpha;
+              o[mt][dt][2 * r + 1] *= alpha;
+            }
           }
         }
 
@@ -313,11 +321,12 @@ __global__ void __launch_bounds__(W * 32) flashFwdKernel(const FwdParams p) {
   }
 }
 
-template <typename T, typename OutT, bool ACC, int D, int W, int MT = 1, int BN = 64>
+template <typename T, typename OutT, bool ACC, int D, int W, int MT = 1, int BN = 64,
+          int MINB = 1, int FL = 0>
 void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   constexpr int BM = 16 * W * MT;
   constexpr size_t smemBytes = size_t(BM * D + 4 * BN * D) * sizeof(T);
-  auto kern = flashFwdKernel<T, OutT, D, W, BN, MT, ACC>;
+  auto kern = flashFwdKernel<T, OutT, D, W, BN, MT, ACC, MINB, FL>;
   CPRT_CUDA_CHECK(
       cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smemBytes)));
   dim3 grid(unsigned((fp.Sq + BM - 1) / BM), unsigned(fp.Hq), unsigned(B));
@@ -325,13 +334,34 @@ void launchTyped(const FwdParams &fp, int64_t B, cudaStream_t s) {
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 
+/// Earlier D=128 tile configurations, kept for comparison and chosen by
+/// CPRT_FWD_VARIANT (bf16, typed out only; bench/gpu/bench_variants.py):
+/// 1 = 32-key tiles without the rescale skip (the default until 2026-11-30),
+/// 2 = 64-key tiles without it.
+template <typename T, typename OutT, bool ACC>
+bool launchVariant(const FwdParams &fp, int64_t B, int64_t D, cudaStream_t s) {
+  if constexpr (std::is_same_v<T, __nv_bfloat16> && std::is_same_v<OutT, T> && !ACC) {
+    static const int v = [] {
+      const char *e = std::getenv("CPRT_FWD_VARIANT");
+      return e ? std::atoi(e) : 0;
+    }();
+    if (D != 128) return false;
+    if (v == 1) return launchTyped<T, OutT, ACC, 128, 4, 2, 32>(fp, B, s), true;
+    if (v == 2) return launchTyped<T, OutT, ACC, 128, 4, 2, 64>(fp, B, s), true;
+  }
+  return false;
+}
+
 template <typename T, typename OutT, bool ACC = false>
 void launchD(const FwdParams &fp, int64_t B, int64_t D, cudaStream_t s) {
+  if (launchVariant<T, OutT, ACC>(fp, B, D, s)) return;
   switch (D) {
-  // 4 warps x 32 rows, 32-key tiles (measured best of 4x16, 8x16, 4x32/64-key
-  // on the H100; bench/RESULTS.md).
+  // 4 warps x 32 rows. D=128: 64-key tiles with the rescale skip (297-301
+  // TFLOP/s on the H200 vs 260-264 for 32-key tiles; 8 warps x 16 rows with
+  // 32 or 64 keys, Q in registers or shared memory: 219-251; early P packing:
+  // no gain; bench/RESULTS.md, 2026-11-30). D=64: 32-key tiles (H100 sweep).
   case 64: return launchTyped<T, OutT, ACC, 64, 4, 2, 32>(fp, B, s);
-  case 128: return launchTyped<T, OutT, ACC, 128, 4, 2, 32>(fp, B, s);
+  case 128: return launchTyped<T, OutT, ACC, 128, 4, 2, 64, 1, kSkipRescale>(fp, B, s);
   case 256: return launchTyped<T, OutT, ACC, 256, 4>(fp, B, s);
   default: cudaFail("flash forward: unsupported head dim " + std::to_string(D));
   }
