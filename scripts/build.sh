@@ -6,6 +6,11 @@ build="${CP_BUILD_DIR:-$root/build}"
 jobs="${CP_JOBS:-$(nproc)}"
 
 "$root/scripts/install-deps.sh"
+# The header-only cuDNN frontend (PyPI), so the CUDA build compiles the cuDNN
+# and auto backends too; best effort: without it they are left out.
+if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
+  "$root/scripts/fetch-cudnn-frontend.sh" || true
+fi
 
 if [ ! -f "$build/build.ninja" ]; then
   cmake -S "$root" -B "$build" -G Ninja \
