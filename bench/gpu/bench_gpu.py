@@ -120,10 +120,14 @@ def main():
     ap.add_argument("--skip-ring", action="store_true")
     ap.add_argument("--cudnn", type=int, default=-1,
                     help="time our cuDNN and auto backends too (default: when the library has them)")
+    ap.add_argument("--backends", default=None,
+                    help="comma list of ours to time: 0 flash, 1 cuDNN, 2 auto (default: all built)")
     args = ap.parse_args()
     lib = cc.load(args.lib)
     has_cudnn = lib.cprt_cuda_default_backend() == 2 if args.cudnn < 0 else bool(args.cudnn)
     backends = (0, 1, 2) if has_cudnn else (0,)
+    if args.backends:
+        backends = tuple(int(x) for x in args.backends.split(","))
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
     ours_cols = [BACKENDS[b] for b in backends]

@@ -53,7 +53,7 @@ int main(int argc, char **argv) {
   const char *dir = argv[1];
   int world = atoi(argv[2]), balancer = atoi(argv[3]), rotate = atoi(argv[4]);
   if (cprt_init_local() != CPRT_OK ||
-      cprt_cuda_configure_offload(world, balancer, rotate, 0) != CPRT_OK) {
+      cprt_cuda_configure_offload(world, balancer, rotate, -1) != CPRT_OK) {
     fprintf(stderr, "setup failed: %s\n", cprt_last_error());
     return 1;
   }

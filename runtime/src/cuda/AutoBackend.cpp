@@ -77,10 +77,11 @@ bool AutoBackend::choose(const std::string &problem, const std::function<void(bo
   {
     std::lock_guard<std::mutex> lock(picksMutex());
     auto it = picks<Pick>().find(key);
-    // Another rank is measuring this problem right now: run it on the flash
-    // kernels this once rather than measure twice or wait for that rank
-    // (whose stream may be ordered after ours through the communicator).
-    if (it != picks<Pick>().end()) return it->second.ready && it->second.cudnn;
+    // Another rank is measuring this problem right now: run it on cuDNN this
+    // once (which also builds this backend's graph for it, as a measurement
+    // would) rather than measure twice or wait for that rank (whose stream
+    // may be ordered after ours through the communicator).
+    if (it != picks<Pick>().end()) return it->second.ready ? it->second.cudnn : true;
     picks<Pick>().emplace(key, Pick{false, false, 0.f, 0.f});
   }
   ++measured_;

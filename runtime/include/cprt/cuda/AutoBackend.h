@@ -12,8 +12,8 @@
 // paths meet the same tolerances against a float64 reference.
 //
 // Decisions are shared by every AutoBackend of the process (per device), so
-// N virtual ranks measure a problem once (the others run that call on the
-// flash kernels meanwhile). The measuring call synchronises
+// N virtual ranks measure a problem once (the others run that call on cuDNN
+// meanwhile, building their own graph for it: cuDNN graphs are per backend). The measuring call synchronises
 // the stream once (to read the events); set CPRT_CUDA_AUTO_VERBOSE=1 to
 // print every decision to stderr.
 //
@@ -51,7 +51,7 @@ private:
   /// Whether cuDNN runs this problem: the cached decision, or (the first
   /// time) runs `run(false)` (flash) and `run(true)` (cuDNN) on scratch
   /// outputs, warm then timed, and caches the faster path. While another
-  /// rank measures the same problem, answers flash without caching.
+  /// rank measures the same problem, answers cuDNN without caching.
   bool choose(const std::string &problem, const std::function<void(bool cudnn)> &run);
   CudnnBackend &cudnn();
 
