@@ -15,7 +15,6 @@ import argparse
 import ctypes as C
 import datetime
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "runtime", "test", "gpu"))
@@ -45,15 +44,8 @@ def ours(lib, q, k, v, causal, backend=0):
     lse = torch.empty(B, H, S, device="cuda")
     dout = torch.randn_like(q)
     dq, dk, dv = torch.empty_like(q), torch.empty_like(k), torch.empty_like(v)
-    a = cc.Attn()
-    a.batch, a.heads_q, a.heads_kv, a.seq_q, a.seq_kv, a.head_dim = B, H, H, S, S, D
-    a.dtype, a.out_dtype, a.grad_dtype = 1, 1, 1
-    a.step_causal = cc.STEP["causal" if causal else "not_causal"]
-    for n, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse), ("dout", dout),
-                 ("dq", dq), ("dk", dk), ("dv", dv)):
-        setattr(a, n, t.data_ptr())
-    a.stream = torch.cuda.current_stream().cuda_stream
-    a.backend = backend
+    a = cc.self_attention(q, k, v, out, lse, causal, backend,
+                          torch.cuda.current_stream().cuda_stream, dout, dq, dk, dv)
     ref = C.byref(a)
 
     def fwd():

@@ -48,15 +48,8 @@ def time_plain(torch, cc, lib, q, k, v, dout, causal, reps, backend):
     S = q.shape[2]
     out, dq, dk, dv = (torch.empty_like(x) for x in (q, q, k, v))
     lse = torch.empty(B, H, S, device=q.device)
-    a = cc.Attn()
-    a.batch, a.heads_q, a.heads_kv, a.seq_q, a.seq_kv, a.head_dim = B, H, H, S, S, D
-    a.dtype, a.out_dtype, a.grad_dtype = 1, 1, 1
-    a.step_causal = cc.STEP["causal" if causal else "not_causal"]
-    for n, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse), ("dout", dout),
-                 ("dq", dq), ("dk", dk), ("dv", dv)):
-        setattr(a, n, t.data_ptr())
-    a.stream = torch.cuda.current_stream().cuda_stream
-    a.backend = backend
+    a = cc.self_attention(q, k, v, out, lse, causal, backend,
+                          torch.cuda.current_stream().cuda_stream, dout, dq, dk, dv)
     ref = C.byref(a)
 
     def fwd():

@@ -32,13 +32,8 @@ def child(lib_path, seqs):
         S = q.shape[2]
         out = torch.empty_like(q)
         lse = torch.empty(B, H, S, device="cuda")
-        a = cc.Attn()
-        a.batch, a.heads_q, a.heads_kv, a.seq_q, a.seq_kv, a.head_dim = B, H, H, S, S, D
-        a.dtype, a.out_dtype, a.grad_dtype = 1, 1, 1
-        a.step_causal = cc.STEP["causal" if causal else "not_causal"]
-        for n, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse)):
-            setattr(a, n, t.data_ptr())
-        a.stream = torch.cuda.current_stream().cuda_stream
+        a = cc.self_attention(q, k, v, out, lse, causal, 0,
+                              torch.cuda.current_stream().cuda_stream)
         ref = C.byref(a)
         cc.check(lib, lib.cprt_cuda_attention_forward(ref), "forward")
         return out, lambda: lib.cprt_cuda_attention_forward(ref)

@@ -182,6 +182,46 @@ std::unique_ptr<CudaBackend> makeBackend(int which, cudaStream_t s, int device) 
   return std::make_unique<CudaBackend>(s, device);
 }
 
+#ifdef CPRT_HAVE_NCCL
+/// Runs `fn(rank, comm)` as one rank of an NCCL job of `world` processes
+/// (one per GPU, this process's current device). The unique id goes through
+/// `idFile` (rank 0 writes it and removes it once init, which is collective,
+/// has read it everywhere); without one, world must be 1 and a private path
+/// is used. initTimeoutMs bounds the rendezvous and init (0: the default),
+/// timeoutMs the operations. The communicator is aborted or finalised before
+/// its stream is destroyed, also when fn throws.
+template <typename Fn>
+void runNcclRank(const char *what, const char *idFile, int rank, int world,
+                 int64_t initTimeoutMs, int64_t timeoutMs, Fn &&fn) {
+  const bool multi = idFile && *idFile;
+  check(world == 1 || multi, std::string(what) + ": NCCL with world > 1 runs one rank per "
+                                                 "process: set rank and nccl_id_file (a new "
+                                                 "path per call)");
+  if (!multi) rank = 0;
+  check(rank >= 0 && rank < world, std::string(what) + ": NCCL rank " + std::to_string(rank) +
+                                       " out of range for world " + std::to_string(world));
+  const std::string path = multi ? std::string(idFile)
+                                 : "/tmp/cprt_nccl_id_" + std::string(what).substr(0, 4) +
+                                       std::to_string(getpid());
+  auto comm = makeNcclCommunicatorFromFile(path, rank, world, -1, initTimeoutMs);
+  if (rank == 0) unlink(path.c_str());
+  if (timeoutMs > 0) comm->setTimeoutMs(timeoutMs);
+  cudaStream_t st;
+  CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+  comm->setStream(st);
+  try {
+    fn(rank, *comm);
+    comm->synchronize();
+  } catch (...) {
+    comm.reset(); // aborts (or finalizes) before the stream goes
+    cudaStreamDestroy(st);
+    throw;
+  }
+  comm.reset();
+  cudaStreamDestroy(st);
+}
+#endif
+
 } // namespace
 
 extern "C" {
@@ -371,32 +411,12 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
       } else {
 #ifdef CPRT_HAVE_NCCL
         // One rank per process: rank rr->rank of W on the current device.
-        const bool multi = rr->nccl_id_file && *rr->nccl_id_file;
-        check(W == 1 || multi, "ring: NCCL with world > 1 runs one rank per process: set "
-                               "rank and nccl_id_file (a new path per call)");
-        const int rank = multi ? rr->rank : 0;
-        check(rank >= 0 && rank < W, "ring: NCCL rank " + std::to_string(rank) +
-                                         " out of range for world " + std::to_string(W));
-        const std::string path = multi ? std::string(rr->nccl_id_file)
-                                       : "/tmp/cprt_nccl_id_" + std::to_string(getpid());
-        auto comm = makeNcclCommunicatorFromFile(path, rank, W);
-        if (rank == 0) unlink(path.c_str()); // init is collective: every rank has read it
-        if (rr->timeout_ms > 0) comm->setTimeoutMs(rr->timeout_ms);
-        cudaStream_t st;
-        CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-        comm->setStream(st);
-        reportRank = rank;
-        gatherAll = W > 1;
-        try {
-          body(rank, *comm);
-          comm->synchronize();
-        } catch (...) {
-          comm.reset(); // aborts (or finalizes) before the stream goes
-          cudaStreamDestroy(st);
-          throw;
-        }
-        comm.reset();
-        cudaStreamDestroy(st);
+        runNcclRank("ring", rr->nccl_id_file, rr->rank, W, 0, rr->timeout_ms,
+                    [&](int rank, GpuCommunicator &comm) {
+                      reportRank = rank;
+                      gatherAll = W > 1;
+                      body(rank, comm);
+                    });
 #else
         fail(ErrorCode::Invalid, "ring: built without NCCL");
 #endif
@@ -506,39 +526,22 @@ int cprt_cuda_comm_test_rank(int32_t transport, int32_t world, int32_t rank,
       runVirtualRanks(world, body, -1, timeoutMs);
     } else {
 #ifdef CPRT_HAVE_NCCL
-      const bool multi = ncclIdFile && *ncclIdFile;
-      check(world == 1 || multi, "comm test: NCCL with world > 1 runs one rank per process: "
-                                 "pass rank and nccl_id_file");
-      if (!multi) rank = 0;
-      check(rank >= 0 && rank < world, "comm test: bad NCCL rank " + std::to_string(rank));
-      const std::string path = multi ? std::string(ncclIdFile)
-                                     : "/tmp/cprt_nccl_id_t" + std::to_string(getpid());
       // Rendezvous and init with the default timeout (processes start at
       // different times), the collectives with timeoutMs.
-      auto comm = makeNcclCommunicatorFromFile(path, rank, world, -1, multi ? 0 : timeoutMs);
-      if (rank == 0) unlink(path.c_str());
-      if (timeoutMs > 0) comm->setTimeoutMs(timeoutMs);
-      cudaStream_t st;
-      CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
-      comm->setStream(st);
-      try {
-        body(rank, *comm);
-        if (rank == silentRank && world > 1) {
-          // Silent until the others gave up, then late: the barrier must
-          // fail too (peers aborted), not hang.
-          std::this_thread::sleep_for(std::chrono::milliseconds(comm->timeoutMs() + 1000));
-          comm->barrier();
-          fail(ErrorCode::Internal, "comm test rank " + std::to_string(rank) +
-                                        ": the silent rank's late barrier succeeded");
-        }
-        comm->synchronize();
-      } catch (...) {
-        comm.reset(); // aborts (or finalizes) before the stream goes
-        cudaStreamDestroy(st);
-        throw;
-      }
-      comm.reset();
-      cudaStreamDestroy(st);
+      const bool multi = ncclIdFile && *ncclIdFile;
+      runNcclRank("comm test", ncclIdFile, rank, world, multi ? 0 : timeoutMs, timeoutMs,
+                  [&](int r, GpuCommunicator &comm) {
+                    body(r, comm);
+                    if (r == silentRank && world > 1) {
+                      // Silent until the others gave up, then late: the
+                      // barrier must fail too (peers aborted), not hang.
+                      std::this_thread::sleep_for(
+                          std::chrono::milliseconds(comm.timeoutMs() + 1000));
+                      comm.barrier();
+                      fail(ErrorCode::Internal, "comm test rank " + std::to_string(r) +
+                                                    ": the silent rank's late barrier succeeded");
+                    }
+                  });
 #else
       fail(ErrorCode::Invalid, "comm test: built without NCCL");
 #endif

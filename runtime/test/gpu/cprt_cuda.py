@@ -69,6 +69,25 @@ def load(path=None):
     return lib
 
 
+def self_attention(q, k, v, out, lse, causal, backend=0, stream=None, dout=None, dq=None,
+                   dk=None, dv=None):
+    """An Attn descriptor for contiguous [B, H, S, D] torch tensors of one 16-bit type (bf16 or
+    fp16; out and grads in the same type): full or top-left causal self-attention."""
+    B, Hq, S, D = q.shape
+    a = Attn()
+    a.batch, a.heads_q, a.heads_kv, a.seq_q, a.seq_kv, a.head_dim = B, Hq, k.shape[1], S, S, D
+    code = {"torch.bfloat16": 1, "torch.float16": 2}[str(q.dtype)]
+    a.dtype, a.out_dtype, a.grad_dtype = code, code, code
+    a.step_causal = STEP["causal" if causal else "not_causal"]
+    for n, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse), ("dout", dout),
+                 ("dq", dq), ("dk", dk), ("dv", dv)):
+        if t is not None:
+            setattr(a, n, t.data_ptr())
+    a.stream = stream
+    a.backend = backend
+    return a
+
+
 def check(lib, rc, what):
     if rc != 0:
         raise RuntimeError(f"{what}: status {rc}: {lib.cprt_cuda_last_error().decode()}")
