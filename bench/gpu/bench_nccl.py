@@ -137,13 +137,7 @@ def main():
     args = ap.parse_args()
     if args.worker:
         sys.exit(worker(args))
-    lib = os.path.abspath(args.lib or os.environ.get("CPRT_CUDA_LIB",
-                                                     "build-gpu/src/cuda/libcprt_cuda.so"))
-    n, why = nw.gpu_count()
-    W = args.world or n
-    if W < 2 or W > n:
-        print(f"bench_nccl: skipped: needs >= 2 GPUs ({why or f'--world {W}, {n} visible'})")
-        sys.exit(0 if args.allow_skip else 1)
+    lib, W = nw.launcher_setup(args, "bench_nccl")
     seqs = [int(x) for x in args.seqs.split(",")]
     if args.backends is None:  # flash, and the runtime's default when it differs
         default = C.CDLL(lib).cprt_cuda_default_backend()

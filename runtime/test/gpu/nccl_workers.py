@@ -48,6 +48,20 @@ def gpu_count():
         return 0, f"cannot count GPUs: {e!r}"
 
 
+def launcher_setup(args, name):
+    """The launcher's library path and job size W (args.world, else every visible GPU);
+    exits (0 with --allow-skip, else 1) when fewer than 2 GPUs can take part."""
+    lib = os.path.abspath(args.lib or os.environ.get("CPRT_CUDA_LIB",
+                                                     "build-gpu/src/cuda/libcprt_cuda.so"))
+    n, why = gpu_count()
+    W = args.world or n
+    if W < 2 or W > n:
+        reason = why if n < 2 else f"--world {W} but {n} GPUs visible"
+        print(f"{name}: skipped: needs >= 2 GPUs, one process each ({reason})")
+        sys.exit(0 if args.allow_skip else 1)
+    return lib, W
+
+
 def add_worker_args(ap):
     """The worker-side command line (shared by test_nccl.py and bench_nccl.py)."""
     ap.add_argument("--worker", action="store_true", help="internal: run as one rank")

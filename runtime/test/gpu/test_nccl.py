@@ -267,14 +267,7 @@ def main():
     if args.worker:
         sys.exit(worker(args))
 
-    lib = os.path.abspath(args.lib or os.environ.get("CPRT_CUDA_LIB",
-                                                     "build-gpu/src/cuda/libcprt_cuda.so"))
-    n, why = nw.gpu_count()
-    W = args.world or n
-    if W < 2 or W > n:
-        reason = why if n < 2 else f"--world {W} but {n} GPUs visible"
-        print(f"nccl: skipped: needs >= 2 GPUs, one process each ({reason})")
-        sys.exit(0 if args.allow_skip else 1)
+    lib, W = nw.launcher_setup(args, "nccl")
     if not os.path.exists(lib):
         print(f"FAIL nccl: no library {lib}")
         sys.exit(1)
