@@ -272,29 +272,3 @@ func.func @silu_is_not_a_candidate(%x: tensor<8x8xf32>, %w: tensor<8x8xf32>) -> 
   return %o : tensor<8x8xf32>
 }
 
-// -----
-
-// masked_fill with a finite minimum (as HF does with finfo.min), not -inf: a
-// fully masked row would average all keys instead of giving 0.
-// CHECK-LABEL: func.func @finite_fill_mask
-// CHECK-NOT: cp.sdpa
-func.func @finite_fill_mask(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
-                            %v: tensor<8x4xf32>, %m: tensor<8x8xi1>) -> tensor<8x4xf32> {
-  %zero = arith.constant 0.0 : f32
-  %min = arith.constant -3.40282347E+38 : f32
-  %e88 = tensor.empty() : tensor<8x8xf32>
-  %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
-  %s = linalg.matmul ins(%q, %kt : tensor<8x4xf32>, tensor<4x8xf32>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
-  %sm = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
-      ins(%s, %m : tensor<8x8xf32>, tensor<8x8xi1>) outs(%e88 : tensor<8x8xf32>) {
-  ^bb0(%in: f32, %keep: i1, %out: f32):
-    %r = arith.select %keep, %in, %min : f32
-    linalg.yield %r : f32
-  } -> tensor<8x8xf32>
-  // expected-remark @below {{softmax not raised to cp.sdpa: masked scores are filled with -3.402823e+38, not -inf}}
-  %p = linalg.softmax dimension(1) ins(%sm : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
-  %e84 = tensor.empty() : tensor<8x4xf32>
-  %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
-  %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
-  return %o : tensor<8x4xf32>
-}

@@ -50,6 +50,24 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
+/// The most negative finite fill that still counts as "masked". Real code
+/// masks with a large finite negative (Hugging Face's `finfo(dtype).min`,
+/// older models' -1e4 or -1e9) rather than -inf: exp(fill + s - max)
+/// underflows to exactly 0 in fp32 wherever the row keeps at least one key,
+/// so the result equals a -inf mask there. A row that keeps no key differs:
+/// the producer averages every value (all scores equal the fill), cp's
+/// runtime gives 0 (docs/detection.md, "Masked fills").
+constexpr double kMaskFillLimit = -1e4;
+
+/// Whether `v` (a score added or selected at masked positions) masks.
+bool isMaskFillValue(double v) { return v == kNegInf || v <= kMaskFillLimit; }
+
+/// Whether `e` is a constant mask fill: -inf or a large finite negative.
+bool isMaskFill(const Expr *e) {
+  return e->kind == Expr::Const && isa<FloatType>(e->type) &&
+         isMaskFillValue(e->fval);
+}
+
 /// A matmul-like op read at a leaf: out[...] = sum_k lhs · rhs, both
 /// operands expanded in the leaf's space plus the contracted dim (last).
 struct Contraction {
@@ -537,19 +555,30 @@ FailureOr<Plan> Matcher::match(Value root) {
   // Scores: [select(keep, ...)] sum of terms, one of them scale · q·kᵀ.
   const Expr *x = sm->scores;
   SmallVector<const Expr *> keeps;
-  // A finite fill (HF's finfo.min) is not -inf: fully masked rows would
-  // average all keys instead of giving 0.
-  auto finiteFill = [&](const Expr *e) {
-    return e->kind == Expr::Const && isa<FloatType>(e->type) &&
-           std::isfinite(e->fval) && e->fval <= -1e4;
-  };
-  while (x->isOp(Fn::Select) && x->args[2]->isConst(kNegInf)) {
-    keeps.push_back(x->args[0]);
-    x = x->args[1];
+  // masked_fill with -inf or a large finite fill, written either way round:
+  // select(keep, scores, fill) or select(masked, fill, scores).
+  auto boolTy = IntegerType::get(ctx, 1);
+  while (x->isOp(Fn::Select)) {
+    if (isMaskFill(x->args[2])) {
+      keeps.push_back(x->args[0]);
+      x = x->args[1];
+    } else if (isMaskFill(x->args[1])) {
+      const Expr *masked = x->args[0];
+      keeps.push_back(masked->isOp(Fn::XOrI) && masked->args[1]->isConst(1)
+                          ? masked->args[0]
+                          : B.makeOp(Fn::XOrI, boolTy,
+                                     {masked, B.makeConst(boolTy, 1, 1)}));
+      x = x->args[2];
+    } else {
+      break;
+    }
   }
-  if (x->isOp(Fn::Select) && finiteFill(x->args[2]))
-    return fail(llvm::formatv("masked scores are filled with {0:e}, not -inf",
-                              x->args[2]->fval));
+  if (x->isOp(Fn::Select) && x->args[2]->kind == Expr::Const &&
+      isa<FloatType>(x->args[2]->type))
+    return fail(llvm::formatv("masked scores are filled with {0:e}, which "
+                              "does not mask (a mask fills -inf or at most "
+                              "{1:e})",
+                              x->args[2]->fval, kMaskFillLimit));
   SmallVector<const Expr *> terms;
   std::function<void(const Expr *)> flatten = [&](const Expr *t) {
     if (t->isOp(Fn::Add)) {
@@ -708,11 +737,18 @@ FailureOr<Plan> Matcher::match(Value root) {
       positionalKeeps.push_back(p);
       return success();
     }
+    if (p->isOp(Fn::XOrI) && p->args[1]->isConst(1))
+      return fail("the mask keeps the positions where a data-dependent "
+                  "condition is false");
     if (p->isOp(Fn::AndI)) {
       if (p->args[1]->isConst(1))
         return addKeep(p->args[0]);
       if (p->args[0]->isConst(1))
         return addKeep(p->args[1]);
+      // keep = a & b: both are keeps (e.g. causal & padding mask).
+      if (succeeded(addKeep(p->args[0])) && succeeded(addKeep(p->args[1])))
+        return success();
+      return failure();
     }
     return addTensorMask(p, /*isBool=*/true);
   };
@@ -720,17 +756,13 @@ FailureOr<Plan> Matcher::match(Value root) {
     if (failed(addKeep(k)))
       return failure();
   for (const Expr *m : maskTerms) {
-    if (m->isOp(Fn::Select) && m->args[1]->isConst(0) && finiteFill(m->args[2]))
-      return fail(llvm::formatv("the mask fills masked positions with {0:e}, "
-                                "not -inf",
-                                m->args[2]->fval));
     if (m->isOp(Fn::Select) && m->args[1]->isConst(0) &&
-        m->args[2]->isConst(kNegInf)) {
+        isMaskFill(m->args[2])) {
       if (failed(addKeep(m->args[0])))
         return failure();
       continue;
     }
-    if (m->isOp(Fn::Select) && m->args[1]->isConst(kNegInf) &&
+    if (m->isOp(Fn::Select) && isMaskFill(m->args[1]) &&
         m->args[2]->isConst(0)) {
       const Expr *c = m->args[0];
       if (c->isOp(Fn::XOrI) && c->args[1]->isConst(1)) {
@@ -781,7 +813,7 @@ FailureOr<Plan> Matcher::match(Value root) {
         pt[J] = j;
         for (const Expr *e : positionalAdds) {
           auto v = evaluate(e, pt);
-          if (!v || (v->f != kNegInf && v->f != 0))
+          if (!v || (!isMaskFillValue(v->f) && v->f != 0))
             bias = true;
         }
       }
@@ -820,7 +852,8 @@ FailureOr<Plan> Matcher::match(Value root) {
               evaluated = false;
               break;
             }
-            keep &= isa<FloatType>(e->type) ? v->f != kNegInf : v->i != 0;
+            keep &= isa<FloatType>(e->type) ? !isMaskFillValue(v->f)
+                                            : v->i != 0;
           }
           allKeep &= keep;
           isCausal &= keep == (j <= i);
