@@ -15,6 +15,7 @@
 #include "RuntimeSymbols.h"
 #include "cprt/cprt_compiler.h"
 
+#include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
 #include "cp/InitAll.h"
 #ifdef CP_RUN_HAVE_LOWERING
@@ -143,6 +144,12 @@ cl::opt<std::string> referenceFile(
     cl::desc("Single-device module to compare against (default: the input "
              "module before --pipeline)"),
     cl::value_desc("file.mlir"), cl::cat(cat));
+cl::opt<bool> allowReplicated(
+    "allow-replicated",
+    cl::desc("With --pipeline: when no attention was made context-parallel, "
+             "warn and run the module replicated on every rank instead of "
+             "failing"),
+    cl::cat(cat));
 cl::list<std::string> expectPaths(
     "expect",
     cl::desc("Expected whole outputs (.npy, one per result) to compare "
@@ -413,6 +420,23 @@ LogicalResult runCPPipeline(ModuleOp module, std::string options, int ranks,
     return failure();
   }
   return success();
+}
+
+/// Whether the cp pipeline made some attention of `module` context-parallel:
+/// a ring (whole or expanded into block steps) or a flex attention over
+/// gathered keys. Without one every rank would run the whole module.
+bool madeContextParallel(ModuleOp module) {
+  return module
+      .walk([](Operation *op) {
+        if (isa<cp::RingAttentionOp, cp::RingAttentionBackwardOp,
+                cp::BlockAttentionOp, cp::BlockAttentionBackwardOp>(op))
+          return WalkResult::interrupt();
+        auto flex = dyn_cast<cp::FlexAttentionOp>(op);
+        if (flex && flex.getKey().getDefiningOp<shard::AllGatherOp>())
+          return WalkResult::interrupt();
+        return WalkResult::advance();
+      })
+      .wasInterrupted();
 }
 
 LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
@@ -1175,6 +1199,18 @@ int realMain(int argc, char **argv) {
       return error(kCompile, err);
     phase("cp pipeline", msSince(t1),
           pipeOpts.empty() ? "(defaults)" : llvm::StringRef(pipeOpts));
+    if (!madeContextParallel(*module)) {
+      std::string msg =
+          "no attention was made context-parallel in " + inputFile +
+          ": every rank would run the whole module (run `cp-opt " +
+          inputFile +
+          " --cp-detect-attention=report-misses=true` to see why attention "
+          "was not detected)";
+      if (!allowReplicated)
+        return error(kCompile, msg + "; pass --allow-replicated to run it "
+                                     "replicated anyway");
+      llvm::errs() << "cp-run: warning: " << msg << "\n";
+    }
   }
   func::FuncOp entry = findEntry(*module, inputFile);
   if (!entry)
