@@ -496,6 +496,26 @@ llvm::orc::SymbolMap runtimeSymbolMap(llvm::orc::MangleAndInterner interner) {
   return map;
 }
 
+/// A target machine for this host (CPU name and features), for LLVM's
+/// optimizer and for object files.
+std::unique_ptr<llvm::TargetMachine> hostTargetMachine(std::string &err) {
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string targetErr;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, targetErr);
+  if (!target) {
+    err = "no target for " + triple.str() + ": " + targetErr;
+    return nullptr;
+  }
+  llvm::SubtargetFeatures features;
+  for (auto &f : llvm::sys::getHostCPUFeatures())
+    features.AddFeature(f.first(), f.second);
+  return std::unique_ptr<llvm::TargetMachine>(target->createTargetMachine(
+      triple, llvm::sys::getHostCPUName(), features.getString(),
+      llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
+      llvm::CodeGenOptLevel::Aggressive));
+}
+
 struct Compiled {
   std::unique_ptr<ExecutionEngine> engine;
   void (*fn)(void **) = nullptr;
@@ -504,7 +524,12 @@ struct Compiled {
 LogicalResult jitCompile(ModuleOp module, llvm::StringRef entry, Compiled &out,
                          std::string &err) {
   ExecutionEngineOptions opts;
-  auto transformer = makeOptimizingTransformer(3, 0, nullptr);
+  // The host's target machine lets LLVM's vectorizers use its vector width
+  // (without one they assume none and leave the loops scalar).
+  std::unique_ptr<llvm::TargetMachine> tm = hostTargetMachine(err);
+  if (!tm)
+    return failure();
+  auto transformer = makeOptimizingTransformer(3, 0, tm.get());
   opts.transformer = transformer;
   opts.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = ExecutionEngine::create(module, opts);
@@ -875,21 +900,9 @@ LogicalResult writeObject(ModuleOp module, llvm::StringRef path,
     err = "translation to LLVM IR failed";
     return failure();
   }
-  llvm::Triple triple(llvm::sys::getProcessTriple());
-  std::string targetErr;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, targetErr);
-  if (!target) {
-    err = "no target for " + triple.str() + ": " + targetErr;
+  std::unique_ptr<llvm::TargetMachine> tm = hostTargetMachine(err);
+  if (!tm)
     return failure();
-  }
-  llvm::SubtargetFeatures features;
-  for (auto &f : llvm::sys::getHostCPUFeatures())
-    features.AddFeature(f.first(), f.second);
-  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
-      triple, llvm::sys::getHostCPUName(), features.getString(),
-      llvm::TargetOptions(), llvm::Reloc::PIC_, std::nullopt,
-      llvm::CodeGenOptLevel::Aggressive));
   ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(), tm.get());
   if (auto e = makeOptimizingTransformer(3, 0, tm.get())(llvmModule.get())) {
     err = "LLVM optimization failed: " + llvm::toString(std::move(e));
