@@ -598,6 +598,7 @@ struct Descriptor {
 
 struct RankTimes {
   double shardMs = 0, computeMs = 0, unshardMs = 0;
+  double bestComputeMs = 1e300; ///< the fastest of the --repeat runs
 };
 
 std::string cprtError(const char *what) {
@@ -668,6 +669,7 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
     auto t1 = Clock::now();
     fn(packed.data());
     times.computeMs = msSince(t1);
+    times.bestComputeMs = std::min(times.bestComputeMs, times.computeMs);
     // Runtime calls in compiled code record errors per thread (sticky).
     if (cprt_c_failed()) {
       const char *m = cprt_c_error();
@@ -1271,6 +1273,9 @@ int realMain(int argc, char **argv) {
     for (const RankTimes &rt : run.times) {
       t.shardMs = std::max(t.shardMs, rt.shardMs);
       t.computeMs = std::max(t.computeMs, rt.computeMs);
+      t.bestComputeMs = t.bestComputeMs == 1e300
+                            ? rt.bestComputeMs
+                            : std::max(t.bestComputeMs, rt.bestComputeMs);
       t.unshardMs = std::max(t.unshardMs, rt.unshardMs);
     }
   } else {
@@ -1283,6 +1288,9 @@ int realMain(int argc, char **argv) {
                       (comm == Comm::Threads ? "threads" : "mpi");
   phase("run: shard inputs", t.shardMs);
   phase("run: compute", t.computeMs, where);
+  if (repeat > 1)
+    phase("run: compute, best", t.bestComputeMs,
+          "of " + std::to_string(int(repeat)) + " runs (slowest rank's best)");
   phase("run: unshard outputs", t.unshardMs);
   phase("run: total", total);
 
