@@ -8,7 +8,8 @@
 #    exports the model to bench/cpu/out/ once and times PyTorch on
 #    $TORCH_THREADS (default 2) threads, best of 5.
 # 2. cp-run JITs and runs the module: 1 rank (the cp pipeline with a grid of
-#    one: attention on the runtime's kernel, the rest compiled) and 4 thread
+#    one: attention on the runtime's kernel, the rest compiled; its default
+#    threads, then OMP_NUM_THREADS=1) and 4 thread
 #    ranks (ring attention, head-tail balancing), each checked against
 #    PyTorch's output, $REPEAT runs each (cp-run reports the last).
 # Prints the phase table (compile, run) and one summary line per config.
@@ -38,15 +39,17 @@ if [ ! -f "$out/llama_model.linalg.mlir" ]; then
 else
   "$py" "$here/gen_llama_model.py" --out "$out" --threads "$threads" --time-only
 fi
-torch_s=$("$py" -c "import json;print(json.load(open('$out/llama_model_torch.json'))['seconds'])")
+"$py" "$here/gen_llama_model.py" --out "$out" --threads 1 --time-only
+torch_ms() { "$py" -c "import json;print(1000*json.load(open('$out/llama_model_torch_$1t.json'))['seconds'])"; }
+torch_s=$(echo "$(torch_ms "$threads") / 1000" | bc -l)
 
 phase() { # log, phase name -> ms
   awk -v p="$2" 'index($0, "cp-run: " p " ") == 1 {
     sub("^cp-run: " p " *", ""); print $1; exit }' "$1"
 }
-run() { # name, ranks, pipeline options
+run() { # name, ranks, pipeline options, OpenMP threads per rank ("" = default)
   local log="$out/cp-run-${1// /_}.log"
-  "$build/bin/cp-run" "$out/llama_model.linalg.mlir" --entry llama_model \
+  env ${4:+OMP_NUM_THREADS=$4} "$build/bin/cp-run" "$out/llama_model.linalg.mlir" --entry llama_model \
     --ranks "$2" --pipeline "$3" --inputs "$out/llama_model_input.npy" \
     --expect "$out/llama_model_output.npy" \
     --repeat "$repeat" 2>&1 | tee "$log" | sed "s/^/[$1] /"
@@ -59,13 +62,14 @@ run() { # name, ranks, pipeline options
 }
 rm -f "$out/summary.txt"
 run "1 rank" 1 "rotate=ring load-balance=head_tail"
+run "1 rank, 1 thread" 1 "rotate=ring load-balance=head_tail" 1
 run "4 thread ranks" 4 "rotate=ring load-balance=head_tail"
 
 echo
-printf "PyTorch %s, %d threads: %.1f ms (best of 5)\n\n" \
+printf "PyTorch %s: %d threads %.1f ms, 1 thread %.1f ms (best of 5 each)\n\n" \
   "$("$py" -c "import torch; print(torch.__version__)")" "$threads" \
-  "$(echo "$torch_s*1000" | bc -l)"
-echo "| cp-run | parse ms | cp pipeline ms | lower ms | JIT ms | run ms (best of $repeat) | vs PyTorch |"
+  "$(torch_ms "$threads")" "$(torch_ms 1)"
+echo "| cp-run | parse ms | cp pipeline ms | lower ms | JIT ms | run ms (best of $repeat) | vs PyTorch $threads threads |"
 echo "|---|---|---|---|---|---|---|"
 cat "$out/summary.txt"
 echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(auto)}; load at end: $(cut -d' ' -f1-3 /proc/loadavg)"

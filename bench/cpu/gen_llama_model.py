@@ -12,7 +12,7 @@ Writes into --out (default bench/cpu/out/, git-ignored: the .mlir inlines
   llama_model.linalg.mlir   torch-mlir FX export, linalg-on-tensors
   llama_model_input.npy     x
   llama_model_output.npy    PyTorch's output
-  llama_model_torch.json    PyTorch's time on --threads threads (best of
+  llama_model_torch_<T>t.json  PyTorch's time on --threads T threads (best of
                             --reps runs after a warm-up) and the shapes
 """
 
@@ -143,7 +143,7 @@ def main():
             "seconds": secs, "reps": a.reps, "seq": SEQ, "dim": DIM,
             "heads": HEADS, "kv_heads": KV_HEADS, "layers": LAYERS, "mlp": MLP,
             "gemm_flops": gemm_flops(), "attention_flops": attention_flops()}
-    with open(os.path.join(a.out, "llama_model_torch.json"), "w") as f:
+    with open(os.path.join(a.out, f"llama_model_torch_{a.threads}t.json"), "w") as f:
         json.dump(info, f, indent=1)
     print(json.dumps(info))
 

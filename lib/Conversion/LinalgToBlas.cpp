@@ -75,10 +75,30 @@ bool allowFusion(OpOperand *fused) {
   return producer && isPermutedCopy(producer);
 }
 
+/// Gives every linalg op whose init is a shared linalg.fill its own fill.
+/// torch-mlir reuses one zero-filled tensor as the init of several matmuls;
+/// bufferization then fills one buffer and copies it per use, and the copy
+/// hides the fill from cp-linalg-to-blas (which turns an adjacent zero fill
+/// into beta = 0). A fill per use is written in place instead.
+void unshareFills(ModuleOp module) {
+  module.walk([](linalg::LinalgOp op) {
+    if (!op.hasPureTensorSemantics())
+      return;
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      auto fill = init.get().getDefiningOp<linalg::FillOp>();
+      if (!fill || fill->hasOneUse())
+        continue;
+      OpBuilder b(op);
+      init.set(b.clone(*fill)->getResult(0));
+    }
+  });
+}
+
 struct FuseElementwisePass
     : cp::impl::CPFuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    unshareFills(getOperation());
     RewritePatternSet generalize(ctx);
     generalize.add<GeneralizeNamedOp>(ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(generalize))))

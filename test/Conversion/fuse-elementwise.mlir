@@ -46,3 +46,22 @@ func.func @chain(%x: tensor<8x8xf32>, %b: tensor<8x8xf32>) -> tensor<8x8xf32> {
   %r = linalg.matmul ins(%p1, %b : tensor<8x8xf32>, tensor<8x8xf32>) outs(%f : tensor<8x8xf32>) -> tensor<8x8xf32>
   return %r : tensor<8x8xf32>
 }
+
+// -----
+
+// One zero fill shared by two matmuls' inits (as torch-mlir emits for
+// projections of the same width) becomes one fill per matmul, so that
+// bufferization fills each result in place instead of copying a filled one.
+// CHECK-LABEL: func.func @shared_fill
+// CHECK: %[[F1:.+]] = linalg.fill
+// CHECK: %[[F2:.+]] = linalg.fill
+// CHECK: linalg.generic {{.+}} outs(%[[F2]] : tensor<8x8xf32>)
+// CHECK: linalg.generic {{.+}} outs(%[[F1]] : tensor<8x8xf32>)
+func.func @shared_fill(%x: tensor<8x8xf32>, %y: tensor<8x8xf32>) -> (tensor<8x8xf32>, tensor<8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %a = linalg.matmul ins(%x, %y : tensor<8x8xf32>, tensor<8x8xf32>) outs(%f : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %b = linalg.matmul ins(%y, %x : tensor<8x8xf32>, tensor<8x8xf32>) outs(%f : tensor<8x8xf32>) -> tensor<8x8xf32>
+  return %a, %b : tensor<8x8xf32>, tensor<8x8xf32>
+}

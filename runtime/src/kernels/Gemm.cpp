@@ -54,13 +54,18 @@ void gemmF32(int64_t batch, int64_t M, int64_t N, int64_t K,
         "gemm: a size or stride exceeds the BLAS's int range");
   singleThreadedBlas();
   const int T = std::max(1, numThreads);
-  // Row blocks per batch: enough blocks for every thread, none under 16 rows.
+  // Row blocks: one per batch on one thread; otherwise about four per
+  // thread (never under 64 rows), handed out dynamically, so that a thread
+  // the OS deschedules (a busy machine, or more ranks than cores) delays
+  // only its current block instead of holding up a static half.
   const int64_t perBatch =
-      batch >= T ? 1 : std::min<int64_t>((T + batch - 1) / batch,
-                                         std::max<int64_t>(1, M / 16));
+      T == 1 ? 1
+             : std::max<int64_t>(
+                   1, std::min((M + 63) / 64,
+                               (4 * int64_t(T) + batch - 1) / batch));
   const int64_t tasks = batch * perBatch;
   const float beta = accumulate ? 1.0f : 0.0f;
-#pragma omp parallel for num_threads(int(std::min<int64_t>(T, tasks))) schedule(static)
+#pragma omp parallel for num_threads(int(std::min<int64_t>(T, tasks))) schedule(dynamic)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t bi = t / perBatch, blk = t % perBatch;
     const int64_t m0 = M * blk / perBatch, m1 = M * (blk + 1) / perBatch;
