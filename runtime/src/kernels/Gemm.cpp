@@ -1,4 +1,5 @@
-//===- Gemm.cpp - Strided batched fp32 GEMM over OpenBLAS ------------------===//
+//===- Gemm.cpp - Strided batched fp32 GEMM over OpenBLAS
+//------------------===//
 //
 // OpenBLAS is told to run single-threaded once per process; the threading is
 // ours (OpenMP over batch x row blocks), so that it follows the rank's thread
@@ -31,7 +32,8 @@ void checkLeading(const GemmOperand &x, int64_t cols, const char *what) {
         std::string("gemm: ") + what + " row stride " +
             std::to_string(x.rowStride) + " is smaller than its " +
             std::to_string(cols) + " columns");
-  check(x.batchStride >= 0, std::string("gemm: negative batch stride of ") + what);
+  check(x.batchStride >= 0,
+        std::string("gemm: negative batch stride of ") + what);
 }
 
 } // namespace
@@ -65,15 +67,16 @@ void gemmF32(int64_t batch, int64_t M, int64_t N, int64_t K,
                                (4 * int64_t(T) + batch - 1) / batch));
   const int64_t tasks = batch * perBatch;
   const float beta = accumulate ? 1.0f : 0.0f;
-#pragma omp parallel for num_threads(int(std::min<int64_t>(T, tasks))) schedule(dynamic)
+#pragma omp parallel for num_threads(int(std::min <int64_t>(T, tasks)))        \
+    schedule(dynamic)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t bi = t / perBatch, blk = t % perBatch;
     const int64_t m0 = M * blk / perBatch, m1 = M * (blk + 1) / perBatch;
     if (m0 == m1)
       continue;
     // Rows m0..m1 of op(A): rows of A, or columns when A is transposed.
-    const float *pa = a.data + bi * a.batchStride +
-                      (a.trans ? m0 : m0 * a.rowStride);
+    const float *pa =
+        a.data + bi * a.batchStride + (a.trans ? m0 : m0 * a.rowStride);
     const float *pb = b.data + bi * b.batchStride;
     float *pc = c.data + bi * c.batchStride + m0 * c.rowStride;
     cblas_sgemm(CblasRowMajor, a.trans ? CblasTrans : CblasNoTrans,
