@@ -6,12 +6,12 @@
 # 1. bench/cpu/gen_llama_model.py (needs a Python with torch + torch-mlir,
 #    $PYTHON, default /tmp/tmvenv/bin/python; see test/Fixtures/README.md)
 #    exports the model to bench/cpu/out/ once and times PyTorch on
-#    $TORCH_THREADS (default 2) threads, best of 5.
+#    $TORCH_THREADS (default 2) threads and on 1, best of $REPEAT (default 20).
 # 2. cp-run JITs and runs the module: 1 rank (the cp pipeline with a grid of
 #    one: attention on the runtime's kernel, the rest compiled; its default
 #    threads, then OMP_NUM_THREADS=1) and 4 thread
 #    ranks (ring attention, head-tail balancing), each checked against
-#    PyTorch's output, $REPEAT runs each (cp-run reports the last).
+#    PyTorch's output, best of $REPEAT runs each.
 # Prints the phase table (compile, run) and one summary line per config.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 build=${1:-$root/build}
 py=${PYTHON:-/tmp/tmvenv/bin/python}
 out=$here/out
-repeat=${REPEAT:-5}
+repeat=${REPEAT:-20}
 threads=${TORCH_THREADS:-2}
 
 # torch's CUDA wheel needs its libraries loadable even on a CPU-only run.
@@ -35,11 +35,11 @@ fi
 
 echo "== $(date -u +%Y-%m-%dT%H:%MZ) $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ ! -f "$out/llama_model.linalg.mlir" ]; then
-  "$py" "$here/gen_llama_model.py" --out "$out" --threads "$threads"
+  "$py" "$here/gen_llama_model.py" --out "$out" --threads "$threads" --reps "$repeat"
 else
-  "$py" "$here/gen_llama_model.py" --out "$out" --threads "$threads" --time-only
+  "$py" "$here/gen_llama_model.py" --out "$out" --threads "$threads" --time-only --reps "$repeat"
 fi
-"$py" "$here/gen_llama_model.py" --out "$out" --threads 1 --time-only
+"$py" "$here/gen_llama_model.py" --out "$out" --threads 1 --time-only --reps "$repeat"
 torch_ms() { "$py" -c "import json;print(1000*json.load(open('$out/llama_model_torch_$1t.json'))['seconds'])"; }
 torch_s=$(echo "$(torch_ms "$threads") / 1000" | bc -l)
 
@@ -66,9 +66,9 @@ run "1 rank, 1 thread" 1 "rotate=ring load-balance=head_tail" 1
 run "4 thread ranks" 4 "rotate=ring load-balance=head_tail"
 
 echo
-printf "PyTorch %s: %d threads %.1f ms, 1 thread %.1f ms (best of 5 each)\n\n" \
+printf "PyTorch %s: %d threads %.1f ms, 1 thread %.1f ms (best of %d each)\n\n" \
   "$("$py" -c "import torch; print(torch.__version__)")" "$threads" \
-  "$(torch_ms "$threads")" "$(torch_ms 1)"
+  "$(torch_ms "$threads")" "$(torch_ms 1)" "$repeat"
 echo "| cp-run | parse ms | cp pipeline ms | lower ms | JIT ms | run ms (best of $repeat) | vs PyTorch $threads threads |"
 echo "|---|---|---|---|---|---|---|"
 cat "$out/summary.txt"
