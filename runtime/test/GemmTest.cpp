@@ -2,13 +2,15 @@
 // float64 reference: transposes, padded row strides, batches (one operand
 // broadcast), accumulation, thread counts that do not divide the rows; and
 // its refusals.
-#include "cprt/Error.h"
 #include "cprt/Gemm.h"
+#include "cprt/Error.h"
+#include "cprt/cprt_compiler.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 using namespace cprt;
@@ -42,7 +44,8 @@ Stored make(int64_t batch, int64_t rows, int64_t cols, std::mt19937 &rng) {
 void runCase(const Case &c) {
   std::mt19937 rng(unsigned(c.M * 131 + c.N * 7 + c.K + c.threads));
   int64_t bB = c.broadcastB ? 1 : c.batch;
-  Stored a = c.transA ? make(c.batch, c.K, c.M, rng) : make(c.batch, c.M, c.K, rng);
+  Stored a =
+      c.transA ? make(c.batch, c.K, c.M, rng) : make(c.batch, c.M, c.K, rng);
   Stored b = c.transB ? make(bB, c.N, c.K, rng) : make(bB, c.K, c.N, rng);
   Stored out = make(c.batch, c.M, c.N, rng);
   Stored before = out;
@@ -106,4 +109,53 @@ TEST(Gemm, RefusesBadStrides) {
   EXPECT_THROW(gemmF32(1, 4, 4, 4, a, b, c, false, 1), Error);
   GemmOperand t{buf.data(), 0, 4, true};
   EXPECT_THROW(gemmF32(1, 4, 4, 4, b, b, t, false, 1), Error);
+}
+
+// The compiler ABI entry: descriptors in, transposes from flags, errors
+// sticky with a message naming the problem.
+namespace {
+struct Desc2 {
+  void *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+};
+const cprt_memref *mr(const Desc2 &d) {
+  return reinterpret_cast<const cprt_memref *>(&d);
+}
+} // namespace
+
+TEST(Gemm, CompilerAbiEntry) {
+  // a: 2x3, w: 4x3 (used transposed), c = a · wᵀ: 2x4.
+  std::vector<float> a = {1, 2, 3, 4, 5, 6};
+  std::vector<float> w = {1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1};
+  std::vector<float> c(8, 100.0f);
+  Desc2 da{a.data(), a.data(), 0, {2, 3}, {3, 1}};
+  Desc2 dw{w.data(), w.data(), 0, {4, 3}, {3, 1}};
+  Desc2 dc{c.data(), c.data(), 0, {2, 4}, {4, 1}};
+  cprt_c_clear_error();
+  cprt_c_matmul_f32(2, mr(da), 2, mr(dw), 2, mr(dc), CPRT_C_MATMUL_TRANS_B);
+  ASSERT_FALSE(cprt_c_failed()) << cprt_c_error();
+  const float want[] = {1, 2, 3, 6, 4, 5, 6, 15};
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(c[i], want[i]) << i;
+  // Accumulate: c += a · wᵀ.
+  cprt_c_matmul_f32(2, mr(da), 2, mr(dw), 2, mr(dc),
+                    CPRT_C_MATMUL_TRANS_B | CPRT_C_MATMUL_ACCUMULATE);
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(c[i], 2 * want[i]) << i;
+
+  // A last dim with stride 2 is refused, and later calls return at once.
+  Desc2 bad{a.data(), a.data(), 0, {2, 3}, {3, 2}};
+  cprt_c_matmul_f32(2, mr(bad), 2, mr(dw), 2, mr(dc), CPRT_C_MATMUL_TRANS_B);
+  ASSERT_TRUE(cprt_c_failed());
+  EXPECT_NE(std::string(cprt_c_error()).find("not contiguous"),
+            std::string::npos)
+      << cprt_c_error();
+  cprt_c_clear_error();
+  // Shapes that do not form a product (w not transposed: 4x3 · ... 2x4).
+  cprt_c_matmul_f32(2, mr(da), 2, mr(dw), 2, mr(dc), 0);
+  ASSERT_TRUE(cprt_c_failed());
+  EXPECT_NE(std::string(cprt_c_error()).find("do not form a matrix product"),
+            std::string::npos)
+      << cprt_c_error();
+  cprt_c_clear_error();
 }
