@@ -18,3 +18,13 @@
 // LLVM-NOT: llvm.call @cprt_c_matmul_f32
 // RUN: cp-opt %S/Inputs/gemm_f64.mlir --cp-lower-to-llvm | FileCheck %s --check-prefix=F64
 // F64-NOT: cprt_c_matmul
+
+// torch-mlir's Llama block (linalg and TOSA exports), per rank: its seven
+// projections (x · Wᵀ, the weight transposed by linalg.transpose or
+// tosa.transpose) all reach the BLAS, attention the runtime's ring (expanded
+// into block attention steps).
+// RUN: cp-opt %fixtures/Inputs/llama_block_f32.linalg.mlir --cp-pipeline="grid-size=2" --cp-lower-to-llvm | FileCheck %s --check-prefix=LLAMA
+// RUN: cp-opt %fixtures/Inputs/llama_block_f32.tosa.mlir --cp-pipeline="grid-size=2" --cp-lower-to-llvm | FileCheck %s --check-prefix=LLAMA
+// LLAMA-COUNT-7: llvm.call @cprt_c_matmul_f32
+// LLAMA-NOT: llvm.call @cprt_c_matmul_f32
+// LLAMA: llvm.func @cprt_c_block_fwd_f32
