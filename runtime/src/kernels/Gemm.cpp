@@ -1,5 +1,4 @@
-//===- Gemm.cpp - Strided batched fp32 GEMM over OpenBLAS
-//------------------===//
+//===- Gemm.cpp - Strided batched fp32 GEMM over OpenBLAS ---------------===//
 //
 // OpenBLAS is told to run single-threaded once per process; the threading is
 // ours (OpenMP over batch x row blocks), so that it follows the rank's thread
@@ -10,7 +9,9 @@
 #include "cprt/Gemm.h"
 #include "cprt/Error.h"
 
+#ifdef CPRT_HAVE_BLAS
 #include <cblas.h>
+#endif
 #include <omp.h>
 
 #include <algorithm>
@@ -21,10 +22,44 @@ namespace cprt {
 
 namespace {
 
+#ifdef CPRT_HAVE_BLAS
 void singleThreadedBlas() {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
 }
+
+void sgemmRows(const GemmOperand &a, const GemmOperand &b, float *c,
+               int64_t ldc, int64_t rows, int64_t N, int64_t K, const float *pa,
+               const float *pb, float beta) {
+  cblas_sgemm(CblasRowMajor, a.trans ? CblasTrans : CblasNoTrans,
+              b.trans ? CblasTrans : CblasNoTrans, int(rows), int(N), int(K),
+              1.0f, pa, int(a.rowStride), pb, int(b.rowStride), beta, c,
+              int(ldc));
+}
+#else
+void singleThreadedBlas() {}
+
+/// Portable fallback (a runtime built without OpenBLAS): row-major loops
+/// with the innermost loop over C's contiguous row.
+void sgemmRows(const GemmOperand &a, const GemmOperand &b, float *c,
+               int64_t ldc, int64_t rows, int64_t N, int64_t K, const float *pa,
+               const float *pb, float beta) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float *ci = c + i * ldc;
+    for (int64_t j = 0; j < N; ++j)
+      ci[j] = beta == 0.0f ? 0.0f : ci[j];
+    for (int64_t k = 0; k < K; ++k) {
+      float aik = a.trans ? pa[k * a.rowStride + i] : pa[i * a.rowStride + k];
+      if (b.trans)
+        for (int64_t j = 0; j < N; ++j)
+          ci[j] += aik * pb[j * b.rowStride + k];
+      else
+        for (int64_t j = 0; j < N; ++j)
+          ci[j] += aik * pb[k * b.rowStride + j];
+    }
+  }
+}
+#endif
 
 void checkLeading(const GemmOperand &x, int64_t cols, const char *what) {
   check(x.data != nullptr, std::string("gemm: null ") + what);
@@ -67,8 +102,8 @@ void gemmF32(int64_t batch, int64_t M, int64_t N, int64_t K,
                                (4 * int64_t(T) + batch - 1) / batch));
   const int64_t tasks = batch * perBatch;
   const float beta = accumulate ? 1.0f : 0.0f;
-#pragma omp parallel for num_threads(int(std::min <int64_t>(T, tasks)))        \
-    schedule(dynamic)
+  const int team = int(std::min<int64_t>(T, tasks));
+#pragma omp parallel for num_threads(team) schedule(dynamic)
   for (int64_t t = 0; t < tasks; ++t) {
     const int64_t bi = t / perBatch, blk = t % perBatch;
     const int64_t m0 = M * blk / perBatch, m1 = M * (blk + 1) / perBatch;
@@ -79,10 +114,7 @@ void gemmF32(int64_t batch, int64_t M, int64_t N, int64_t K,
         a.data + bi * a.batchStride + (a.trans ? m0 : m0 * a.rowStride);
     const float *pb = b.data + bi * b.batchStride;
     float *pc = c.data + bi * c.batchStride + m0 * c.rowStride;
-    cblas_sgemm(CblasRowMajor, a.trans ? CblasTrans : CblasNoTrans,
-                b.trans ? CblasTrans : CblasNoTrans, int(m1 - m0), int(N),
-                int(K), 1.0f, pa, int(a.rowStride), pb, int(b.rowStride), beta,
-                pc, int(c.rowStride));
+    sgemmRows(a, b, pc, c.rowStride, m1 - m0, N, K, pa, pb, beta);
   }
 }
 
