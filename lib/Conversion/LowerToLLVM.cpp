@@ -76,6 +76,10 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createTosaToArithPass());
   pm.addPass(std::make_unique<DecomposeSoftmaxPass>());
   pm.addPass(createCanonicalizerPass());
+  // One loop nest per chain of elementwise ops; transposed GEMM operands
+  // become indexing maps (BLAS transpose flags) instead of copies.
+  pm.addPass(createCPFuseElementwise());
+  pm.addPass(createCanonicalizerPass());
 
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
@@ -93,6 +97,8 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
   // the runtime never retains compiled code's buffers past a call).
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
+  // fp32 matrix products to the runtime's BLAS entry; the rest to loops.
+  pm.addPass(createCPLinalgToBlas());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -140,6 +140,21 @@ void cprt_c_all_reduce_f64(CPRT_MR, CPRT_MR, int32_t kind);
 void cprt_c_all_reduce_i32(CPRT_MR, CPRT_MR, int32_t kind);
 void cprt_c_all_reduce_i64(CPRT_MR, CPRT_MR, int32_t kind);
 
+/* Flags of cprt_c_matmul_f32. */
+enum {
+  CPRT_C_MATMUL_TRANS_A = 1,    /* a holds op(A)^T: [.., K, M] */
+  CPRT_C_MATMUL_TRANS_B = 2,    /* b holds op(B)^T: [.., N, K] */
+  CPRT_C_MATMUL_ACCUMULATE = 4, /* c += op(A) op(B); else c = op(A) op(B) */
+};
+
+/* Matrix product of compiled code (cp-lower-to-llvm's linalg-to-blas):
+ * c[.., M, N] (+)= op(a) op(b) through a BLAS on this rank's threads. Rank 2
+ * or 3 (a leading batch dim; an operand of rank 2 or batch 1 is broadcast
+ * over c's batch). Operands may be strided views (any row and batch stride)
+ * but their last dim must have unit stride. */
+void cprt_c_matmul_f32(CPRT_MR /*a*/, CPRT_MR /*b*/, CPRT_MR /*c*/,
+                       int32_t flags);
+
 #undef CPRT_MR
 
 #ifdef __cplusplus

@@ -9,7 +9,9 @@
 //===----------------------------------------------------------------------===//
 #include "cprt/cprt_compiler.h"
 #include "cprt/Context.h"
+#include "cprt/CpuBackend.h"
 #include "cprt/Error.h"
+#include "cprt/Gemm.h"
 #include "cprt/LoadBalancer.h"
 #include "cprt/cprt.h"
 
@@ -398,6 +400,61 @@ void ringImpl(cprt_dtype dt, const char *op, const Buffer *dout,
   });
 }
 
+
+/// A matrix operand [batch?, rows, cols] of cprt_c_matmul_f32: any row and
+/// batch stride, unit stride along the last dim.
+GemmOperand gemmOperand(int64_t rank, const cprt_memref *d, const char *what,
+                        int64_t &batch, int64_t &rows, int64_t &cols) {
+  check(d != nullptr, std::string("compiled code passed a null ") + what);
+  check(rank == 2 || rank == 3, std::string("matmul: ") + what +
+                                    " has rank " + std::to_string(rank) +
+                                    ", expected 2 or 3");
+  const int64_t *sizes = d->sizes_and_strides, *strides = sizes + rank;
+  check(sizes[rank - 1] <= 1 || strides[rank - 1] == 1,
+        std::string("matmul: the last dim of ") + what +
+            " is not contiguous (stride " + std::to_string(strides[rank - 1]) +
+            ")");
+  GemmOperand g;
+  g.data = static_cast<float *>(d->aligned) + d->offset;
+  rows = sizes[rank - 2];
+  cols = sizes[rank - 1];
+  g.rowStride = rows <= 1 ? std::max<int64_t>(cols, strides[rank - 2])
+                          : strides[rank - 2];
+  batch = rank == 3 ? sizes[0] : 1;
+  g.batchStride = rank == 3 && sizes[0] > 1 ? strides[0] : 0;
+  return g;
+}
+
+int rankThreads() {
+  RankContext *c = currentContext();
+  if (c)
+    if (auto *cpu = dynamic_cast<CpuBackend *>(c->backend.get()))
+      return cpu->numThreads();
+  return hardwareThreads();
+}
+
+void matmulImpl(int64_t ra, const cprt_memref *a, int64_t rb,
+                const cprt_memref *b, int64_t rc, const cprt_memref *c,
+                int32_t flags) {
+  sticky("matmul", [&] {
+    int64_t ba, ar, ac, bb, br, bc, bcn, M, N;
+    GemmOperand ga = gemmOperand(ra, a, "A", ba, ar, ac);
+    GemmOperand gb = gemmOperand(rb, b, "B", bb, br, bc);
+    GemmOperand gc = gemmOperand(rc, c, "C", bcn, M, N);
+    ga.trans = flags & CPRT_C_MATMUL_TRANS_A;
+    gb.trans = flags & CPRT_C_MATMUL_TRANS_B;
+    const int64_t K = ga.trans ? ar : ac;
+    check((ga.trans ? ac : ar) == M && (gb.trans ? br : bc) == N &&
+              (gb.trans ? bc : br) == K,
+          "matmul: shapes of A, B and C do not form a matrix product");
+    check((ba == 1 || ba == bcn) && (bb == 1 || bb == bcn),
+          "matmul: batch sizes of A and B must be 1 or C's");
+    gemmF32(bcn, M, N, K, ga, gb, gc, flags & CPRT_C_MATMUL_ACCUMULATE,
+            rankThreads());
+    return CPRT_OK;
+  });
+}
+
 } // namespace
 
 extern "C" {
@@ -680,6 +737,12 @@ void cprt_c_all_reduce_i32(MR ri, const cprt_memref *in, MR ro,
 void cprt_c_all_reduce_i64(MR ri, const cprt_memref *in, MR ro,
                            const cprt_memref *out, int32_t kind) {
   allReduce<int64_t>(ri, in, ro, out, kind);
+}
+
+void cprt_c_matmul_f32(MR ra, const cprt_memref *a, MR rb,
+                       const cprt_memref *b, MR rc, const cprt_memref *c,
+                       int32_t flags) {
+  matmulImpl(ra, a, rb, b, rc, c, flags);
 }
 
 } // extern "C"
