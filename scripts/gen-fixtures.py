@@ -60,6 +60,19 @@ class SlidingWindow(torch.nn.Module):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
 
 
+class SoftcapCausal(torch.nn.Module):
+    """Gemma2's eager attention: logits soft-capped (tanh(s / c) * c), then
+    a causal mask filled with finfo.min."""
+
+    def forward(self, q, k, v):
+        s = q @ k.transpose(-1, -2) * D ** -0.5
+        s = torch.tanh(s / 50.0) * 50.0
+        i = torch.arange(S).unsqueeze(1)
+        j = torch.arange(S).unsqueeze(0)
+        s = s.masked_fill(j > i, torch.finfo(s.dtype).min)
+        return torch.softmax(s, dim=-1) @ v
+
+
 class RMSNorm(torch.nn.Module):
     def __init__(self, dim, eps=1e-5):
         super().__init__()
@@ -148,6 +161,7 @@ def cases():
     yield "sdpa_floatmask_f32", FloatMask(), (*qkv(f32), fm)
     yield "sdpa_gqa_causal_f32", Gqa(), qkv(f32, HKV)
     yield "sdpa_window_f32", SlidingWindow(), qkv(f32)
+    yield "sdpa_softcap_f32", SoftcapCausal(), qkv(f32)
     # Batch 2: the [B*H, S, D] collapse mixes a non-unit batch into the heads.
     yield "sdpa_gqa_causal_b2_f32", Gqa(), qkv(f32, HKV, b=2)
 

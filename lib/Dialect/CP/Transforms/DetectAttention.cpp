@@ -98,6 +98,9 @@ struct Plan {
   Value mask;
   const Expr *keep = nullptr; // flex mask_mod predicate
   const Expr *bias = nullptr; // flex score_mod: score + bias
+  /// Logit soft-capping (Gemma2): score_mod tanh(score / c) · c, before the
+  /// bias and the masks; 0 when absent.
+  double softcap = 0;
   unsigned rank = 0;
   /// Output dims: batch dims in order, the query dim, the value head dim.
   SmallVector<unsigned> batch;
@@ -117,6 +120,39 @@ bool isContractionProducer(Value v) {
   return lop && lop.hasPureTensorSemantics() &&
          linalg::isaContractionOpInterface(lop) &&
          lop.getNumReductionLoops() == 1;
+}
+
+/// Logit soft-capping `tanh(x / c) · c` (or `tanh(x · (1/c)) · c`), with a
+/// positive constant c: returns x and sets `cap`, else null.
+const Expr *peelSoftcap(const Expr *t, double &cap) {
+  if (!t->isOp(Fn::Mul))
+    return nullptr;
+  const Expr *th = t->args[0], *c = t->args[1];
+  if (th->kind == Expr::Const)
+    std::swap(th, c);
+  if (!th->isOp(Fn::Tanh) || c->kind != Expr::Const ||
+      !isa<FloatType>(c->type) || !(c->fval > 0))
+    return nullptr;
+  const Expr *u = th->args[0];
+  auto near = [](double a, double b) {
+    return std::abs(a - b) <= 1e-6 * std::abs(b);
+  };
+  if (u->isOp(Fn::Div) && u->args[1]->kind == Expr::Const &&
+      near(u->args[1]->fval, c->fval)) {
+    cap = c->fval;
+    return u->args[0];
+  }
+  if (u->isOp(Fn::Mul)) {
+    const Expr *x = u->args[0], *inv = u->args[1];
+    if (x->kind == Expr::Const)
+      std::swap(x, inv);
+    if (inv->kind == Expr::Const && isa<FloatType>(inv->type) &&
+        near(inv->fval * c->fval, 1.0)) {
+      cap = c->fval;
+      return x;
+    }
+  }
+  return nullptr;
 }
 
 class Matcher {
@@ -615,6 +651,16 @@ FailureOr<Plan> Matcher::match(Value root) {
   };
   const Expr *qk = nullptr;
   SmallVector<const Expr *> maskTerms;
+  const Expr *cappedTerm = nullptr;
+  for (const Expr *&t : terms) {
+    double cap = 0;
+    if (const Expr *capped = peelSoftcap(t, cap)) {
+      if (plan.softcap)
+        return fail("the scores are soft-capped twice");
+      plan.softcap = cap;
+      t = cappedTerm = capped;
+    }
+  }
   for (const Expr *t : terms) {
     double s = 1.0;
     const Expr *inner = peelScale(t, s);
@@ -622,12 +668,16 @@ FailureOr<Plan> Matcher::match(Value root) {
         isContractionProducer(inner->tensor)) {
       if (qk)
         return fail("the scores add two contractions");
+      if (cappedTerm && t != cappedTerm)
+        return fail("soft-capping is applied to something other than q·kᵀ");
       qk = inner;
       plan.scale *= s;
     } else {
       maskTerms.push_back(t);
     }
   }
+  if (cappedTerm && (!qk || llvm::is_contained(maskTerms, cappedTerm)))
+    return fail("soft-capping is applied to something other than q·kᵀ");
   if (!qk) {
     if (terms.size() == 1 && terms[0]->isOp(Fn::Mul))
       return fail("the scale is applied to the masked scores, not to q·kᵀ");
@@ -892,6 +942,9 @@ FailureOr<Plan> Matcher::match(Value root) {
     }
   }
   plan.mask = tensorMask;
+  if (plan.softcap && tensorMask)
+    return fail("soft-capped scores with a tensor mask (cp.flex_attention "
+                "has no mask operand)");
   if (!std::isfinite(plan.scale) || plan.scale == 0)
     return fail("the scale is not finite and non-zero");
   return plan;
@@ -994,7 +1047,9 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   };
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
-  if (!plan.keep && !plan.bias) {
+  if (plan.softcap && plan.mask)
+    return {}; // refused by the matcher (flex has no mask operand)
+  if (!plan.keep && !plan.bias && !plan.softcap) {
     return toRootLayout(SDPAOp::create(b, loc, outTy, Type(), q, k, v,
                                        plan.mask,
                                        plan.causal ? b.getUnitAttr() : nullptr,
@@ -1036,22 +1091,41 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
     }
     YieldOp::create(rb, loc, ValueRange{keep});
   }
-  if (plan.bias) {
+  if (plan.causal) {
+    // Soft-capped causal attention is a flex: causal becomes its mask_mod.
+    SmallVector<Value> dims;
+    Block *block = makeBlock(flex.getMaskMod(), {}, dims);
+    OpBuilder rb = OpBuilder::atBlockBegin(block);
+    Value keep = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ule,
+                                       dims[R], dims[plan.qDim]);
+    YieldOp::create(rb, loc, ValueRange{keep});
+  }
+  if (plan.bias || plan.softcap) {
     SmallVector<Value> dims;
     Type f32 = b.getF32Type();
     Block *block = makeBlock(flex.getScoreMod(), {f32}, dims);
     OpBuilder rb = OpBuilder::atBlockBegin(block);
-    Value bias = emitScalar(rb, loc, plan.bias, dims);
-    if (!bias || !isa<FloatType>(bias.getType())) {
-      flex.erase();
-      return {};
+    Value s = block->getArgument(0);
+    if (plan.softcap) {
+      Value c = arith::ConstantFloatOp::create(rb, loc, b.getF32Type(),
+                                               APFloat((float)plan.softcap));
+      Value t = math::TanhOp::create(
+          rb, loc, arith::DivFOp::create(rb, loc, s, c).getResult());
+      s = arith::MulFOp::create(rb, loc, t, c);
     }
-    unsigned w = bias.getType().getIntOrFloatBitWidth();
-    if (w < 32)
-      bias = arith::ExtFOp::create(rb, loc, f32, bias);
-    else if (w > 32)
-      bias = arith::TruncFOp::create(rb, loc, f32, bias);
-    Value s = arith::AddFOp::create(rb, loc, block->getArgument(0), bias);
+    if (plan.bias) {
+      Value bias = emitScalar(rb, loc, plan.bias, dims);
+      if (!bias || !isa<FloatType>(bias.getType())) {
+        flex.erase();
+        return {};
+      }
+      unsigned w = bias.getType().getIntOrFloatBitWidth();
+      if (w < 32)
+        bias = arith::ExtFOp::create(rb, loc, f32, bias);
+      else if (w > 32)
+        bias = arith::TruncFOp::create(rb, loc, f32, bias);
+      s = arith::AddFOp::create(rb, loc, s, bias);
+    }
     YieldOp::create(rb, loc, ValueRange{s});
   }
   return toRootLayout(flex.getOutput());

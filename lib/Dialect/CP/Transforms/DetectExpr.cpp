@@ -275,6 +275,7 @@ Fn fnOfScalarOp(Operation *op, int64_t &pred) {
       .Case<arith::MaximumFOp, arith::MaxNumFOp>([](auto) { return Fn::Max; })
       .Case<arith::MinimumFOp, arith::MinNumFOp>([](auto) { return Fn::Min; })
       .Case<math::ExpOp>([](auto) { return Fn::Exp; })
+      .Case<math::TanhOp>([](auto) { return Fn::Tanh; })
       .Case<arith::NegFOp>([](auto) { return Fn::Neg; })
       .Case<math::RsqrtOp>([](auto) { return Fn::Rsqrt; })
       .Case<math::SqrtOp>([](auto) { return Fn::Sqrt; })
@@ -723,6 +724,8 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
   }
   if (isa<tosa::ExpOp>(op))
     return elementwise(Fn::Exp, {op->getOperand(0)});
+  if (isa<tosa::TanhOp>(op) && isF)
+    return elementwise(Fn::Tanh, {op->getOperand(0)});
   if (isa<tosa::ReciprocalOp>(op))
     return elementwise(Fn::Recip, {op->getOperand(0)});
   if (isa<tosa::RsqrtOp>(op))

@@ -42,6 +42,7 @@ enum class Fn {
   Max,
   Min,
   Exp,
+  Tanh,
   Neg,
   Recip,
   Rsqrt,
