@@ -11,8 +11,9 @@
 // CHECK: %[[C8:.*]] = arith.constant 8 : index
 // CHECK: %[[LOOP:.*]]:2 = scf.for %[[I:.*]] = %[[C1]] to %[[C8]] step %[[C1]] iter_args(%[[CARRY:.*]] = %[[FIRST]], %[[OUT:.*]] = %[[OUT0]]) -> (tensor<2x4xf32>, tensor<2x8x4xf32>)
 // CHECK:   %[[XI:.*]] = tensor.extract_slice %[[X]][0, %[[I]], 0] [2, 1, 4] [1, 1, 1]
-// CHECK:   %[[NEXT:.*]] = linalg.generic {{.*}} ins(%[[CARRY]], %[[XI]] : tensor<2x4xf32>, tensor<2x4xf32>)
-// CHECK:     arith.addf
+// CHECK:   %[[NEXT:.*]] = linalg.generic {{.*}} ins(%[[XI]] : tensor<2x4xf32>) outs(%[[CARRY]] : tensor<2x4xf32>)
+// CHECK:   ^bb0(%[[IN:.*]]: f32, %[[PREV:.*]]: f32):
+// CHECK:     arith.addf %[[PREV]], %[[IN]]
 // CHECK:   %[[INS:.*]] = tensor.insert_slice %[[NEXT]] into %[[OUT]][0, %[[I]], 0] [2, 1, 4] [1, 1, 1]
 // CHECK:   scf.yield %[[NEXT]], %[[INS]]
 // CHECK: return %[[LOOP]]#1, %[[LOOP]]#0

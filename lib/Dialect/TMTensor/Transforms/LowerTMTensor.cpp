@@ -41,23 +41,25 @@ struct SliceAt {
   }
 };
 
-/// f(carry, x) element by element, with the scan's region as the body.
+/// f(carry, x) element by element, with the scan's region as the body. The
+/// result is written into `carry` itself so that one-shot bufferization
+/// keeps the loop-carried value in one buffer (a fresh tensor per step would
+/// not be equivalent to the iteration argument).
 Value applyCombiner(OpBuilder &b, Location loc, ScanOp scan, Value carry,
                     Value x) {
   auto t = cast<RankedTensorType>(carry.getType());
-  Value init = tensor::EmptyOp::create(b, loc, t.getShape(),
-                                       t.getElementType());
   AffineMap id = b.getMultiDimIdentityMap(t.getRank());
   SmallVector<utils::IteratorType> iters(t.getRank(),
                                          utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
-      b, loc, t, ValueRange{carry, x}, ValueRange{init},
-      SmallVector<AffineMap>(3, id), iters,
+      b, loc, t, ValueRange{x}, ValueRange{carry},
+      SmallVector<AffineMap>(2, id), iters,
       [&](OpBuilder &nb, Location l, ValueRange args) {
+        // Block arguments of the scan: (previous output, input element).
         Block &body = scan.getRegion().front();
         IRMapping map;
-        map.map(body.getArgument(0), args[0]);
-        map.map(body.getArgument(1), args[1]);
+        map.map(body.getArgument(0), args[1]);
+        map.map(body.getArgument(1), args[0]);
         for (Operation &op : body.without_terminator())
           nb.clone(op, map);
         Value r = map.lookupOrDefault(
