@@ -1,5 +1,20 @@
+"""Regenerates test/e2e/Inputs/{scan_positions.linalg,rotate_half.tosa}.mlir.
+
+What torch-mlir (20261001, torch 2.15; see test/Fixtures/README.md for the
+environment) emits for
+  * scan_positions: OPT-style positions cumsum(mask) * mask - 1 as sin
+    features of q, a float cumsum of k along the sequence and a cumsum of q
+    over the head dim (three tm_tensor.scan ops), into causal SDPA;
+  * rotate_half: Llama's RoPE with rotate_half (tosa.slice of the head dim,
+    negate, concat), exported to TOSA, into causal SDPA.
+Used by test/e2e/seq-scan.mlir and test/e2e/tosa-rotate-half.mlir.
+
+    python scripts/gen-scan-fixtures.py   # run from the repository root
+"""
+import os
 import torch, torch.nn.functional as F
 from torch_mlir import fx
+OUT = os.path.join("test", "e2e", "Inputs")
 torch.manual_seed(0)
 B, H, S, D = 1, 2, 24, 8
 class ScanPositions(torch.nn.Module):
@@ -30,7 +45,8 @@ class RotateHalf(torch.nn.Module):
 q, k, v = (torch.randn(B, H, S, D) for _ in range(3))
 mask = torch.ones(B, S, dtype=torch.int64)
 m = fx.export_and_import(ScanPositions(), q, k, v, mask, output_type="linalg-on-tensors", func_name="scan_positions")
-open("scan_positions.linalg.mlir", "w").write(str(m))
-for ot, ext in [("tosa", "tosa"), ("linalg-on-tensors", "linalg")]:
+open(os.path.join(OUT, "scan_positions.linalg.mlir"), "w").write(str(m))
+for ot, ext in [("tosa", "tosa")]:
     m = fx.export_and_import(RotateHalf(), q, k, v, output_type=ot, func_name="rotate_half")
-    open(f"rotate_half.{ext}.mlir", "w").write(str(m))
+    if ext == "tosa":
+        open(os.path.join(OUT, "rotate_half.tosa.mlir"), "w").write(str(m))

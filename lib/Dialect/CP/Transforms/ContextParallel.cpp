@@ -848,8 +848,7 @@ static void rewriteTosaSliceSize(OpBuilder &b, tosa::SliceOp slice) {
 /// Erases `v`'s defining fill / empty chain once nothing uses it.
 static void eraseDeadInit(Value v) {
   Operation *def = v.getDefiningOp();
-  if (!def || !def->use_empty() ||
-      !isa<linalg::FillOp, tensor::EmptyOp>(def))
+  if (!def || !def->use_empty() || !isa<linalg::FillOp, tensor::EmptyOp>(def))
     return;
   SmallVector<Value> operands(def->getOperands());
   def->erase();
@@ -869,12 +868,12 @@ static void rewriteSeqScans(OpBuilder &b, const SeqDimAnalysis &analysis,
     auto scan = cast<tm_tensor::ScanOp>(op);
     b.setInsertionPoint(scan);
     Value input = scan.getInput();
-    auto seqScan = SeqScanOp::create(
-        b, scan.getLoc(), input.getType(), input, gridRef,
-        b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(scan.getDimension()),
-        balancerAttr, b.getI64IntegerAttr(seqLen),
-        ScanKindAttr::get(b.getContext(), kind),
-        pad ? b.getUnitAttr() : UnitAttr());
+    auto seqScan = SeqScanOp::create(b, scan.getLoc(), input.getType(), input,
+                                     gridRef, b.getDenseI16ArrayAttr({}),
+                                     b.getI64IntegerAttr(scan.getDimension()),
+                                     balancerAttr, b.getI64IntegerAttr(seqLen),
+                                     ScanKindAttr::get(b.getContext(), kind),
+                                     pad ? b.getUnitAttr() : UnitAttr());
     scan.getResult().replaceAllUsesWith(seqScan.getResult());
     Value out = scan.getOutput(), acc = scan.getAccumulator();
     scan.erase();

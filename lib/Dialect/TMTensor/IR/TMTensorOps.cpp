@@ -28,8 +28,7 @@ LogicalResult ScanOp::verify() {
     return emitOpError("expected the accumulator to have the input's shape "
                        "without dimension ")
            << dim << " and its element type, got " << acc;
-  if (getResult().getType() != out ||
-      getAccumulatorResult().getType() != acc)
+  if (getResult().getType() != out || getAccumulatorResult().getType() != acc)
     return emitOpError("expected the results to have the types of the outs "
                        "operands");
   Block &body = getRegion().front();
@@ -42,8 +41,7 @@ LogicalResult ScanOp::verify() {
   auto yield = dyn_cast<YieldOp>(body.getTerminator());
   if (!yield || yield.getOperands().size() != 1 ||
       yield.getOperands()[0].getType() != et)
-    return emitOpError("expected the region to yield one value of type ")
-           << et;
+    return emitOpError("expected the region to yield one value of type ") << et;
   return success();
 }
 

@@ -4,7 +4,8 @@
 // (a tensor of the other dims) through a loop:
 //
 //   first = inclusive ? in[0] : acc;     out[0] = first
-//   for i = 1 .. n-1:  carry = f(carry, in[inclusive ? i : i-1]); out[i] = carry
+//   for i = 1 .. n-1:  carry = f(carry, in[inclusive ? i : i-1]); out[i] =
+//   carry
 //
 // `f` is the scan's region applied element by element in one linalg.generic,
 // and slices are rank-reducing tensor.extract_slice / insert_slice, so
@@ -81,14 +82,14 @@ LogicalResult lowerScan(ScanOp scan) {
   Location loc = scan.getLoc();
   bool inclusive = scan.getInclusive();
   SliceAt at0(b, in, dim, b.getIndexAttr(0));
-  Value first = inclusive ? tensor::ExtractSliceOp::create(
-                                b, loc, accType, scan.getInput(), at0.offsets,
-                                at0.sizes, at0.strides)
-                                .getResult()
-                          : scan.getAccumulator();
-  Value out = tensor::InsertSliceOp::create(b, loc, first, scan.getOutput(),
-                                            at0.offsets, at0.sizes,
-                                            at0.strides);
+  Value first =
+      inclusive
+          ? tensor::ExtractSliceOp::create(b, loc, accType, scan.getInput(),
+                                           at0.offsets, at0.sizes, at0.strides)
+                .getResult()
+          : scan.getAccumulator();
+  Value out = tensor::InsertSliceOp::create(
+      b, loc, first, scan.getOutput(), at0.offsets, at0.sizes, at0.strides);
   Value accResult = scan.getAccumulator();
   if (n > 1) {
     Value lb = arith::ConstantIndexOp::create(b, loc, 1);
@@ -105,9 +106,8 @@ LogicalResult lowerScan(ScanOp scan) {
               lb2, l, accType, scan.getInput(), from.offsets, from.sizes,
               from.strides);
           Value next = applyCombiner(lb2, l, scan, iter[0], x);
-          Value o = tensor::InsertSliceOp::create(lb2, l, next, iter[1],
-                                                  to.offsets, to.sizes,
-                                                  to.strides);
+          Value o = tensor::InsertSliceOp::create(
+              lb2, l, next, iter[1], to.offsets, to.sizes, to.strides);
           scf::YieldOp::create(lb2, l, ValueRange{next, o});
         });
     accResult = loop.getResult(0);
