@@ -1,4 +1,4 @@
-"""Regenerates test/e2e/Inputs/{scan_positions.linalg,rotate_half.tosa}.mlir.
+"""Regenerates test/e2e/Inputs/{scan_positions.{linalg,tosa},rotate_half.tosa}.mlir.
 
 What torch-mlir (20261001, torch 2.15; see test/Fixtures/README.md for the
 environment) emits for
@@ -46,6 +46,8 @@ q, k, v = (torch.randn(B, H, S, D) for _ in range(3))
 mask = torch.ones(B, S, dtype=torch.int64)
 m = fx.export_and_import(ScanPositions(), q, k, v, mask, output_type="linalg-on-tensors", func_name="scan_positions")
 open(os.path.join(OUT, "scan_positions.linalg.mlir"), "w").write(str(m))
+m = fx.export_and_import(ScanPositions(), q, k, v, mask, output_type="tosa", func_name="scan_positions")
+open(os.path.join(OUT, "scan_positions.tosa.mlir"), "w").write(str(m))
 for ot, ext in [("tosa", "tosa")]:
     m = fx.export_and_import(RotateHalf(), q, k, v, output_type=ot, func_name="rotate_half")
     if ext == "tosa":

@@ -16,6 +16,17 @@
 // 24 positions do not split over 5 ranks: padded slots must not reach the scan.
 // RUN: %cp-run %S/Inputs/scan_positions.linalg.mlir --entry scan_positions --ranks 5 --pipeline "load-balance=head_tail pad=true" --random-inputs --seed 608 --compare-single-device 2>&1 | FileCheck %s
 
+// The same module exported to TOSA: each cumsum is a chain of pad + slice
+// shifts of the sequence, raised to a scan by cp-raise-tosa-scan.
+// RUN: %cp-run %S/Inputs/scan_positions.tosa.mlir --entry scan_positions --ranks 3 --pipeline "load-balance=striped" --random-inputs --seed 610 --compare-single-device 2>&1 | FileCheck %s
+// RUN: %cp-run %S/Inputs/scan_positions.tosa.mlir --entry scan_positions --ranks 4 --pipeline "load-balance=head_tail" --random-inputs --seed 611 --compare-single-device 2>&1 | FileCheck %s
+// RUN: %cp-run %S/Inputs/scan_positions.tosa.mlir --entry scan_positions --ranks 2 --pipeline "load-balance=none" --random-inputs --seed 612 --compare-single-device 2>&1 | FileCheck %s
+// RUN: cp-opt %S/Inputs/scan_positions.tosa.mlir --cp-pipeline="grid-size=4" | FileCheck %s --check-prefix=IRT
+// IRT-NOT: tosa.pad
+// IRT-COUNT-2: cp.seq_scan
+// IRT: tm_tensor.scan dimension(1) {{.+}} tensor<12x8x1xf32>
+// IRT: cp.block_attention
+
 // The pipeline really scans across ranks (not a replicated module).
 // RUN: cp-opt %S/Inputs/scan_positions.linalg.mlir --cp-pipeline="grid-size=4" | FileCheck %s --check-prefix=IR
 // IR-COUNT-2: cp.seq_scan
