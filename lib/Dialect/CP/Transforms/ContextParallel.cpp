@@ -448,11 +448,10 @@ LogicalResult SeqDimAnalysis::relateScan(tm_tensor::ScanOp op, Value v,
     return op.emitOpError("uses the accumulator result of a scan along the "
                           "sequence dim (the value at the last position); "
                           "cannot shard it");
-  if (!op.getInput().getType().getElementType().isIntOrFloat() ||
-      op.getInput().getType().getElementTypeBitWidth() < 32)
+  Type et = op.getInput().getType().getElementType();
+  if (!et.isF32() && !et.isF64() && !et.isInteger(32) && !et.isInteger(64))
     return op.emitOpError("scans along the sequence dim over ")
-           << op.getInput().getType().getElementType()
-           << " elements; context-parallel scans take f32, f64, i32 or i64";
+           << et << " elements; context-parallel scans take f32, f64, i32 or i64";
   seqScans[op] = *kind;
   for (Value x : fulls)
     if (failed(add(x, d, op)))
