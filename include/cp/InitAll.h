@@ -12,19 +12,23 @@
 #include "cp/Conversion/Passes.h"
 #include "cp/Dialect/CP/IR/CPDialect.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
+#include "cp/Dialect/TMTensor/IR/TMTensorDialect.h"
+#include "cp/Dialect/TMTensor/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
 namespace mlir::cp {
 
-/// Registers the cp dialect and the dialects its ops depend on.
+/// Registers the cp dialect and the dialects its ops depend on, and the
+/// subset of torch-mlir's tm_tensor dialect that exported models use.
 inline void registerAllDialects(DialectRegistry &registry) {
-  registry.insert<CPDialect, shard::ShardDialect>();
+  registry.insert<CPDialect, shard::ShardDialect, tm_tensor::TMTensorDialect>();
 }
 
 /// Registers the cp passes and pipelines with the global pass registry.
 inline void registerAllPasses() {
   registerCPPasses();
+  tm_tensor::registerTMTensorPasses();
   registerCPPipeline();
   registerCPConversionPasses();
   registerCPLowerToLLVMPipeline();

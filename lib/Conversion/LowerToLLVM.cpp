@@ -1,6 +1,7 @@
 //===- LowerToLLVM.cpp - the cp-lower-to-llvm pipeline --------------------===//
 
 #include "cp/Conversion/Passes.h"
+#include "cp/Dialect/TMTensor/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
@@ -68,6 +69,8 @@ struct DecomposeSoftmaxPass
 
 void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createCPLowerToRuntime());
+  // torch-mlir's tm_tensor.scan (cumsum) becomes loops over tensors.
+  pm.addPass(tm_tensor::createCPLowerTMTensor());
   // TOSA (as torch-mlir emits it) goes through linalg like the rest.
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
                               TosaToLinalgNamedOptions(),

@@ -13,7 +13,8 @@
 // passed as additive f32 tensors of shape [..., Lq, Lkv] (bool masks become
 // 0 / -inf, broadcast dims are materialised), positions as i64 and document
 // ids as i32. cp.global_position becomes a lookup in a constant table of the
-// balancer's layout; cp.flex_attention is decomposed into linalg.
+// balancer's layout; cp.flex_attention is decomposed into linalg;
+// cp.seq_scan calls the runtime's sequence scan (local scan + exscan).
 //
 //===----------------------------------------------------------------------===//
 
@@ -595,6 +596,23 @@ LogicalResult lowerAllReduce(ModuleOp m, shard::AllReduceOp op) {
   return success();
 }
 
+/// cp.seq_scan -> cprt_c_seq_scan_<T>(in, out, dim, balancer, seq_len, kind).
+LogicalResult lowerSeqScan(ModuleOp m, SeqScanOp op) {
+  RuntimeCallBuilder c(m, op);
+  auto t = rtt(op.getResult());
+  FailureOr<std::string> sfx = c.suffix(t.getElementType());
+  if (failed(sfx))
+    return failure();
+  Value out = c.alloc(t);
+  c.call("cprt_c_seq_scan_" + *sfx,
+         {c.input(op.getInput()), c.unranked(out), c.i32(op.getDim()),
+          c.i32((int32_t)op.getBalancer()), c.i64(op.getSeqLen()),
+          c.i32((int32_t)op.getKind())});
+  op.getResult().replaceAllUsesWith(c.result(out, t));
+  op.erase();
+  return success();
+}
+
 LogicalResult lowerFlex(ModuleOp m, FlexAttentionOp op);
 
 struct LowerToRuntimePass
@@ -641,6 +659,7 @@ struct LowerToRuntimePass
               })
               .Case([&](ShiftWaitOp o) { return lowerShiftWait(module, o, pending); })
               .Case([&](ShardOp o) { return lowerShard(module, o, false); })
+              .Case([&](SeqScanOp o) { return lowerSeqScan(module, o); })
               .Case([&](UnshardOp o) { return lowerShard(module, o, true); })
               .Case([&](GlobalPositionOp o) {
                 return lowerGlobalPosition(module, o, symbols);

@@ -23,6 +23,16 @@
 
 namespace cprt {
 
+/// Element types and combiners of the scan collective (values match the C
+/// ABI's `kind` argument of cprt_c_seq_scan_*).
+enum class ScanType : int32_t { F32 = 0, F64 = 1, I32 = 2, I64 = 3 };
+enum class ScanKind : int32_t { Sum = 0, Prod = 1 };
+size_t scanTypeBytes(ScanType t);
+/// recv = identity (0 for sums, 1 for products) combined with `n` blocks of
+/// `count` elements in the order given (floats accumulate in double).
+void foldScanBlocks(const void *const *blocks, int n, void *recv, size_t count,
+                    ScanType type, ScanKind kind);
+
 /// Handle of a started operation.
 class CommRequest {
 public:
@@ -58,6 +68,15 @@ public:
                                                   float *recv,
                                                   size_t count) = 0;
   virtual void barrier() = 0;
+  /// Exclusive scan over ranks (MPI_Exscan): rank r receives the combination
+  /// of the `send` blocks of every rank before it, in rank order (in
+  /// descending order, from rank W-1, when `reverse`); the first rank
+  /// receives the identity. `count` elements of `type`. The default serves
+  /// host-memory transports through startAllToAllV: each rank sends its
+  /// block to the ranks after it and folds what it receives.
+  virtual CommRequestPtr startExScan(const void *send, void *recv,
+                                     size_t count, ScanType type,
+                                     ScanKind kind, bool reverse = false);
 
   /// Equal-size all-to-all: block j of send goes to rank j, block i of recv
   /// comes from rank i.
@@ -79,6 +98,10 @@ public:
   }
   void reduceScatterSumF32(const float *send, float *recv, size_t count) {
     startReduceScatterSumF32(send, recv, count)->wait();
+  }
+  void exScan(const void *send, void *recv, size_t count, ScanType type,
+              ScanKind kind, bool reverse = false) {
+    startExScan(send, recv, count, type, kind, reverse)->wait();
   }
 
   int64_t timeoutMs() const { return timeoutMs_; }

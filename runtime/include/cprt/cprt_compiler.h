@@ -155,6 +155,21 @@ enum {
 void cprt_c_matmul_f32(CPRT_MR /*a*/, CPRT_MR /*b*/, CPRT_MR /*c*/,
                        int32_t flags);
 
+/* Inclusive scan along `dim` of this rank's sequence shard in original
+ * sequence order (cp.seq_scan): every element becomes the sum (kind 0) or
+ * product (kind 1) of the elements at original positions up to its own, on
+ * all ranks; `balancer` and `seq_len` give the layout (none, head_tail or
+ * striped; padding slots contribute nothing). Floats accumulate in double.
+ * `in` and `out` may be the same buffer. */
+void cprt_c_seq_scan_f32(CPRT_MR /*in*/, CPRT_MR /*out*/, int32_t dim,
+                         int32_t balancer, int64_t seq_len, int32_t kind);
+void cprt_c_seq_scan_f64(CPRT_MR, CPRT_MR, int32_t dim, int32_t balancer,
+                         int64_t seq_len, int32_t kind);
+void cprt_c_seq_scan_i32(CPRT_MR, CPRT_MR, int32_t dim, int32_t balancer,
+                         int64_t seq_len, int32_t kind);
+void cprt_c_seq_scan_i64(CPRT_MR, CPRT_MR, int32_t dim, int32_t balancer,
+                         int64_t seq_len, int32_t kind);
+
 #undef CPRT_MR
 
 #ifdef __cplusplus

@@ -13,6 +13,7 @@
 #include "cprt/Error.h"
 #include "cprt/Gemm.h"
 #include "cprt/LoadBalancer.h"
+#include "cprt/SeqScan.h"
 #include "cprt/cprt.h"
 
 #include <algorithm>
@@ -744,5 +745,48 @@ void cprt_c_matmul_f32(MR ra, const cprt_memref *a, MR rb,
                        int32_t flags) {
   matmulImpl(ra, a, rb, b, rc, c, flags);
 }
+
+// cp.seq_scan (runtime/src/scan/SeqScan.cpp).
+static void seqScanEntry(ScanType type, int64_t eb, MR ri,
+                         const cprt_memref *in, MR ro, const cprt_memref *out,
+                         int32_t dim, int32_t balancer, int64_t seqLen,
+                         int32_t kind) {
+  sticky("seq_scan", [&] {
+    Buffer a = view(ri, in, eb, "seq_scan input");
+    Buffer r = view(ro, out, eb, "seq_scan output");
+    check(a.shape == r.shape, "seq_scan: input and output shapes differ");
+    check(kind == 0 || kind == 1,
+          "seq_scan: unknown combiner " + std::to_string(kind) +
+              " (expected 0 sum or 1 product)");
+    check(balancer >= 0 && balancer <= 2,
+          "seq_scan: balancer " + std::to_string(balancer) +
+              " is not supported (expected none, head_tail or striped)");
+    int64_t outer, L, inner;
+    splitAt(a, dim, outer, L, inner);
+    RankContext &c = requireContext();
+    ShardLayout layout =
+        makeLayout(Balancer(balancer), seqLen, c.comm->size());
+    check(layout.localLen == L,
+          "seq_scan: dim " + std::to_string(dim) + " has " +
+              std::to_string(L) + " positions but the balancer's local "
+              "length for seq_len " + std::to_string(seqLen) + " is " +
+              std::to_string(layout.localLen));
+    seqScan(a.data, r.data, outer, inner, type, ScanKind(kind), layout,
+            *c.comm);
+    return CPRT_OK;
+  });
+}
+
+#define CPRT_C_SEQ_SCAN_DEF(T, TYPE, EB)                                       \
+  void cprt_c_seq_scan_##T(MR ri, const cprt_memref *in, MR ro,              \
+                           const cprt_memref *out, int32_t dim,              \
+                           int32_t balancer, int64_t seq_len, int32_t kind) { \
+    seqScanEntry(TYPE, EB, ri, in, ro, out, dim, balancer, seq_len, kind);   \
+  }
+CPRT_C_SEQ_SCAN_DEF(f32, ScanType::F32, 4)
+CPRT_C_SEQ_SCAN_DEF(f64, ScanType::F64, 8)
+CPRT_C_SEQ_SCAN_DEF(i32, ScanType::I32, 4)
+CPRT_C_SEQ_SCAN_DEF(i64, ScanType::I64, 8)
+#undef CPRT_C_SEQ_SCAN_DEF
 
 } // extern "C"

@@ -519,6 +519,19 @@ int cprt_cuda_comm_test_rank(int32_t transport, int32_t world, int32_t rank,
         const float want = float(W * (W - 1) / 2) + W * (r * 0.5f + float(i));
         expect(std::abs(rs[i] - want) <= 1e-3f * std::abs(want), "reduce-scatter");
       }
+      // exclusive scan (sum) in rank order and reversed: rank j sends j + 1 + i
+      for (bool reverse : {false, true}) {
+        for (size_t i = 0; i < count; ++i) h[i] = float(r + 1) + float(i);
+        put(send, std::vector<float>(h.begin(), h.begin() + count));
+        comm.startExScan(send, recv, count, ScanType::F32, ScanKind::Sum, reverse)->wait();
+        auto ex = get(recv, count);
+        for (size_t i = 0; i < count; ++i) {
+          float want = 0.f;
+          for (int j = 0; j < W; ++j)
+            if (reverse ? j > r : j < r) want += float(j + 1) + float(i);
+          expect(ex[i] == want, reverse ? "exscan (reverse)" : "exscan");
+        }
+      }
       comm.barrier();
       for (float *p : {send, recv, s2, r2}) cudaFree(p);
     };

@@ -773,3 +773,36 @@ LogicalResult MergePartialOp::verify() {
 
 #define GET_OP_CLASSES
 #include "cp/Dialect/CP/IR/CPOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// SeqScanOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SeqScanOp::verify() {
+  auto t = rtt(getInput());
+  if (getDim() < 0 || getDim() >= t.getRank())
+    return emitOpError("dim ")
+           << getDim() << " is out of range for a tensor of rank "
+           << t.getRank();
+  if (getBalancer() == LoadBalancer::per_document_head_tail ||
+      getBalancer() == LoadBalancer::ptrr)
+    return emitOpError("the ")
+           << stringifyLoadBalancer(getBalancer())
+           << " permutation depends on data; expected none, head_tail or "
+              "striped";
+  if (getSeqLen() <= 0)
+    return emitOpError("expected a positive seq_len, got ") << getSeqLen();
+  Type et = t.getElementType();
+  if (!et.isF32() && !et.isF64() && !et.isInteger(32) && !et.isInteger(64))
+    return emitOpError("scans f32, f64, i32 or i64 elements, got ") << et;
+  return success();
+}
+
+LogicalResult SeqScanOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  FailureOr<int64_t> world =
+      resolveRing(*this, getGridAttr(), getGridAxes(), symbols);
+  if (failed(world))
+    return failure();
+  return verifySplit(*this, getSeqLen(), rtt(getInput()).getShape()[getDim()],
+                     *world, getBalancer(), std::nullopt, getPad());
+}

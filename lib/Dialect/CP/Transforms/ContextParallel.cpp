@@ -16,12 +16,14 @@
 //    attends to all-gathered keys/values with position-mapped modifiers),
 //    `linalg.index` on the sequence loop becomes the original position
 //    through cp.global_position, and reductions over the sequence get a
-//    shard.all_reduce.
+//    shard.all_reduce. Scans along the sequence (torch-mlir's
+//    tm_tensor.scan for cumsum) become cp.seq_scan.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
+#include "cp/Dialect/TMTensor/IR/TMTensorOps.h"
 
 #include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -196,6 +198,8 @@ public:
   llvm::MapVector<Operation *, unsigned> seqReductions;
   /// Linalg ops whose sequence loop is parallel, with that loop.
   llvm::MapVector<Operation *, unsigned> seqLoops;
+  /// tm_tensor.scan ops that scan along the sequence, with the scan kind.
+  llvm::MapVector<Operation *, ScanKind> seqScans;
 
 private:
   /// Relates the sequence dim `d` of `v` (an operand or result of `op`) to
@@ -208,6 +212,8 @@ private:
   LogicalResult relateAttention(Operation *op, Value v, int64_t d);
   LogicalResult relateGeneralReshape(Operation *op, Value a, Value b, Value v,
                                      int64_t d);
+  LogicalResult relateScan(tm_tensor::ScanOp op, Value v, int64_t d);
+  LogicalResult relateTosaDataMovement(Operation *op, Value v, int64_t d);
 
   /// A slice keeps dim `d` whole: offset 0, size `size`, stride 1.
   LogicalResult keepsWholeDim(Operation *op, ArrayRef<OpFoldResult> offsets,
@@ -398,11 +404,118 @@ LogicalResult SeqDimAnalysis::relateAttention(Operation *op, Value v,
   return success();
 }
 
+/// The cp.seq_scan kind of a scan region that is one sum or product.
+static std::optional<ScanKind> scanKindOf(tm_tensor::ScanOp scan) {
+  Operation *c = scan.getCombiner();
+  if (isa_and_nonnull<arith::AddFOp, arith::AddIOp>(c))
+    return ScanKind::sum;
+  if (isa_and_nonnull<arith::MulFOp, arith::MulIOp>(c))
+    return ScanKind::prod;
+  return std::nullopt;
+}
+
+LogicalResult SeqDimAnalysis::relateScan(tm_tensor::ScanOp op, Value v,
+                                         int64_t d) {
+  // input, output and result share all dims; the accumulator (and its
+  // result) lacks the scanned one.
+  int64_t scanDim = op.getDimension();
+  bool full = v == op.getInput() || v == op.getOutput() || v == op.getResult();
+  int64_t fullDim = full ? d : d + (d >= scanDim ? 1 : 0);
+  Value fulls[] = {op.getInput(), op.getOutput(), op.getResult()};
+  if (fullDim != scanDim) {
+    // A scan over another dim: every sequence position scans on its own.
+    int64_t accDim = fullDim - (fullDim > scanDim ? 1 : 0);
+    for (Value x : fulls)
+      if (failed(add(x, fullDim, op)))
+        return failure();
+    return failure(failed(add(op.getAccumulator(), accDim, op)) ||
+                   failed(add(op.getAccumulatorResult(), accDim, op)));
+  }
+  // A scan along the sequence: becomes cp.seq_scan in the rewrite.
+  if (curInner != 1)
+    return op.emitOpError("scans along the sequence merged with other dims; "
+                          "cannot shard it");
+  if (!op.getInclusive())
+    return op.emitOpError("is an exclusive scan along the sequence dim; only "
+                          "inclusive scans (torch.cumsum, torch.cumprod) can "
+                          "be made context-parallel");
+  std::optional<ScanKind> kind = scanKindOf(op);
+  if (!kind)
+    return op.emitOpError("scans along the sequence dim with a combiner that "
+                          "has no collective form (expected one arith.add or "
+                          "arith.mul of the two block arguments)");
+  if (!op.getAccumulatorResult().use_empty())
+    return op.emitOpError("uses the accumulator result of a scan along the "
+                          "sequence dim (the value at the last position); "
+                          "cannot shard it");
+  Type et = op.getInput().getType().getElementType();
+  if (!et.isF32() && !et.isF64() && !et.isInteger(32) && !et.isInteger(64))
+    return op.emitOpError("scans along the sequence dim over ")
+           << et << " elements; context-parallel scans take f32, f64, i32 or i64";
+  seqScans[op] = *kind;
+  for (Value x : fulls)
+    if (failed(add(x, d, op)))
+      return failure();
+  return success();
+}
+
+/// Constant values of a !tosa.shape operand, or std::nullopt.
+static std::optional<SmallVector<int64_t>> constShape(Value shape) {
+  auto cst = shape.getDefiningOp<tosa::ConstShapeOp>();
+  if (!cst)
+    return std::nullopt;
+  return llvm::to_vector(
+      cast<DenseIntElementsAttr>(cst.getValues()).getValues<int64_t>());
+}
+
+LogicalResult SeqDimAnalysis::relateTosaDataMovement(Operation *op, Value v,
+                                                     int64_t d) {
+  // Each of these ops keeps the dims of its first operand in place; they
+  // commute with the split where they leave the sequence dim whole.
+  Value in = op->getOperand(0), out = op->getResult(0);
+  if (v != in && v != out)
+    return op->emitOpError("the sequence reaches a shape operand; cannot "
+                           "shard it");
+  int64_t size = rankedTensor(in).getShape()[d];
+  if (auto slice = dyn_cast<tosa::SliceOp>(op)) {
+    std::optional<SmallVector<int64_t>> start = constShape(slice.getStart()),
+                                        sizes = constShape(slice.getSize());
+    if (!start || !sizes)
+      return op->emitOpError("slices with a start or size that is not a "
+                             "tosa.const_shape; cannot shard it");
+    int64_t sz = (*sizes)[d] == -1 ? size - (*start)[d] : (*sizes)[d];
+    if ((*start)[d] != 0 || sz != size)
+      return op->emitOpError("slices the sequence dim ")
+             << d << " (start " << (*start)[d] << ", size " << (*sizes)[d]
+             << " of " << size
+             << "); positions depend on the slice, cannot shard it";
+  } else if (auto pad = dyn_cast<tosa::PadOp>(op)) {
+    std::optional<SmallVector<int64_t>> padding = constShape(pad.getPadding());
+    if (!padding)
+      return op->emitOpError("pads by a tosa.shape that is not constant; "
+                             "cannot shard it");
+    if ((*padding)[2 * d] != 0 || (*padding)[2 * d + 1] != 0)
+      return op->emitOpError("pads the sequence dim ")
+             << d << " (by " << (*padding)[2 * d] << " before and "
+             << (*padding)[2 * d + 1]
+             << " after; torch-mlir's TOSA cumsum shifts the sequence this "
+                "way); cannot shard it";
+  } else if (auto reverse = dyn_cast<tosa::ReverseOp>(op)) {
+    if (reverse.getAxis() == d)
+      return op->emitOpError("reverses the sequence dim; cannot shard it");
+  }
+  return failure(failed(add(in, d, op)) || failed(add(out, d, op)));
+}
+
 LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
   if (isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(op))
     return relateAttention(op, v, d);
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
     return relateLinalg(linalgOp, v, d);
+  if (auto scan = dyn_cast<tm_tensor::ScanOp>(op))
+    return relateScan(scan, v, d);
+  if (isa<tosa::SliceOp, tosa::PadOp, tosa::ReverseOp, tosa::IdentityOp>(op))
+    return relateTosaDataMovement(op, v, d);
   if (auto softmax = dyn_cast<linalg::SoftmaxOp>(op)) {
     if ((int64_t)softmax.getDimension() == d)
       return op->emitOpError("normalises over the sequence dim outside "
@@ -719,6 +832,55 @@ static FailureOr<shard::ReductionKind> reductionKind(linalg::LinalgOp op) {
   return kind;
 }
 
+/// Rewrites a tosa.slice whose result got the local sequence length: its
+/// size operand keeps the whole (local) sequence dim.
+static void rewriteTosaSliceSize(OpBuilder &b, tosa::SliceOp slice) {
+  b.setInsertionPoint(slice);
+  auto t = rankedTensor(slice.getOutput());
+  auto shapeType = RankedTensorType::get({t.getRank()}, b.getIndexType());
+  auto size = tosa::ConstShapeOp::create(
+      b, slice.getLoc(), slice.getSize().getType(),
+      DenseIntElementsAttr::get(shapeType, t.getShape()));
+  slice.getSizeMutable().assign(size);
+}
+
+/// Erases `v`'s defining fill / empty chain once nothing uses it.
+static void eraseDeadInit(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!def || !def->use_empty() || !isa<linalg::FillOp, tensor::EmptyOp>(def))
+    return;
+  SmallVector<Value> operands(def->getOperands());
+  def->erase();
+  for (Value x : operands)
+    eraseDeadInit(x);
+}
+
+/// Scans along the sequence become cp.seq_scan of the local shard (a local
+/// scan plus an exclusive scan of chunk totals across ranks, in original
+/// order); the analysis checked they are inclusive sums or products whose
+/// accumulator result is unused.
+static void rewriteSeqScans(OpBuilder &b, const SeqDimAnalysis &analysis,
+                            FlatSymbolRefAttr gridRef,
+                            LoadBalancerAttr balancerAttr, int64_t seqLen,
+                            bool pad) {
+  for (auto &[op, kind] : analysis.seqScans) {
+    auto scan = cast<tm_tensor::ScanOp>(op);
+    b.setInsertionPoint(scan);
+    Value input = scan.getInput();
+    auto seqScan = SeqScanOp::create(b, scan.getLoc(), input.getType(), input,
+                                     gridRef, b.getDenseI16ArrayAttr({}),
+                                     b.getI64IntegerAttr(scan.getDimension()),
+                                     balancerAttr, b.getI64IntegerAttr(seqLen),
+                                     ScanKindAttr::get(b.getContext(), kind),
+                                     pad ? b.getUnitAttr() : UnitAttr());
+    scan.getResult().replaceAllUsesWith(seqScan.getResult());
+    Value out = scan.getOutput(), acc = scan.getAccumulator();
+    scan.erase();
+    eraseDeadInit(out);
+    eraseDeadInit(acc);
+  }
+}
+
 LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
                                                  shard::GridOp grid) {
   FailureOr<int64_t> seqLenOr = attentionSeqLen(func);
@@ -941,6 +1103,8 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
       expand.setStaticOutputShapeAttr(
           b.getDenseI64ArrayAttr(rankedTensor(v).getShape()));
+    if (auto slice = dyn_cast<tosa::SliceOp>(def))
+      rewriteTosaSliceSize(b, slice);
   }
   // Each use of a shared data-free value gets its own local copy.
   for (auto &[use, d] : analysis.perUse) {
@@ -953,6 +1117,8 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       if (isa<tensor::EmptyOp, arith::ConstantOp, tosa::ConstOp>(def) &&
           def->use_empty())
         def->erase();
+
+  rewriteSeqScans(b, analysis, gridRef, balancerAttr, seqLen, pad);
 
   // Position-dependent code and reductions over the sequence.
   for (auto &[op, loop] : analysis.seqLoops)

@@ -15,6 +15,8 @@ void mlir::cp::buildCPPipeline(OpPassManager &pm,
   // that became is_causal) before the sequence-dim analysis sees it.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // TOSA cumsums (pad + slice shifts of the sequence) become scans.
+  pm.addPass(createCPRaiseTosaScan());
   CPContextParallelOptions cpOptions;
   cpOptions.gridSize = options.gridSize;
   cpOptions.gridName = options.gridName;

@@ -33,6 +33,13 @@ public:
   int device() const { return device_; }
   /// Blocks until every started operation finished; throws on error/timeout.
   virtual void synchronize() = 0;
+  /// The blocks of earlier ranks travel by this transport's all-to-all into
+  /// device scratch and are folded on the host (GpuExScan.cpp): exact, and
+  /// small next to attention for the per-chunk totals a sequence scan
+  /// exchanges. Completes before returning (recv is ready on stream()).
+  CommRequestPtr startExScan(const void *send, void *recv, size_t count,
+                             ScanType type, ScanKind kind,
+                             bool reverse = false) override;
 
 protected:
   cudaStream_t stream_ = nullptr;

@@ -97,6 +97,20 @@ def CP_CausalBehaviorAttr : EnumAttr<CP_Dialect, CP_CausalBehavior, "causal"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+// The combiner of a scan along the sequence (values match the runtime's
+// cprt::ScanKind and the C ABI's `kind`).
+def CP_ScanKind : I32EnumAttr<"ScanKind",
+    "the combiner of a scan along the sequence", [
+      I32EnumAttrCase<"sum", 0>,
+      I32EnumAttrCase<"prod", 1>
+    ]> {
+  let genSpecializedAttr = 0;
+  let cppNamespace = "::mlir::cp";
+}
+def CP_ScanKindAttr : EnumAttr<CP_Dialect, CP_ScanKind, "scan_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 //===----------------------------------------------------------------------===//
 // Types
 //===----------------------------------------------------------------------===//

@@ -507,4 +507,44 @@ def CP_MergePartialOp : CP_Op<"merge_partial", [Pure]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Scans along a sharded sequence
+//===----------------------------------------------------------------------===//
+
+def CP_SeqScanOp : CP_GridOp<"seq_scan", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "inclusive scan along a sharded sequence dim, in original order";
+  let description = [{
+    `input` is this rank's shard of a tensor whose sequence dim `dim` (of
+    global length `seq_len`) is split over the ranks of `grid` in the order
+    of `balancer`. Every result element is the sum (`kind = <sum>`) or
+    product (`<prod>`) of the input elements at original positions up to its
+    own, along `dim`: what `torch.cumsum` / `torch.cumprod` on the whole
+    tensor gives, though under head-tail or striped balancing no rank holds
+    a contiguous part of the sequence. Padding positions (with `pad`)
+    contribute nothing; their results are unspecified.
+
+    It is computed as a scan of each chunk of consecutive positions plus an
+    exclusive scan across ranks of the chunk totals (the runtime's exscan
+    collective); `--cp-lower-to-runtime` lowers it to `cprt_c_seq_scan_*`.
+    Element types: f32, f64, i32, i64.
+
+    Example (S = 64, W = 4, head-tail: L = 16):
+    ```mlir
+    %c = cp.seq_scan %x on @grid dim = 1 balancer = <head_tail> seq_len = 64
+        kind = <sum> : tensor<1x16xi64>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
+    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
+    CP_I64Attr:$dim, CP_LoadBalancerAttr:$balancer, CP_I64Attr:$seq_len,
+    CP_ScanKindAttr:$kind, UnitAttr:$pad);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $grid (`grid_axes` `=` $grid_axes^)? `dim` `=` $dim
+    `balancer` `=` $balancer `seq_len` `=` $seq_len `kind` `=` $kind
+    attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // CP_DIALECT_CP_IR_CPOPS_TD

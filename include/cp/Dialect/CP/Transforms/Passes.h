@@ -4,6 +4,7 @@
 #define CP_DIALECT_CP_TRANSFORMS_PASSES_H
 
 #include "cp/Dialect/CP/IR/CPDialect.h"
+#include "cp/Dialect/TMTensor/IR/TMTensorDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -87,4 +87,23 @@ def CPExpandRing : Pass<"cp-expand-ring", "ModuleOp"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def CPRaiseTosaScan : Pass<"cp-raise-tosa-scan"> {
+  let summary = "Raise TOSA's shifted-addition cumulative sums to tm_tensor.scan";
+  let description = [{
+    torch-mlir exports `torch.cumsum(x, dim=d)` to TOSA as a Hillis-Steele
+    chain `y = y + slice(pad(y, k zeros before d), 0, shape(y))` for
+    k = 1, 2, 4, ... until 2k covers the dim. Pads and slices that shift the
+    sequence cannot be sharded; the scan they compute can (`cp.seq_scan`).
+    This pass replaces each complete chain whose partial sums are used
+    nowhere else by one inclusive-sum `tm_tensor.scan` of its input.
+
+    Example: for x of `tensor<2x8x4xf32>` and d = 1, the three steps with
+    k = 1, 2, 4 become `tm_tensor.scan dimension(1) inclusive(true)`.
+  }];
+  let dependentDialects = ["::mlir::cp::tm_tensor::TMTensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // CP_DIALECT_CP_TRANSFORMS_PASSES_TD
