@@ -62,6 +62,17 @@ for v in $variants; do
   timeout -k 5 120 "$exe" --ranks $n --inputs "$dir/llama_block_input.npy" \
     --expect "$dir/llama_block_output.npy" --iters ${ITERS:-100} --rtol 1e-3 --atol 1e-4 \
     --outputs "$OUT/out_$v.npy" 2>&1 | tee "$OUT/run_$v.log"
-  [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+  if [ "${PIPESTATUS[0]}" != 0 ]; then
+    rc=1
+    # Localise: synchronise after every kernel / runtime call, then memcheck.
+    echo "== $v again with CPRT_GPU_SYNC=1"
+    CPRT_GPU_SYNC=1 timeout -k 5 60 "$exe" --ranks $n --inputs "$dir/llama_block_input.npy" \
+      --expect "$dir/llama_block_output.npy" 2>&1 | tail -20
+    if command -v compute-sanitizer > /dev/null; then
+      timeout -k 5 120 compute-sanitizer --tool memcheck "$exe" --ranks $n \
+        --inputs "$dir/llama_block_input.npy" 2>&1 | head -40 > "$OUT/memcheck_$v.log"
+      head -20 "$OUT/memcheck_$v.log"
+    fi
+  fi
 done
 exit $rc

@@ -59,7 +59,7 @@ namespace {
 bool cpOpHasGpuPath(Operation *op) {
   return isa<cp::SDPAOp, cp::FlexAttentionOp, cp::YieldOp, cp::ShardOp,
              cp::UnshardOp, cp::GlobalPositionOp, cp::RingAttentionOp,
-             shard::GridOp, shard::AllGatherOp>(op);
+             shard::GridOp, shard::AllGatherOp, shard::ProcessLinearIndexOp>(op);
 }
 
 /// Runtime entry points (cprt_compiler.h names) that have a `cprt_gpu_`

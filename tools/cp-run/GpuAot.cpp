@@ -21,12 +21,13 @@ llvm::cl::opt<std::string> gpuLowering(
     llvm::cl::init(""));
 } // namespace
 
-FailureOr<cp::CPLowerToLLVMOptions> cprun::gpuLoweringOptions(std::string &err) {
+std::unique_ptr<cp::CPLowerToLLVMOptions>
+cprun::gpuLoweringOptions(std::string &err) {
   std::string opts = "target=cuda " + gpuLowering.getValue();
   auto parsed = cp::CPLowerToLLVMOptions::createFromString(opts);
   if (!parsed) {
     err = "cannot parse --gpu-lowering '" + gpuLowering.getValue() + "'";
-    return failure();
+    return nullptr;
   }
-  return *parsed;
+  return parsed;
 }

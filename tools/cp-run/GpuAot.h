@@ -4,11 +4,13 @@
 
 #include "cp/Conversion/Passes.h"
 
+#include <memory>
 #include <string>
 
 namespace cprun {
-/// The GPU lowering's options from --gpu-lowering (target=cuda implied).
-mlir::FailureOr<mlir::cp::CPLowerToLLVMOptions>
+/// The GPU lowering's options from --gpu-lowering (target=cuda implied);
+/// null with `err` set when they do not parse.
+std::unique_ptr<mlir::cp::CPLowerToLLVMOptions>
 gpuLoweringOptions(std::string &err);
 } // namespace cprun
 

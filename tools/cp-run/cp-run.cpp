@@ -430,7 +430,7 @@ LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
 #ifdef CP_RUN_HAVE_LOWERING
   if (backend == Backend::Cuda) {
     auto gpu = cprun::gpuLoweringOptions(err);
-    if (failed(gpu))
+    if (!gpu)
       return failure();
     cp::buildCPLowerToGPUPipeline(pm, *gpu);
   } else {
