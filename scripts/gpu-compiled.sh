@@ -55,24 +55,25 @@ for v in $variants; do targets="$targets cprt-gpu-run-$v"; done
 ninja -C "$build" $targets > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
 echo "build: $(( $(date +%s) - t0 )) s"
 rc=0
+set +e
 for v in $variants; do
   n=1; [ $v = single ] || n=${v#r}
   exe=$(find "$build" -name "cprt-gpu-run-$v" -type f | head -1)
   echo "== $v: $n rank(s)"
   timeout -k 5 120 "$exe" --ranks $n --inputs "$dir/llama_block_input.npy" \
     --expect "$dir/llama_block_output.npy" --iters ${ITERS:-100} --rtol 1e-3 --atol 1e-4 \
-    --outputs "$OUT/out_$v.npy" 2>&1 | tee "$OUT/run_$v.log"
-  if [ "${PIPESTATUS[0]}" != 0 ]; then
+    --outputs "$OUT/out_$v.npy" > "$OUT/run_$v.log" 2>&1
+  st=$?
+  cat "$OUT/run_$v.log"
+  if [ $st != 0 ]; then
     rc=1
-    # Localise: synchronise after every kernel / runtime call, then memcheck.
-    echo "== $v again with CPRT_GPU_SYNC=1"
-    CPRT_GPU_SYNC=1 timeout -k 5 60 "$exe" --ranks $n --inputs "$dir/llama_block_input.npy" \
-      --expect "$dir/llama_block_output.npy" 2>&1 | tail -20
-    if command -v compute-sanitizer > /dev/null; then
-      timeout -k 5 120 compute-sanitizer --tool memcheck "$exe" --ranks $n \
-        --inputs "$dir/llama_block_input.npy" 2>&1 | head -40 > "$OUT/memcheck_$v.log"
-      head -20 "$OUT/memcheck_$v.log"
-    fi
+    # Localise: synchronise after every kernel / runtime call and report the
+    # first op that produced a NaN.
+    echo "== $v again with CPRT_GPU_SYNC=1 CPRT_GPU_DEBUG_NAN=1"
+    CPRT_GPU_SYNC=1 CPRT_GPU_DEBUG_NAN=1 timeout -k 5 60 "$exe" --ranks $n \
+      --inputs "$dir/llama_block_input.npy" --expect "$dir/llama_block_output.npy" \
+      > "$OUT/debug_$v.log" 2>&1
+    grep -m 14 -E "nan\]|error|result" "$OUT/debug_$v.log"
   fi
 done
 exit $rc

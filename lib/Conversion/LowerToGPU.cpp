@@ -485,6 +485,28 @@ struct GpuMapLoopsPass
   }
 };
 
+/// convert-gpu-to-nvvm calls libdevice's `__nv_powif(float, int)` (and
+/// `__nv_powi`) with whatever integer type `math.fpowi` has: torch-mlir's
+/// `x ** 2` carries an i64 exponent, and the mismatched call computed NaN on
+/// the GPU. Narrow the exponent to i32 first (larger |n| over- or underflows
+/// any float anyway).
+struct GpuLegalizeMathPass
+    : PassWrapper<GpuLegalizeMathPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuLegalizeMathPass)
+  StringRef getArgument() const override { return "cp-gpu-legalize-math"; }
+  void runOnOperation() override {
+    getOperation().walk([](math::FPowIOp op) {
+      Type i32 = IntegerType::get(op.getContext(), 32);
+      Value n = op.getRhs();
+      if (getElementTypeOrSelf(n) == i32 || isa<ShapedType>(n.getType()))
+        return;
+      OpBuilder b(op);
+      Value n32 = arith::TruncIOp::create(b, op.getLoc(), i32, n);
+      op.getRhsMutable().assign(n32);
+    });
+  }
+};
+
 /// After mapping: an op of the host code that reads or writes a buffer, or
 /// an unlowered tensor / linalg / vector op, would run on the CPU over
 /// device memory. Report it instead.
@@ -605,6 +627,7 @@ void mlir::cp::buildCPLowerToGPUPipeline(OpPassManager &pm,
   pm.addPass(std::make_unique<GpuMapLoopsPass>(opts.blockSize));
   pm.addPass(createParallelForToNestedForsPass());
   pm.addPass(std::make_unique<GpuCheckHostPass>());
+  pm.addPass(std::make_unique<GpuLegalizeMathPass>());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createGpuKernelOutliningPass());
 

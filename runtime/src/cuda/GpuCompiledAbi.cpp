@@ -20,6 +20,7 @@
 #include <cuda_runtime_api.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -43,6 +44,8 @@ struct GpuThread {
   std::string error;
   int64_t launches = 0, calls = 0, bytesNow = 0, bytesPeak = 0;
   std::unordered_map<void *, size_t> sizes; // live allocations
+  std::unordered_map<void *, int64_t> nans; // CPRT_GPU_DEBUG_NAN
+  int debugReports = 0;
 };
 thread_local GpuThread tls;
 
@@ -52,6 +55,36 @@ bool syncEveryOp() {
     return e && *e && *e != '0';
   }();
   return on;
+}
+
+bool debugNan() {
+  static const bool on = [] {
+    const char *e = std::getenv("CPRT_GPU_DEBUG_NAN");
+    return e && *e && *e != '0';
+  }();
+  return on;
+}
+
+std::mutex namesMu;
+std::unordered_map<void *, std::string> kernelNames;
+
+/// CPRT_GPU_DEBUG_NAN=1: after each kernel / runtime call, counts the NaNs
+/// (as fp32) in every live buffer of compiled code and reports the buffers
+/// whose count grew: the first report names the op that made the first NaN.
+void debugScan(const std::string &what) {
+  if (!debugNan() || tls.failed || tls.debugReports > 12) return;
+  cudaStreamSynchronize(tls.stream);
+  for (auto &[p, bytes] : tls.sizes) {
+    std::vector<float> h(bytes / 4);
+    if (cudaMemcpy(h.data(), p, h.size() * 4, cudaMemcpyDeviceToHost) != cudaSuccess) return;
+    int64_t n = 0;
+    for (float f : h) n += f != f;
+    int64_t &prev = tls.nans[p];
+    if (n > prev && tls.debugReports++ <= 12)
+      std::fprintf(stderr, "[nan] after %s (launch %lld): buffer %p (%zu bytes) NaN %lld -> %lld\n",
+                   what.c_str(), (long long)tls.launches, p, bytes, (long long)prev, (long long)n);
+    prev = n;
+  }
 }
 
 void fail(const std::string &msg) {
@@ -114,6 +147,10 @@ CUfunction getFunction(GpuModule *m, const char *name) {
                (std::string("kernel ") + name).c_str()))
     return nullptr;
   m->functions[key] = f;
+  {
+    std::lock_guard<std::mutex> names(namesMu);
+    kernelNames[f] = name;
+  }
   return f;
 }
 
@@ -161,6 +198,7 @@ template <typename F> void guarded(const char *op, F &&body) {
   }
   if (!tls.failed && syncEveryOp())
     checkCuda(cudaStreamSynchronize(tls.stream), op);
+  debugScan(op);
 }
 
 CudaBackend &backend() {
@@ -489,6 +527,14 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
           "cuLaunchKernel");
   if (!tls.failed && syncEveryOp())
     checkCuda(cudaStreamSynchronize(streamOf(stream)), "kernel");
+  if (debugNan()) {
+    std::string name;
+    {
+      std::lock_guard<std::mutex> names(namesMu);
+      name = kernelNames[function];
+    }
+    debugScan("kernel " + name + " grid " + std::to_string(gx) + " block " + std::to_string(bx));
+  }
 }
 void *mgpuStreamCreate() {
   if (tls.stream) return tls.stream; // compiled code runs on the rank stream
@@ -537,6 +583,10 @@ void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
     return nullptr;
   }
   tls.sizes[p] = bytes;
+  if (debugNan()) { // what the allocation held before anything wrote it
+    tls.nans[p] = 0;
+    debugScan("allocation of " + std::to_string(bytes) + " bytes");
+  }
   tls.bytesNow += int64_t(bytes);
   tls.bytesPeak = std::max(tls.bytesPeak, tls.bytesNow);
   return p;
