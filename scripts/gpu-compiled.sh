@@ -8,14 +8,15 @@
 #                                         # builds the runtime + one launcher per variant,
 #                                         # runs each against PyTorch's output
 # Variants: single (no cp pipeline: the whole block, attention as kernels),
-# r1/r2/r4 (context parallel on 1/2/4 virtual ranks, ring over the runtime).
+# r1..r8 (context parallel on N virtual ranks, head-tail balanced ring over the
+# runtime; N = 3 pads the sequence: 64 % 6 != 0).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?compile or run}
 dir=$(realpath -m "${2:?output directory}")
 fix=$root/test/Fixtures
 entry=llama_block_f32
-variants="single r1 r2 r4"
+variants="${VARIANTS:-single r1 r2 r3 r4 r8}"
 
 if [ "$mode" = compile ]; then
   cprun=${CP_RUN:-$root/build/bin/cp-run}
@@ -26,7 +27,8 @@ if [ "$mode" = compile ]; then
     cp_args=(--backend cuda --gpu-lowering "chip=sm_90"
              --emit-object "$dir/$v/$entry.o" --emit-header "$dir/$v/$entry.h")
     if [ $v != single ]; then
-      cp_args+=(--ranks "${v#r}" --pipeline "rotate=ring load-balance=head_tail expand=false")
+      pad=""; [ $(( 64 % (2 * ${v#r}) )) = 0 ] || pad=" pad=true"
+      cp_args+=(--ranks "${v#r}" --pipeline "rotate=ring load-balance=head_tail expand=false$pad")
     fi
     "$cprun" "$fix/Inputs/$entry.linalg.mlir" --entry $entry "${cp_args[@]}"
   done

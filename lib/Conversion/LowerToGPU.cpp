@@ -48,7 +48,11 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/NVVM/NVVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -615,6 +619,27 @@ void addBufferization(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
+/// The toolkit that assembles the kernels (ptxas) and provides libdevice,
+/// always named explicitly: with an empty path MLIR found ptxas through PATH
+/// but not libdevice under lit's environment, and `__nv_*` calls stayed
+/// unresolved. The option, else CUDA_ROOT / CUDA_HOME / CUDA_PATH, else the
+/// toolkit of the ptxas on PATH, else /usr/local/cuda.
+std::string cudaToolkit(StringRef option) {
+  if (!option.empty())
+    return option.str();
+  for (const char *env : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *v = std::getenv(env))
+      if (*v)
+        return v;
+  if (llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas")) {
+    SmallString<256> real;
+    if (!llvm::sys::fs::real_path(*ptxas, real))
+      return llvm::sys::path::parent_path(llvm::sys::path::parent_path(real))
+          .str();
+  }
+  return "/usr/local/cuda";
+}
+
 } // namespace
 
 void mlir::cp::buildCPLowerToGPUPipeline(OpPassManager &pm,
@@ -651,7 +676,7 @@ void mlir::cp::buildCPLowerToGPUPipeline(OpPassManager &pm,
   pm.addPass(createGpuToLLVMConversionPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = opts.gpuFormat;
-  binary.toolkitPath = opts.cudaToolkit;
+  binary.toolkitPath = cudaToolkit(opts.cudaToolkit);
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(std::make_unique<GpuCheckLoweredPass>());

@@ -1,3 +1,4 @@
+// REQUIRES: ptxas
 // Every torch-mlir fixture (linalg and TOSA) through the GPU lowering:
 // context parallel on 2 ranks with the ring left to the runtime
 // (expand=false), then cp-lower-to-llvm{target=cuda chip=sm_90}. What must
@@ -33,26 +34,26 @@
 // RUN: not cp-opt %S/../../Fixtures/Inputs/sdpa_boolmask_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda" 2>&1 | FileCheck %s --check-prefix=MASK
 // RUN: not cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda" 2>&1 | FileCheck %s --check-prefix=MASK
 
-// SDPA: gpu.binary @{{.+}} [#gpu.object<#nvvm.target<chip = "sm_90"
 // SDPA-LABEL: llvm.func @sdpa_
 // SDPA-NOT: llvm.call @malloc
-// SDPA: gpu.launch_func
 // SDPA-NOT: llvm.call @mgpuMemcpy
 // SDPA: llvm.call @cprt_gpu_ring_fwd_{{f32|bf16|f16}}(
 // SDPA-NOT: llvm.call @mgpuMemcpy
+// SDPA: gpu.launch_func
+// SDPA-NOT: llvm.call @mgpuMemcpy
 // SDPA-NOT: llvm.call @malloc
 // SDPA: llvm.func @_mlir_ciface_sdpa_
+// SDPA: gpu.binary @{{.+}} [#gpu.object<#nvvm.target<chip = "sm_90"
 
-// WINDOW: gpu.binary
 // WINDOW-LABEL: llvm.func @sdpa_window_f32
 // WINDOW: llvm.call @cprt_c_rank()
 // WINDOW: gpu.launch_func
 // WINDOW-NOT: llvm.call @malloc
+// WINDOW: gpu.binary
 
 // The Llama block on 4 ranks: positions sharded on the device, projections
 // and MLP as cuBLAS GEMMs (fp32), the GQA causal attention as the runtime's
 // ring, RMSNorm / RoPE / SwiGLU / residuals as kernels.
-// LLAMA: gpu.binary
 // LLAMA-LABEL: llvm.func @llama_block_f32
 // LLAMA-NOT: llvm.call @malloc
 // LLAMA: llvm.call @cprt_gpu_shard_i64(
@@ -66,6 +67,7 @@
 // LLAMA: llvm.call @mgpuMemFree
 // LLAMA-NOT: llvm.call @malloc
 // LLAMA: llvm.func @_mlir_ciface_llama_block_f32
+// LLAMA: gpu.binary
 
 // Without the cp pipeline the whole block (its decomposed attention too)
 // is kernels and GEMMs: no runtime attention call.

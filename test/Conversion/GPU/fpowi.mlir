@@ -1,3 +1,4 @@
+// REQUIRES: ptxas
 // RUN: cp-opt %s --cp-lower-to-llvm="target=cuda" --mlir-print-ir-after=convert-gpu-to-nvvm -o /dev/null 2>&1 | FileCheck %s
 
 // torch-mlir writes `x ** 2` as math.fpowi with an i64 exponent; libdevice's
