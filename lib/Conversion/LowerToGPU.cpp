@@ -32,13 +32,13 @@
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
-#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/PassManager.h"
@@ -63,7 +63,8 @@ namespace {
 bool cpOpHasGpuPath(Operation *op) {
   return isa<cp::SDPAOp, cp::FlexAttentionOp, cp::YieldOp, cp::ShardOp,
              cp::UnshardOp, cp::GlobalPositionOp, cp::RingAttentionOp,
-             shard::GridOp, shard::AllGatherOp, shard::ProcessLinearIndexOp>(op);
+             shard::GridOp, shard::AllGatherOp, shard::ProcessLinearIndexOp>(
+      op);
 }
 
 /// Runtime entry points (cprt_compiler.h names) that have a `cprt_gpu_`
@@ -89,8 +90,7 @@ LogicalResult checkAttentionFlags(func::CallOp call) {
     flagsIdx = 8;
   else
     return success();
-  std::optional<int64_t> flags =
-      getConstantIntValue(call.getOperand(flagsIdx));
+  std::optional<int64_t> flags = getConstantIntValue(call.getOperand(flagsIdx));
   const int64_t kHasMask = 2, kHasSegments = 8;
   if (flags && !(*flags & (kHasMask | kHasSegments)))
     return success();
@@ -101,8 +101,7 @@ LogicalResult checkAttentionFlags(func::CallOp call) {
 
 /// Refuses cp / shard ops the GPU path cannot lower (before
 /// cp-lower-to-runtime turns them into calls).
-struct GpuCheckOpsPass
-    : PassWrapper<GpuCheckOpsPass, OperationPass<ModuleOp>> {
+struct GpuCheckOpsPass : PassWrapper<GpuCheckOpsPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuCheckOpsPass)
   StringRef getArgument() const override { return "cp-gpu-check-ops"; }
   void runOnOperation() override {
@@ -250,8 +249,7 @@ struct GpuGemmToRuntimePass
     FailureOr<int32_t> flags = gemmTransposeFlags(op, batched);
     // Anything else (integer GEMMs, mixed A/B types, other maps) stays a
     // generic kernel.
-    if (!in || !out || ta != tb || failed(flags) ||
-        (tc != ta && !tc.isF32()))
+    if (!in || !out || ta != tb || failed(flags) || (tc != ta && !tc.isF32()))
       return;
     std::string name = "cprt_gpu_gemm_" + *in + "_" + *out;
     OpBuilder b0(op);
@@ -267,8 +265,8 @@ struct GpuGemmToRuntimePass
     argTypes.push_back(b0.getI32Type());
     if (!module.lookupSymbol<func::FuncOp>(name)) {
       OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-      auto f = func::FuncOp::create(mb, loc, name,
-                                    mb.getFunctionType(argTypes, {}));
+      auto f =
+          func::FuncOp::create(mb, loc, name, mb.getFunctionType(argTypes, {}));
       f.setPrivate();
     }
     func::CallOp::create(b0, loc, name, TypeRange{}, args);
@@ -418,8 +416,7 @@ struct GpuDeviceMemoryPass
 /// point, blocks of `blockSize` threads, a bounds guard. Reductions inside
 /// (scf.for from linalg's reduction dims) run sequentially per thread;
 /// nested scf.parallel loops are left for scf-parallel-for-to-nested-fors.
-struct GpuMapLoopsPass
-    : PassWrapper<GpuMapLoopsPass, OperationPass<ModuleOp>> {
+struct GpuMapLoopsPass : PassWrapper<GpuMapLoopsPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuMapLoopsPass)
   GpuMapLoopsPass(int64_t blockSize = 256) : blockSize(blockSize) {}
   StringRef getArgument() const override { return "cp-gpu-map-loops"; }
@@ -463,11 +460,10 @@ struct GpuMapLoopsPass
     auto launch = gpu::LaunchOp::create(b, loc, grid, one, one, bs, one, one);
     OpBuilder kb = OpBuilder::atBlockBegin(&launch.getBody().front());
     Value idx = arith::AddIOp::create(
-        kb, loc,
-        arith::MulIOp::create(kb, loc, launch.getBlockIds().x, bs),
+        kb, loc, arith::MulIOp::create(kb, loc, launch.getBlockIds().x, bs),
         launch.getThreadIds().x);
-    Value in = arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::slt, idx,
-                                     total);
+    Value in =
+        arith::CmpIOp::create(kb, loc, arith::CmpIPredicate::slt, idx, total);
     auto guard = scf::IfOp::create(kb, loc, in, /*withElse=*/false);
     gpu::TerminatorOp::create(kb, loc);
     OpBuilder gb = guard.getThenBodyBuilder();
@@ -580,7 +576,8 @@ struct GpuCheckLoweredPass
     bool ok = true;
     for (Operation &op : getOperation().getBody()->getOperations())
       op.walk([&](Operation *inner) {
-        if (isa<gpu::BinaryOp>(inner) || isa<LLVM::LLVMDialect>(inner->getDialect()) ||
+        if (isa<gpu::BinaryOp>(inner) ||
+            isa<LLVM::LLVMDialect>(inner->getDialect()) ||
             isa<gpu::LaunchFuncOp>(inner))
           return WalkResult::advance();
         inner->emitOpError("was not lowered by the GPU pipeline (target=cuda)");
@@ -631,7 +628,8 @@ std::string cudaToolkit(StringRef option) {
     if (const char *v = std::getenv(env))
       if (*v)
         return v;
-  if (llvm::ErrorOr<std::string> ptxas = llvm::sys::findProgramByName("ptxas")) {
+  if (llvm::ErrorOr<std::string> ptxas =
+          llvm::sys::findProgramByName("ptxas")) {
     SmallString<256> real;
     if (!llvm::sys::fs::real_path(*ptxas, real))
       return llvm::sys::path::parent_path(llvm::sys::path::parent_path(real))

@@ -44,3 +44,56 @@ func.func @alloc_in_loop(%n: index, %x: memref<4xf32>) {
   }
   return
 }
+
+// -----
+
+// A host stack buffer that compiled code reads or writes (not a placeholder
+// passed to the runtime) has no device counterpart.
+func.func @alloca(%x: memref<4xf32>) {
+  // expected-error @+1 {{'memref.alloca' op (a host stack buffer) has no GPU lowering}}
+  %b = memref.alloca() : memref<4xf32>
+  memref.copy %x, %b : memref<4xf32> to memref<4xf32>
+  return
+}
+
+// -----
+
+// A scalar read of a device buffer on the host is refused, not run.
+func.func @host_load(%x: memref<4xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  // expected-error @+1 {{'memref.load' op has no GPU lowering (target=cuda): it would run on the host over device memory}}
+  %v = memref.load %x[%c0] : memref<4xf32>
+  return %v : f32
+}
+
+// -----
+
+// Parallel loops with reductions (scf.reduce with values) are not mapped.
+func.func @parallel_reduce(%x: memref<4xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{'scf.parallel' op with reductions has no GPU mapping}}
+  %r = scf.parallel (%i) = (%c0) to (%c4) step (%c1) init (%zero) -> f32 {
+    %v = memref.load %x[%i] : memref<4xf32>
+    scf.reduce(%v : f32) {
+    ^bb0(%a: f32, %b: f32):
+      %s = arith.addf %a, %b : f32
+      scf.reduce.return %s : f32
+    }
+  }
+  return %r : f32
+}
+
+// -----
+
+// A runtime entry point without a CUDA twin (here written by hand; the
+// op-level check above normally reports the op first).
+func.func private @cprt_c_all_reduce_f32(memref<*xf32>, memref<*xf32>, i32)
+func.func @runtime_call(%a: memref<*xf32>, %b: memref<*xf32>) {
+  %k = arith.constant 0 : i32
+  // expected-error @+1 {{runtime entry 'cprt_c_all_reduce_f32' has no GPU twin (target=cuda)}}
+  func.call @cprt_c_all_reduce_f32(%a, %b, %k) : (memref<*xf32>, memref<*xf32>, i32) -> ()
+  return
+}
