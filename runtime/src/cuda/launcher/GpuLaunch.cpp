@@ -387,9 +387,6 @@ int main(int argc, char **argv) {
   Job job;
   job.opts = opts;
   auto t0 = Clock::now();
-  int devices = 0;
-  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
-    die(1, "no CUDA device visible (cudaGetDeviceCount)");
   if (int(opts.inputs.size()) != cp_glue_num_inputs)
     die(2, std::string("@") + cp_glue_entry + " takes " + std::to_string(cp_glue_num_inputs) +
                " input(s), --inputs gave " + std::to_string(opts.inputs.size()));
@@ -413,6 +410,9 @@ int main(int argc, char **argv) {
   if (cp_glue_num_outputs > 0)
     job.written.assign(size_t(numel(cp_glue_outputs[0].global_shape, cp_glue_outputs[0].rank)), 0);
   double readMs = msSince(t0);
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
+    die(1, "no CUDA device visible (cudaGetDeviceCount)");
 
   int world = opts.ncclWorld > 0 ? opts.ncclWorld : (opts.ranks > 0 ? opts.ranks : 1);
   if (cp_glue_grid_size > 0 && world != cp_glue_grid_size)
