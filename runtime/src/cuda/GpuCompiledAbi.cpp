@@ -100,54 +100,10 @@ bool checkCuda(cudaError_t e, const char *what) {
   return false;
 }
 
-/// The driver API functions the wrappers need, resolved through the runtime
-/// (cudaGetDriverEntryPointByVersion) so that libcprt_cuda does not link
-/// libcuda.so: it loads on machines without a driver (CI), and a missing
-/// driver is a clear runtime error, not a loader failure.
-struct Driver {
-  decltype(&::cuModuleLoadData) moduleLoadData = nullptr;
-  decltype(&::cuModuleLoadDataEx) moduleLoadDataEx = nullptr;
-  decltype(&::cuModuleGetFunction) moduleGetFunction = nullptr;
-  decltype(&::cuLaunchKernel) launchKernel = nullptr;
-  decltype(&::cuMemsetD32Async) memsetD32Async = nullptr;
-  decltype(&::cuMemsetD16Async) memsetD16Async = nullptr;
-  decltype(&::cuGetErrorString) getErrorString = nullptr;
-  std::string error;
-};
-
-template <typename T> void resolve(Driver &d, const char *name, T &fn) {
-  void *p = nullptr;
-  cudaDriverEntryPointQueryResult q{};
-  cudaError_t e = cudaGetDriverEntryPointByVersion(name, &p, CUDA_VERSION, cudaEnableDefault, &q);
-  if (e != cudaSuccess || q != cudaDriverEntryPointSuccess || !p) {
-    if (d.error.empty())
-      d.error = std::string("CUDA driver entry point ") + name + " not found (" +
-                cudaGetErrorString(e) + "): is an NVIDIA driver installed?";
-    return;
-  }
-  fn = reinterpret_cast<T>(p);
-}
-
-const Driver &driver() {
-  static const Driver d = [] {
-    Driver r;
-    resolve(r, "cuModuleLoadData", r.moduleLoadData);
-    resolve(r, "cuModuleLoadDataEx", r.moduleLoadDataEx);
-    resolve(r, "cuModuleGetFunction", r.moduleGetFunction);
-    resolve(r, "cuLaunchKernel", r.launchKernel);
-    resolve(r, "cuMemsetD32Async", r.memsetD32Async);
-    resolve(r, "cuMemsetD16Async", r.memsetD16Async);
-    resolve(r, "cuGetErrorString", r.getErrorString);
-    return r;
-  }();
-  if (!d.error.empty()) fail(d.error);
-  return d;
-}
-
 bool checkCu(CUresult r, const char *what) {
   if (r == CUDA_SUCCESS) return true;
   const char *s = nullptr;
-  if (driver().getErrorString) driver().getErrorString(r, &s);
+  cuGetErrorString(r, &s);
   fail(std::string(what) + ": " + (s ? s : "unknown CUDA driver error"));
   return false;
 }
@@ -179,17 +135,15 @@ CUfunction getFunction(GpuModule *m, const char *name) {
   if (it != m->functions.end()) return it->second;
   CUmodule &mod = m->modules[dev];
   if (!mod) {
-    const Driver &d = driver();
-    if (tls.failed) return nullptr;
-    CUresult r = m->jit ? d.moduleLoadDataEx(&mod, m->data, 0, nullptr, nullptr)
-                        : d.moduleLoadData(&mod, m->data);
+    CUresult r = m->jit ? cuModuleLoadDataEx(&mod, m->data, 0, nullptr, nullptr)
+                        : cuModuleLoadData(&mod, m->data);
     if (!checkCu(r, "loading the module's device code (cuModuleLoadData)")) {
       mod = nullptr;
       return nullptr;
     }
   }
   CUfunction f = nullptr;
-  if (!checkCu(driver().moduleGetFunction(&f, mod, name),
+  if (!checkCu(cuModuleGetFunction(&f, mod, name),
                (std::string("kernel ") + name).c_str()))
     return nullptr;
   m->functions[key] = f;
@@ -565,10 +519,8 @@ void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, int
                       intptr_t by, intptr_t bz, int32_t smem, void *stream, void **params,
                       void **extra, size_t /*paramsCount*/) {
   if (tls.failed || !function) return;
-  const Driver &d = driver();
-  if (!d.launchKernel) return; // the error is recorded
   ++tls.launches;
-  checkCu(d.launchKernel(static_cast<CUfunction>(function), unsigned(gx), unsigned(gy),
+  checkCu(cuLaunchKernel(static_cast<CUfunction>(function), unsigned(gx), unsigned(gy),
                          unsigned(gz), unsigned(bx), unsigned(by), unsigned(bz),
                          unsigned(smem), static_cast<CUstream>(streamOf(stream)), params,
                          extra),
@@ -655,15 +607,13 @@ void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
 }
 void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream) {
   if (tls.failed) return;
-  if (!driver().memsetD32Async) return;
-  checkCu(driver().memsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+  checkCu(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
                            static_cast<CUstream>(streamOf(stream))),
           "cuMemsetD32Async");
 }
 void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
   if (tls.failed) return;
-  if (!driver().memsetD16Async) return;
-  checkCu(driver().memsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+  checkCu(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
                            static_cast<CUstream>(streamOf(stream))),
           "cuMemsetD16Async");
 }
