@@ -22,3 +22,10 @@ tool_dirs = [config.cp_tools_dir, config.llvm_tools_dir]
 tools = ["cp-opt"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+# The GPU lowering (cp-lower-to-llvm{target=cuda}) assembles kernels with the
+# CUDA toolkit's ptxas (no GPU needed): tests that go that far need it.
+import shutil as _shutil
+if _shutil.which("ptxas") or os.path.exists("/usr/local/cuda/bin/ptxas") or \
+        os.path.exists(os.path.join(os.environ.get("CUDA_ROOT", "/nonexistent"), "bin", "ptxas")):
+    config.available_features.add("ptxas")

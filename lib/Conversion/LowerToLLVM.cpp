@@ -119,9 +119,13 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::cp::registerCPLowerToLLVMPipeline() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<CPLowerToLLVMOptions>(
       "cp-lower-to-llvm",
       "Lower a (per-rank or single-device) module to the LLVM dialect with "
-      "calls into the cprt runtime",
-      buildCPLowerToLLVMPipeline);
+      "calls into the cprt runtime (target=cuda: for the GPU)",
+      [](OpPassManager &pm, const CPLowerToLLVMOptions &options) {
+        if (options.target == CPTarget::Cuda)
+          return buildCPLowerToGPUPipeline(pm, options);
+        buildCPLowerToLLVMPipeline(pm);
+      });
 }

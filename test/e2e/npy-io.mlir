@@ -54,7 +54,7 @@
 // OUTS: error: @add has 1 result(s), --outputs gave 2
 
 // RUN: not %cp-run %S/Inputs/add.mlir --entry add --random-inputs --backend cuda 2>&1 | FileCheck %s --check-prefix=CUDA
-// CUDA: error: --backend cuda is not available in this build
+// CUDA: error: --backend cuda compiles ahead of time only (--emit-object / --emit-header / --emit-llvm): run the object with cprt-gpu-run
 
 // RUN: not %cp-run %S/Inputs/add.mlir --entry add --random-inputs --compare-single-device 2>&1 | FileCheck %s --check-prefix=NOREF
 // NOREF: error: --compare-single-device needs --pipeline

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GpuAot.h"
 #include "Npy.h"
 #include "RuntimeSymbols.h"
 #include "cprt/cprt_compiler.h"
@@ -451,7 +452,14 @@ LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
   }
   PassManager pm(module.getContext());
 #ifdef CP_RUN_HAVE_LOWERING
-  cp::buildCPLowerToLLVMPipeline(pm);
+  if (backend == Backend::Cuda) {
+    auto gpu = cprun::gpuLoweringOptions(err);
+    if (!gpu)
+      return failure();
+    cp::buildCPLowerToGPUPipeline(pm, *gpu);
+  } else {
+    cp::buildCPLowerToLLVMPipeline(pm);
+  }
 #else
   // The cp lowering is not in this build: upstream passes give the same
   // calling convention for modules without cp ops.
@@ -1128,11 +1136,12 @@ int realMain(int argc, char **argv) {
   bool aot = !emitObject.empty() || !emitHeader.empty() || !emitLLVM.empty();
   if (entryName.empty())
     return error(kUsage, "--entry NAME is required");
-  if (backend == Backend::Cuda)
+  if (backend == Backend::Cuda && !aot)
     return error(kUsage,
-                 "--backend cuda is not available in this build: the "
-                 "runtime's C ABI (cprt.h) has no CUDA rank context for "
-                 "compiled code yet; use --backend cpu");
+                 "--backend cuda compiles ahead of time only (--emit-object "
+                 "/ --emit-header / --emit-llvm): run the object with "
+                 "cprt-gpu-run on the GPU machine (docs/gpu.md); cp-run's JIT "
+                 "has no CUDA runtime linked");
 
   int ranks = numRanks;
   if (comm == Comm::Mpi && !aot) {

@@ -36,6 +36,50 @@ namespace mlir::cp {
 /// runtime/include/cprt/cprt.h and cprt_compiler.h.
 void buildCPLowerToLLVMPipeline(OpPassManager &pm);
 
+/// Options of the `cp-lower-to-llvm` pipeline: `target=cpu` (the default,
+/// buildCPLowerToLLVMPipeline) or `target=cuda` (buildCPLowerToGPUPipeline).
+enum class CPTarget { Cpu, Cuda };
+struct CPLowerToLLVMOptions : PassPipelineOptions<CPLowerToLLVMOptions> {
+  PassOptions::Option<CPTarget> target{
+      *this, "target", llvm::cl::desc("Where the compiled code runs"),
+      llvm::cl::init(CPTarget::Cpu),
+      llvm::cl::values(
+          clEnumValN(CPTarget::Cpu, "cpu", "host code, buffers in host memory"),
+          clEnumValN(CPTarget::Cuda, "cuda",
+                     "GPU kernels + cuBLAS + the runtime's CUDA entry "
+                     "points, every buffer in device memory"))};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("target=cuda: the SM (sm_80, sm_90, ...)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("target=cuda: NVPTX features (PTX ISA version)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> gpuFormat{
+      *this, "gpu-format",
+      llvm::cl::desc("target=cuda: embedded device code: fatbin (ptxas + "
+                     "fatbinary), bin (cubin) or isa (PTX, JIT-compiled by "
+                     "the driver at load)"),
+      llvm::cl::init("fatbin")};
+  PassOptions::Option<std::string> cudaToolkit{
+      *this, "cuda-toolkit",
+      llvm::cl::desc("target=cuda: CUDA toolkit root (ptxas, libdevice); "
+                     "empty: MLIR's default search"),
+      llvm::cl::init("")};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size",
+      llvm::cl::desc("target=cuda: threads per block of generated kernels"),
+      llvm::cl::init(256)};
+};
+
+/// The GPU form of buildCPLowerToLLVMPipeline (same calling convention; the
+/// memrefs hold device pointers): cp ops become `cprt_gpu_*` runtime calls,
+/// GEMMs cuBLAS calls, everything else GPU kernels embedded as a
+/// gpu.binary; host code calls the `mgpu*` entry points of the runtime.
+/// See lib/Conversion/LowerToGPU.cpp and docs/gpu.md.
+void buildCPLowerToGPUPipeline(OpPassManager &pm,
+                               const CPLowerToLLVMOptions &options);
+
 /// Registers the `cp-lower-to-llvm` pass pipeline.
 void registerCPLowerToLLVMPipeline();
 

@@ -2,6 +2,7 @@
 #include "cprt/cuda/CudaBackend.h"
 #include "CudaCheck.h"
 #include "FlashKernels.h"
+#include "NaiveAttention.h"
 #include "cprt/CpuBackend.h"
 #include "cprt/Error.h"
 
@@ -66,6 +67,36 @@ DevMaskDesc maskDesc(const MaskSpec &m) {
   d.usesPos = m.hasPositions() || m.causal || m.windowLeft > 0 || m.docIds;
   d.general = !m.isTrivial();
   return d;
+}
+
+/// The launch of the naive forward (NaiveAttention.cu; mask filled by the
+/// caller): any element type, head dims 1..256.
+FwdLaunch naiveLaunch(const AttentionParams &p, const ForwardArgs &a) {
+  const AttentionShape &s = p.shape;
+  check(naiveSupportsHeadDim(s.headDim),
+        "cuda attention: head dim " + std::to_string(s.headDim) + " unsupported (1..256)");
+  check(a.q.data && a.out.data && (s.seqKV == 0 || (a.k.data && a.v.data)),
+        "cuda attention: null q/k/v/out");
+  check(a.q.stride[3] == 1 && a.k.stride[3] == 1 && a.v.stride[3] == 1 && a.out.stride[3] == 1,
+        "cuda attention: q/k/v/out must be contiguous in the head dim");
+  check(a.k.dtype == a.q.dtype && a.v.dtype == a.q.dtype,
+        "cuda attention: q, k and v must share one dtype");
+  check(a.lse != nullptr, "cuda attention: null lse");
+  check(!a.accumulate || a.out.dtype == DType::F32,
+        "cuda attention: accumulate needs an fp32 out");
+  FwdLaunch l{};
+  l.q = a.q.data; l.k = a.k.data; l.v = a.v.data; l.out = a.out.data; l.lse = a.lse;
+  copyStrides(a.q, l.qS); copyStrides(a.k, l.kS); copyStrides(a.v, l.vS);
+  copyStrides(a.out, l.oS);
+  l.B = s.batch; l.Hq = s.headsQ; l.Hkv = s.headsKV; l.Sq = s.seqQ; l.Skv = s.seqKV;
+  l.D = s.headDim;
+  l.scale = p.effectiveScale();
+  l.inType = int(a.q.dtype);
+  l.outType = int(a.out.dtype);
+  l.accumulate = a.accumulate;
+  l.step = stepDesc(p);
+  if (s.seqKV == 0) l.step.kEnd = 0;
+  return l;
 }
 
 } // namespace
@@ -179,6 +210,15 @@ void CudaBackend::forward(const AttentionParams &p, const ForwardArgs &a) {
   validateParams(p);
   const AttentionShape &s = p.shape;
   if (s.batch == 0 || s.seqQ == 0) return;
+  if (a.q.dtype == DType::F32 || !flashSupportsHeadDim(s.headDim, false)) {
+    // fp32 or a head dim without a flash kernel (compiled modules of small /
+    // fp32 models): the one-thread-per-row kernel of NaiveAttention.cu.
+    if (a.accumulate && (p.stepCausal == StepCausal::Skip || s.seqKV == 0)) return;
+    FwdLaunch l = naiveLaunch(p, a);
+    l.mask = maskDesc(deviceMask(p));
+    launchNaiveForward(l, stream_);
+    return;
+  }
   check(flashSupportsHeadDim(s.headDim, false),
         "cuda attention: head dim " + std::to_string(s.headDim) +
             " unsupported (64, 128, 256)");

@@ -1,0 +1,771 @@
+//===- GpuCompiledAbi.cpp - Entry points of GPU-compiled modules ----------===//
+//
+// cprt_gpu_compiled.h: the `mgpu*` functions MLIR's gpu-to-llvm lowering
+// calls (thin wrappers over the CUDA driver / runtime API, bound to the
+// calling rank's stream), the `cprt_gpu_*` twins of the compiler ABI on
+// device pointers, the cuBLAS GEMM entries, and the rank launchers.
+//
+//===----------------------------------------------------------------------===//
+#include "cprt/cuda/cprt_gpu_compiled.h"
+#include "CudaCheck.h"
+#include "cprt/Context.h"
+#include "cprt/Error.h"
+#include "cprt/cprt.h"
+#include "cprt/cprt_compiler.h"
+#include "cprt/cuda/CudaBackend.h"
+#include "cprt/cuda/GpuCommunicator.h"
+
+#include <cublas_v2.h>
+#include <cuda.h>
+#include <cuda_runtime_api.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+using namespace cprt;
+
+namespace {
+
+/// Per-thread (per-rank) state of compiled code.
+struct GpuThread {
+  cudaStream_t stream = nullptr; // the rank stream (null: legacy default)
+  CudaBackend *backend = nullptr;
+  cublasHandle_t cublas = nullptr;
+  bool failed = false;
+  std::string error;
+  int64_t launches = 0, calls = 0, bytesNow = 0, bytesPeak = 0;
+  std::unordered_map<void *, size_t> sizes; // live allocations
+  std::unordered_map<void *, int64_t> nans; // CPRT_GPU_DEBUG_NAN
+  int debugReports = 0;
+};
+thread_local GpuThread tls;
+
+bool syncEveryOp() {
+  static const bool on = [] {
+    const char *e = std::getenv("CPRT_GPU_SYNC");
+    return e && *e && *e != '0';
+  }();
+  return on;
+}
+
+bool debugNan() {
+  static const bool on = [] {
+    const char *e = std::getenv("CPRT_GPU_DEBUG_NAN");
+    return e && *e && *e != '0';
+  }();
+  return on;
+}
+
+std::mutex namesMu;
+std::unordered_map<void *, std::string> kernelNames;
+
+/// CPRT_GPU_DEBUG_NAN=1: after each kernel / runtime call, counts the NaNs
+/// (as fp32) in every live buffer of compiled code and reports the buffers
+/// whose count grew: the first report names the op that made the first NaN.
+void debugScan(const std::string &what) {
+  if (!debugNan() || tls.failed || tls.debugReports > 12) return;
+  cudaStreamSynchronize(tls.stream);
+  for (auto &[p, bytes] : tls.sizes) {
+    std::vector<float> h(bytes / 4);
+    if (cudaMemcpy(h.data(), p, h.size() * 4, cudaMemcpyDeviceToHost) != cudaSuccess) return;
+    int64_t n = 0;
+    for (float f : h) n += f != f;
+    int64_t &prev = tls.nans[p];
+    if (n > prev && tls.debugReports++ <= 12)
+      std::fprintf(stderr, "[nan] after %s (launch %lld): buffer %p (%zu bytes) NaN %lld -> %lld\n",
+                   what.c_str(), (long long)tls.launches, p, bytes, (long long)prev, (long long)n);
+    prev = n;
+  }
+}
+
+void fail(const std::string &msg) {
+  if (tls.failed) return;
+  tls.failed = true;
+  RankContext *c = currentContext();
+  tls.error = c ? "rank " + std::to_string(c->comm->rank()) + ": " + msg : msg;
+}
+
+bool checkCuda(cudaError_t e, const char *what) {
+  if (e == cudaSuccess) return true;
+  fail(std::string(what) + ": " + cudaGetErrorString(e));
+  return false;
+}
+
+bool checkCu(CUresult r, const char *what) {
+  if (r == CUDA_SUCCESS) return true;
+  const char *s = nullptr;
+  cuGetErrorString(r, &s);
+  fail(std::string(what) + ": " + (s ? s : "unknown CUDA driver error"));
+  return false;
+}
+
+/// The stream compiled code means: its own (the rank stream) for null.
+cudaStream_t streamOf(void *s) {
+  return s ? static_cast<cudaStream_t>(s) : tls.stream;
+}
+
+/// A device-code blob: loaded lazily per device (the load call runs in a
+/// global constructor, before any device is chosen).
+struct GpuModule {
+  const void *data;
+  size_t size;
+  bool jit;
+  std::mutex mu;
+  std::map<std::pair<int, std::string>, CUfunction> functions;
+  std::map<int, CUmodule> modules;
+};
+
+CUfunction getFunction(GpuModule *m, const char *name) {
+  int dev = 0;
+  if (!checkCuda(cudaGetDevice(&dev), "cudaGetDevice")) return nullptr;
+  // The runtime API makes the primary context current.
+  if (!checkCuda(cudaFree(nullptr), "CUDA context")) return nullptr;
+  std::lock_guard<std::mutex> lock(m->mu);
+  auto key = std::make_pair(dev, std::string(name));
+  auto it = m->functions.find(key);
+  if (it != m->functions.end()) return it->second;
+  CUmodule &mod = m->modules[dev];
+  if (!mod) {
+    CUresult r = m->jit ? cuModuleLoadDataEx(&mod, m->data, 0, nullptr, nullptr)
+                        : cuModuleLoadData(&mod, m->data);
+    if (!checkCu(r, "loading the module's device code (cuModuleLoadData)")) {
+      mod = nullptr;
+      return nullptr;
+    }
+  }
+  CUfunction f = nullptr;
+  if (!checkCu(cuModuleGetFunction(&f, mod, name),
+               (std::string("kernel ") + name).c_str()))
+    return nullptr;
+  m->functions[key] = f;
+  {
+    std::lock_guard<std::mutex> names(namesMu);
+    kernelNames[f] = name;
+  }
+  return f;
+}
+
+//===----------------------------------------------------------------------===//
+// Memref views (unranked memref: rank + descriptor)
+//===----------------------------------------------------------------------===//
+
+struct View {
+  char *data = nullptr;
+  std::vector<int64_t> shape, strides;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+};
+
+View view(int64_t rank, const cprt_memref *d, int64_t elemBytes, const char *what) {
+  check(d != nullptr, std::string("compiled code passed a null ") + what);
+  View v;
+  const int64_t *sizes = d->sizes_and_strides;
+  v.shape.assign(sizes, sizes + rank);
+  v.strides.assign(sizes + rank, sizes + 2 * rank);
+  v.data = static_cast<char *>(d->aligned) + d->offset * elemBytes;
+  return v;
+}
+
+void requireContiguous(const View &v, const char *what) {
+  int64_t expect = 1;
+  for (int64_t i = int64_t(v.shape.size()) - 1; i >= 0; --i) {
+    check(v.shape[i] <= 1 || v.strides[i] == expect,
+          std::string("compiled code passed a non-contiguous ") + what);
+    expect *= v.shape[i];
+  }
+}
+
+/// Runs body unless this thread failed; exceptions become the sticky error.
+template <typename F> void guarded(const char *op, F &&body) {
+  if (tls.failed) return;
+  ++tls.calls;
+  try {
+    body();
+  } catch (const std::exception &e) {
+    fail(std::string(op) + ": " + e.what());
+  }
+  if (!tls.failed && syncEveryOp())
+    checkCuda(cudaStreamSynchronize(tls.stream), op);
+  debugScan(op);
+}
+
+CudaBackend &backend() {
+  check(tls.backend != nullptr,
+        "no GPU rank context on this thread (run compiled code through "
+        "cprt_gpu_run_virtual_ranks / cprt_gpu_run_nccl_rank)");
+  return *tls.backend;
+}
+
+/// [batch..., H, S, D] -> B, H, S, D.
+struct Dims {
+  int64_t B = 1, H = 1, S = 1, D = 1;
+};
+Dims attnDims(const View &t) {
+  size_t n = t.shape.size();
+  check(n >= 2, "attention: expected rank >= 2 ([..., S, D])");
+  Dims d;
+  d.D = t.shape[n - 1];
+  d.S = t.shape[n - 2];
+  if (n >= 3) d.H = t.shape[n - 3];
+  for (size_t i = 0; i + 3 < n; ++i) d.B *= t.shape[i];
+  return d;
+}
+
+/// Device scratch for an absent LSE (the kernels always write one).
+struct Scratch {
+  void *p = nullptr;
+  explicit Scratch(size_t bytes) { p = backend().allocate(bytes); }
+  ~Scratch() {
+    if (p) backend().deallocate(p);
+  }
+};
+
+void ringFwd(cprt_dtype dt, int64_t eb, int64_t rq, const cprt_memref *q, int64_t rk,
+             const cprt_memref *k, int64_t rv, const cprt_memref *v, int64_t ro,
+             const cprt_memref *o, int64_t rl, const cprt_memref *l, double scale,
+             int32_t flags, int32_t rotate, int32_t balancer, int64_t seqLen,
+             int64_t window) {
+  guarded("ring_attention", [&] {
+    check(!(flags & (CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS)),
+          "explicit masks and document ids are not supported by the GPU twin "
+          "yet (causal / sliding window are)");
+    View qv = view(rq, q, eb, "query"), kv = view(rk, k, eb, "key"),
+         vv = view(rv, v, eb, "value"), ov = view(ro, o, eb, "output");
+    for (const View *x : {&qv, &kv, &vv, &ov}) requireContiguous(*x, "attention tensor");
+    Dims dq = attnDims(qv), dk = attnDims(kv);
+    std::unique_ptr<Scratch> lseTmp;
+    float *lse = nullptr;
+    if (flags & CPRT_C_HAS_LSE) {
+      View lv = view(rl, l, 4, "lse");
+      requireContiguous(lv, "lse");
+      lse = reinterpret_cast<float *>(lv.data);
+    } else {
+      lseTmp = std::make_unique<Scratch>(size_t(dq.B * dq.H * dq.S) * 4);
+      lse = static_cast<float *>(lseTmp->p);
+    }
+    cprt_mask m{};
+    m.window_left = window;
+    cprt_status s = cprt_ring_attention_fwd(
+        dt, dq.B, dq.H, dk.H, dq.S, dq.D, qv.data, kv.data, vv.data, ov.data, lse,
+        float(scale), (flags & CPRT_C_CAUSAL) != 0, cprt_rotate(rotate),
+        cprt_balancer(balancer), seqLen, window > 0 ? &m : nullptr);
+    check(s == CPRT_OK, cprt_last_error());
+  });
+}
+
+void sdpaFwd(DType dt, int64_t eb, int64_t rq, const cprt_memref *q, int64_t rk,
+             const cprt_memref *k, int64_t rv, const cprt_memref *v, int64_t ro,
+             const cprt_memref *o, int64_t rl, const cprt_memref *l, double scale,
+             int32_t flags) {
+  guarded("sdpa", [&] {
+    check(!(flags & CPRT_C_HAS_MASK),
+          "explicit masks are not supported by the GPU twin yet");
+    View qv = view(rq, q, eb, "query"), kv = view(rk, k, eb, "key"),
+         vv = view(rv, v, eb, "value"), ov = view(ro, o, eb, "output");
+    for (const View *x : {&qv, &kv, &vv, &ov}) requireContiguous(*x, "attention tensor");
+    Dims dq = attnDims(qv), dk = attnDims(kv);
+    std::unique_ptr<Scratch> lseTmp;
+    float *lse;
+    if (flags & CPRT_C_HAS_LSE) {
+      lse = reinterpret_cast<float *>(view(rl, l, 4, "lse").data);
+    } else {
+      lseTmp = std::make_unique<Scratch>(size_t(dq.B * dq.H * dq.S) * 4);
+      lse = static_cast<float *>(lseTmp->p);
+    }
+    AttentionParams p;
+    p.shape = {dq.B, dq.H, dk.H, dq.S, dk.S, dq.D};
+    p.scale = float(scale);
+    p.stepCausal = (flags & CPRT_C_CAUSAL) ? StepCausal::Causal : StepCausal::NotCausal;
+    ForwardArgs a;
+    a.q = TensorView::contiguous(qv.data, dt, dq.H, dq.S, dq.D);
+    a.k = TensorView::contiguous(kv.data, dt, dk.H, dk.S, dk.D);
+    a.v = TensorView::contiguous(vv.data, dt, dk.H, dk.S, dk.D);
+    a.out = TensorView::contiguous(ov.data, dt, dq.H, dq.S, dq.D);
+    a.lse = lse;
+    backend().forward(p, a);
+  });
+}
+
+/// outer x S x inner split of a contiguous tensor at `dim`.
+void splitAt(const View &v, int32_t dim, int64_t &outer, int64_t &len, int64_t &inner) {
+  check(dim >= 0 && size_t(dim) < v.shape.size(), "shard: dim out of range");
+  outer = inner = 1;
+  for (int32_t i = 0; i < dim; ++i) outer *= v.shape[i];
+  len = v.shape[dim];
+  for (size_t i = dim + 1; i < v.shape.size(); ++i) inner *= v.shape[i];
+}
+
+/// Device copy of a layout's slot -> position table (all ranks), cached per
+/// thread by (balancer, S).
+const int64_t *devicePositions(const ShardLayout &l, int32_t bal) {
+  thread_local std::map<std::pair<int32_t, int64_t>, int64_t *> cache;
+  auto key = std::make_pair(bal, l.seqLen);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  int64_t *d = static_cast<int64_t *>(backend().allocate(l.slotToPos.size() * 8));
+  CPRT_CUDA_CHECK(cudaMemcpyAsync(d, l.slotToPos.data(), l.slotToPos.size() * 8,
+                                  cudaMemcpyHostToDevice, backend().stream()));
+  // The host table lives in the context's layout cache; wait once so the
+  // transfer never outlives it.
+  CPRT_CUDA_CHECK(cudaStreamSynchronize(backend().stream()));
+  cache[key] = d;
+  return d;
+}
+
+void shard(int64_t rg, const cprt_memref *g, int64_t rl, const cprt_memref *lm, int64_t eb,
+           int32_t dim, int32_t bal) {
+  guarded("shard", [&] {
+    View gv = view(rg, g, eb, "shard input"), lv = view(rl, lm, eb, "shard output");
+    requireContiguous(gv, "shard input");
+    requireContiguous(lv, "shard output");
+    int64_t outer, S, inner;
+    splitAt(gv, dim, outer, S, inner);
+    RankContext &c = requireContext();
+    const ShardLayout &l = c.layout(Balancer(bal), S, nullptr);
+    check(lv.numel() == outer * l.localLen * inner,
+          "shard: the local tensor does not have the balancer's local length");
+    const int64_t *pos = devicePositions(l, bal) + int64_t(c.comm->rank()) * l.localLen;
+    backend().gatherRows(gv.data, lv.data, pos, outer, S, l.localLen, inner * eb);
+  });
+}
+
+void unshard(int64_t rl, const cprt_memref *lm, int64_t rg, const cprt_memref *g, int64_t eb,
+             int32_t dim, int32_t bal) {
+  guarded("unshard", [&] {
+    View lv = view(rl, lm, eb, "unshard input"), gv = view(rg, g, eb, "unshard output");
+    requireContiguous(gv, "unshard output");
+    requireContiguous(lv, "unshard input");
+    int64_t outer, S, inner;
+    splitAt(gv, dim, outer, S, inner);
+    RankContext &c = requireContext();
+    const ShardLayout &l = c.layout(Balancer(bal), S, nullptr);
+    const int W = c.comm->size();
+    const size_t block = size_t(outer * l.localLen * inner * eb);
+    check(size_t(lv.numel() * eb) == block, "unshard: local tensor size mismatch");
+    Scratch all(block * W);
+    c.comm->allGather(lv.data, all.p, block);
+    const int64_t *pos = devicePositions(l, bal);
+    for (int w = 0; w < W; ++w)
+      backend().scatterRows(static_cast<char *>(all.p) + block * w, gv.data,
+                            pos + int64_t(w) * l.localLen, outer, l.localLen, S, inner * eb);
+  });
+}
+
+void allGather(int64_t ri, const cprt_memref *in, int64_t ro, const cprt_memref *out,
+               int64_t eb, int32_t dim) {
+  guarded("all_gather", [&] {
+    View a = view(ri, in, eb, "all_gather input"), r = view(ro, out, eb, "all_gather output");
+    requireContiguous(a, "all_gather input");
+    requireContiguous(r, "all_gather output");
+    int64_t outer, len, inner;
+    splitAt(a, dim, outer, len, inner);
+    RankContext &c = requireContext();
+    const int W = c.comm->size();
+    check(r.numel() == a.numel() * W, "all_gather: output size is not W x input");
+    const size_t block = size_t(outer * len * inner * eb), row = size_t(len * inner * eb);
+    Scratch all(block * W);
+    c.comm->allGather(a.data, all.p, block);
+    for (int w = 0; w < W; ++w)
+      CPRT_CUDA_CHECK(cudaMemcpy2DAsync(r.data + w * row, row * W,
+                                        static_cast<char *>(all.p) + w * block, row, row,
+                                        size_t(outer), cudaMemcpyDeviceToDevice,
+                                        backend().stream()));
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// GEMM (cuBLAS)
+//===----------------------------------------------------------------------===//
+
+struct Matrix {
+  char *data;
+  int64_t batch, rows, cols, ld, batchStride;
+};
+
+/// Row-major [batch?, rows, cols] with unit inner stride.
+Matrix matrixOf(const View &v, const char *what) {
+  size_t n = v.shape.size();
+  check(n == 2 || n == 3, std::string("gemm: ") + what + " must have rank 2 or 3");
+  Matrix m;
+  m.data = v.data;
+  m.batch = n == 3 ? v.shape[0] : 1;
+  m.rows = v.shape[n - 2];
+  m.cols = v.shape[n - 1];
+  check(m.cols <= 1 || v.strides[n - 1] == 1,
+        std::string("gemm: ") + what + " needs a unit inner stride");
+  m.ld = std::max<int64_t>(m.rows <= 1 ? m.cols : v.strides[n - 2], std::max<int64_t>(m.cols, 1));
+  m.batchStride = n == 3 ? v.strides[0] : 0;
+  return m;
+}
+
+cublasHandle_t cublas() {
+  if (!tls.cublas) {
+    if (cublasCreate(&tls.cublas) != CUBLAS_STATUS_SUCCESS)
+      throw Error(ErrorCode::Internal, "cublasCreate failed");
+  }
+  cublasSetStream(tls.cublas, tls.stream);
+  return tls.cublas;
+}
+
+void gemm(cudaDataType in, cudaDataType out, int64_t eb, int64_t ebOut, int64_t ra,
+          const cprt_memref *a, int64_t rb, const cprt_memref *b, int64_t rc,
+          const cprt_memref *c, int32_t flags) {
+  guarded("gemm", [&] {
+    Matrix A = matrixOf(view(ra, a, eb, "A"), "A"), B = matrixOf(view(rb, b, eb, "B"), "B"),
+           C = matrixOf(view(rc, c, ebOut, "C"), "C");
+    const bool tA = flags & 1, tB = flags & 2;
+    const int64_t M = C.rows, N = C.cols, K = tA ? A.rows : A.cols;
+    check((tA ? A.cols : A.rows) == M && (tB ? B.cols : B.rows) == K &&
+              (tB ? B.rows : B.cols) == N,
+          "gemm: operand shapes do not match");
+    check(A.batch == C.batch && B.batch == C.batch, "gemm: batch sizes differ");
+    // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: pass B
+    // first; a stored-transposed operand is read with OP_T.
+    const float one = 1.f;
+    cublasStatus_t s = cublasGemmStridedBatchedEx(
+        cublas(), tB ? CUBLAS_OP_T : CUBLAS_OP_N, tA ? CUBLAS_OP_T : CUBLAS_OP_N, int(N),
+        int(M), int(K), &one, B.data, in, int(B.ld), B.batchStride, A.data, in, int(A.ld),
+        A.batchStride, &one, C.data, out, int(C.ld), C.batchStride, int(C.batch),
+        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (s != CUBLAS_STATUS_SUCCESS)
+      throw Error(ErrorCode::Internal,
+                  std::string("cublasGemmStridedBatchedEx: ") + cublasGetStatusString(s));
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Rank launchers
+//===----------------------------------------------------------------------===//
+
+int statusOf(const std::exception &e) {
+  if (auto *err = dynamic_cast<const Error *>(&e)) return int(err->code());
+  return CPRT_ERR_INTERNAL;
+}
+
+/// Binds a rank context + stream to this thread, runs fn, synchronises.
+void runRank(std::unique_ptr<GpuCommunicator> comm, cprt_gpu_rank_fn fn, void *user) {
+  GpuCommunicator *gc = comm.get();
+  cudaStream_t st = nullptr;
+  CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking));
+  gc->setStream(st);
+  RankContext ctx;
+  auto be = std::make_unique<CudaBackend>(st);
+  tls = GpuThread{};
+  tls.stream = st;
+  tls.backend = be.get();
+  ctx.comm = std::move(comm);
+  ctx.backend = std::move(be);
+  setCurrentContext(&ctx);
+  std::string err;
+  try {
+    fn(gc->rank(), gc->size(), st, user);
+    if (!tls.failed) checkCuda(cudaStreamSynchronize(st), "rank stream");
+    if (!tls.failed) gc->synchronize();
+  } catch (const std::exception &e) {
+    fail(e.what());
+  }
+  err = tls.failed ? tls.error : "";
+  if (tls.cublas) cublasDestroy(tls.cublas);
+  tls.cublas = nullptr;
+  setCurrentContext(nullptr);
+  tls.backend = nullptr;
+  ctx.backend.reset();
+  ctx.comm.reset();
+  cudaStreamDestroy(st);
+  if (!err.empty()) throw Error(ErrorCode::Internal, err);
+}
+
+thread_local std::string launcherError;
+
+} // namespace
+
+extern "C" {
+
+//===----------------------------------------------------------------------===//
+// mgpu* (MLIR gpu-to-llvm ABI)
+//===----------------------------------------------------------------------===//
+
+void *mgpuModuleLoad(void *data, size_t size) {
+  auto *m = new GpuModule{data, size, false, {}, {}, {}};
+  return m;
+}
+void *mgpuModuleLoadJIT(void *data, int /*optLevel*/, size_t size) {
+  auto *m = new GpuModule{data, size, true, {}, {}, {}};
+  return m;
+}
+void mgpuModuleUnload(void *module) {
+  auto *m = static_cast<GpuModule *>(module);
+  // Modules are unloaded at exit (global destructor): contexts may be gone,
+  // so the CUmodules are left to the driver's teardown.
+  delete m;
+}
+void *mgpuModuleGetFunction(void *module, const char *name) {
+  if (tls.failed) return nullptr;
+  return getFunction(static_cast<GpuModule *>(module), name);
+}
+void mgpuLaunchKernel(void *function, intptr_t gx, intptr_t gy, intptr_t gz, intptr_t bx,
+                      intptr_t by, intptr_t bz, int32_t smem, void *stream, void **params,
+                      void **extra, size_t /*paramsCount*/) {
+  if (tls.failed || !function) return;
+  ++tls.launches;
+  checkCu(cuLaunchKernel(static_cast<CUfunction>(function), unsigned(gx), unsigned(gy),
+                         unsigned(gz), unsigned(bx), unsigned(by), unsigned(bz),
+                         unsigned(smem), static_cast<CUstream>(streamOf(stream)), params,
+                         extra),
+          "cuLaunchKernel");
+  if (!tls.failed && syncEveryOp())
+    checkCuda(cudaStreamSynchronize(streamOf(stream)), "kernel");
+  if (debugNan()) {
+    std::string name;
+    {
+      std::lock_guard<std::mutex> names(namesMu);
+      name = kernelNames[function];
+    }
+    debugScan("kernel " + name + " grid " + std::to_string(gx) + " block " + std::to_string(bx));
+  }
+}
+void *mgpuStreamCreate() {
+  if (tls.stream) return tls.stream; // compiled code runs on the rank stream
+  cudaStream_t s = nullptr;
+  checkCuda(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+  return s;
+}
+void mgpuStreamDestroy(void *stream) {
+  if (!stream || stream == tls.stream) return;
+  checkCuda(cudaStreamDestroy(static_cast<cudaStream_t>(stream)), "cudaStreamDestroy");
+}
+void mgpuStreamSynchronize(void *stream) {
+  // The rank stream orders everything compiled code does (kernels, runtime
+  // calls, copies, frees), and the host never reads device memory inside
+  // the function: no wait here unless CPRT_GPU_SYNC asks for one.
+  if (tls.failed) return;
+  if ((!stream || stream == tls.stream) && !syncEveryOp()) return;
+  checkCuda(cudaStreamSynchronize(streamOf(stream)), "cudaStreamSynchronize");
+}
+void mgpuStreamWaitEvent(void *stream, void *event) {
+  checkCuda(cudaStreamWaitEvent(streamOf(stream), static_cast<cudaEvent_t>(event), 0),
+            "cudaStreamWaitEvent");
+}
+void *mgpuEventCreate() {
+  cudaEvent_t e = nullptr;
+  checkCuda(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "cudaEventCreate");
+  return e;
+}
+void mgpuEventDestroy(void *event) {
+  checkCuda(cudaEventDestroy(static_cast<cudaEvent_t>(event)), "cudaEventDestroy");
+}
+void mgpuEventSynchronize(void *event) {
+  checkCuda(cudaEventSynchronize(static_cast<cudaEvent_t>(event)), "cudaEventSynchronize");
+}
+void mgpuEventRecord(void *event, void *stream) {
+  checkCuda(cudaEventRecord(static_cast<cudaEvent_t>(event), streamOf(stream)),
+            "cudaEventRecord");
+}
+void *mgpuMemAlloc(uint64_t bytes, void *stream, bool isHostShared) {
+  if (tls.failed) return nullptr;
+  void *p = nullptr;
+  if (isHostShared) {
+    checkCuda(cudaMallocManaged(&p, bytes ? bytes : 1), "cudaMallocManaged");
+  } else if (!checkCuda(cudaMallocAsync(&p, bytes ? bytes : 1, streamOf(stream)),
+                        "device allocation (cudaMallocAsync)")) {
+    return nullptr;
+  }
+  tls.sizes[p] = bytes;
+  if (debugNan()) { // what the allocation held before anything wrote it
+    tls.nans[p] = 0;
+    debugScan("allocation of " + std::to_string(bytes) + " bytes");
+  }
+  tls.bytesNow += int64_t(bytes);
+  tls.bytesPeak = std::max(tls.bytesPeak, tls.bytesNow);
+  return p;
+}
+void mgpuMemFree(void *ptr, void *stream) {
+  if (!ptr) return;
+  auto it = tls.sizes.find(ptr);
+  if (it != tls.sizes.end()) {
+    tls.bytesNow -= int64_t(it->second);
+    tls.sizes.erase(it);
+  }
+  checkCuda(cudaFreeAsync(ptr, streamOf(stream)), "cudaFreeAsync");
+}
+void mgpuMemcpy(void *dst, void *src, size_t bytes, void *stream) {
+  if (tls.failed) return;
+  checkCuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, streamOf(stream)),
+            "cudaMemcpyAsync");
+}
+void mgpuMemset32(void *dst, unsigned int value, size_t count, void *stream) {
+  if (tls.failed) return;
+  checkCu(cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                           static_cast<CUstream>(streamOf(stream))),
+          "cuMemsetD32Async");
+}
+void mgpuMemset16(void *dst, unsigned short value, size_t count, void *stream) {
+  if (tls.failed) return;
+  checkCu(cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                           static_cast<CUstream>(streamOf(stream))),
+          "cuMemsetD16Async");
+}
+void mgpuSetDefaultDevice(int32_t device) {
+  checkCuda(cudaSetDevice(device), "cudaSetDevice");
+}
+
+//===----------------------------------------------------------------------===//
+// cprt_gpu_* twins of cprt_compiler.h
+//===----------------------------------------------------------------------===//
+
+#define MR int64_t
+#define CPRT_GPU_ATTENTION_DEFS(T, DT, CDT, EB)                                \
+  void cprt_gpu_sdpa_fwd_##T(MR rq, const cprt_memref *q, MR rk,               \
+                             const cprt_memref *k, MR rv, const cprt_memref *v,\
+                             MR, const cprt_memref *, MR ro,                   \
+                             const cprt_memref *o, MR rl, const cprt_memref *l,\
+                             double scale, int32_t flags) {                    \
+    sdpaFwd(DT, EB, rq, q, rk, k, rv, v, ro, o, rl, l, scale, flags);          \
+  }                                                                            \
+  void cprt_gpu_ring_fwd_##T(MR rq, const cprt_memref *q, MR rk,               \
+                             const cprt_memref *k, MR rv, const cprt_memref *v,\
+                             MR, const cprt_memref *, MR, const cprt_memref *, \
+                             MR ro, const cprt_memref *o, MR rl,               \
+                             const cprt_memref *l, double scale, int32_t flags,\
+                             int32_t rotate, int32_t balancer,                 \
+                             int64_t seq_len, int64_t window) {                \
+    ringFwd(CDT, EB, rq, q, rk, k, rv, v, ro, o, rl, l, scale, flags, rotate,  \
+            balancer, seq_len, window);                                        \
+  }
+CPRT_GPU_ATTENTION_DEFS(f32, DType::F32, CPRT_F32, 4)
+CPRT_GPU_ATTENTION_DEFS(bf16, DType::BF16, CPRT_BF16, 2)
+CPRT_GPU_ATTENTION_DEFS(f16, DType::F16, CPRT_F16, 2)
+
+#define CPRT_GPU_MOVEMENT_DEFS(T)                                              \
+  void cprt_gpu_shard_##T(MR rg, const cprt_memref *g, MR rl,                  \
+                          const cprt_memref *l, int64_t eb, int32_t dim,       \
+                          int32_t bal) {                                       \
+    shard(rg, g, rl, l, eb, dim, bal);                                         \
+  }                                                                            \
+  void cprt_gpu_unshard_##T(MR rl, const cprt_memref *l, MR rg,                \
+                            const cprt_memref *g, int64_t eb, int32_t dim,     \
+                            int32_t bal) {                                     \
+    unshard(rl, l, rg, g, eb, dim, bal);                                       \
+  }                                                                            \
+  void cprt_gpu_all_gather_##T(MR ri, const cprt_memref *in, MR ro,            \
+                               const cprt_memref *out, int64_t eb,             \
+                               int32_t dim) {                                  \
+    allGather(ri, in, ro, out, eb, dim);                                       \
+  }
+CPRT_GPU_MOVEMENT_DEFS(f32)
+CPRT_GPU_MOVEMENT_DEFS(bf16)
+CPRT_GPU_MOVEMENT_DEFS(f16)
+CPRT_GPU_MOVEMENT_DEFS(f64)
+CPRT_GPU_MOVEMENT_DEFS(i1)
+CPRT_GPU_MOVEMENT_DEFS(i8)
+CPRT_GPU_MOVEMENT_DEFS(i32)
+CPRT_GPU_MOVEMENT_DEFS(i64)
+
+#define CPRT_GPU_GEMM_DEF(IN, OUT, CIN, COUT, EB, EBO)                         \
+  void cprt_gpu_gemm_##IN##_##OUT(MR ra, const cprt_memref *a, MR rb,          \
+                                  const cprt_memref *b, MR rc,                 \
+                                  const cprt_memref *c, int32_t flags) {       \
+    gemm(CIN, COUT, EB, EBO, ra, a, rb, b, rc, c, flags);                      \
+  }
+CPRT_GPU_GEMM_DEF(f32, f32, CUDA_R_32F, CUDA_R_32F, 4, 4)
+CPRT_GPU_GEMM_DEF(bf16, bf16, CUDA_R_16BF, CUDA_R_16BF, 2, 2)
+CPRT_GPU_GEMM_DEF(f16, f16, CUDA_R_16F, CUDA_R_16F, 2, 2)
+CPRT_GPU_GEMM_DEF(bf16, f32, CUDA_R_16BF, CUDA_R_32F, 2, 4)
+CPRT_GPU_GEMM_DEF(f16, f32, CUDA_R_16F, CUDA_R_32F, 2, 4)
+#undef MR
+
+//===----------------------------------------------------------------------===//
+// Launchers and status
+//===----------------------------------------------------------------------===//
+
+int cprt_gpu_run_virtual_ranks(int world, cprt_gpu_rank_fn fn, void *user,
+                               int64_t timeout_ms) {
+  try {
+    check(world >= 1 && fn, "cprt_gpu_run_virtual_ranks: world must be >= 1");
+    int dev = 0;
+    CPRT_CUDA_CHECK(cudaGetDevice(&dev));
+    auto group = makeVirtualRankGroup(world, dev, timeout_ms);
+    std::vector<std::string> errors(static_cast<size_t>(world));
+    std::vector<std::thread> threads;
+    for (int r = 0; r < world; ++r)
+      threads.emplace_back([&, r] {
+        try {
+          CPRT_CUDA_CHECK(cudaSetDevice(dev)); // per thread
+          runRank(makeVirtualRankCommunicator(group, r), fn, user);
+        } catch (const std::exception &e) {
+          errors[size_t(r)] = e.what();
+          virtualRankGroupFail(*group, r, e.what());
+        }
+      });
+    for (auto &t : threads) t.join();
+    std::string first; // the lowest failing rank (its peers echo its failure)
+    for (const std::string &e : errors)
+      if (!e.empty() && first.empty()) first = e;
+    if (!first.empty()) {
+      launcherError = first;
+      return CPRT_ERR_INTERNAL;
+    }
+    return CPRT_OK;
+  } catch (const std::exception &e) {
+    launcherError = e.what();
+    return statusOf(e);
+  }
+}
+
+int cprt_gpu_run_nccl_rank(int rank, int world, int device, const char *id_file,
+                           cprt_gpu_rank_fn fn, void *user, int64_t timeout_ms) {
+#ifdef CPRT_HAVE_NCCL
+  try {
+    check(id_file && *id_file, "cprt_gpu_run_nccl_rank: an id file path is required");
+    int n = 0;
+    CPRT_CUDA_CHECK(cudaGetDeviceCount(&n));
+    check(n > 0, "cprt_gpu_run_nccl_rank: no CUDA device");
+    int dev = device >= 0 ? device : rank % n;
+    CPRT_CUDA_CHECK(cudaSetDevice(dev));
+    runRank(makeNcclCommunicatorFromFile(id_file, rank, world, dev, timeout_ms), fn, user);
+    return CPRT_OK;
+  } catch (const std::exception &e) {
+    launcherError = e.what();
+    return statusOf(e);
+  }
+#else
+  launcherError = "this runtime was built without NCCL";
+  return CPRT_ERR_INVALID;
+#endif
+}
+
+int32_t cprt_gpu_failed(void) { return tls.failed || !launcherError.empty() ? 1 : 0; }
+const char *cprt_gpu_error(void) {
+  return tls.failed ? tls.error.c_str() : launcherError.c_str();
+}
+void cprt_gpu_clear_error(void) {
+  tls.failed = false;
+  tls.error.clear();
+  launcherError.clear();
+}
+int cprt_gpu_synchronize(void) {
+  if (tls.failed) return CPRT_ERR_INTERNAL;
+  return checkCuda(cudaStreamSynchronize(tls.stream), "rank stream") ? CPRT_OK
+                                                                     : CPRT_ERR_INTERNAL;
+}
+void cprt_gpu_stats(int64_t *launches, int64_t *calls, int64_t *bytes_now,
+                    int64_t *bytes_peak) {
+  if (launches) *launches = tls.launches;
+  if (calls) *calls = tls.calls;
+  if (bytes_now) *bytes_now = tls.bytesNow;
+  if (bytes_peak) *bytes_peak = tls.bytesPeak;
+}
+
+} // extern "C"

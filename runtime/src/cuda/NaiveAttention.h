@@ -1,0 +1,18 @@
+//===- NaiveAttention.h - Attention for what the flash kernels skip -------===//
+//
+// Internal to runtime/src/cuda: a forward for any element type (fp32 too)
+// and head dims 1..256, one thread per query row (NaiveAttention.cu). The
+// CudaBackend uses it where the flash kernels cannot run.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CPRT_CUDA_NAIVEATTENTION_H
+#define CPRT_CUDA_NAIVEATTENTION_H
+
+#include "FlashKernels.h"
+
+namespace cprt::cuda {
+void launchNaiveForward(const FwdLaunch &l, cudaStream_t s);
+bool naiveSupportsHeadDim(int64_t d);
+} // namespace cprt::cuda
+
+#endif
