@@ -33,14 +33,18 @@ S = 64
 VOCAB = 128
 
 
-def configs():
+def configs(tiny=False):
     """Small configs per family: hidden 64, 4 query heads (2 KV heads where
-    the family has GQA), one layer (two for Gemma2's local/global pair)."""
+    the family has GQA), one layer (two for Gemma2's local/global pair).
+    `tiny` (hidden 32, head dim 8, vocab 32) keeps a checked-in
+    fixture small."""
     c = transformers
     common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128,
                   num_hidden_layers=1, num_attention_heads=4,
                   max_position_embeddings=256, use_cache=False)
-    gqa = dict(common, num_key_value_heads=2)
+    if tiny:
+        common.update(vocab_size=32, hidden_size=32, intermediate_size=32)
+    gqa = dict(common, num_key_value_heads=common["num_attention_heads"] // 2)
     yield "llama", c.LlamaConfig(**gqa)
     yield "mistral", c.MistralConfig(**gqa, sliding_window=16)
     yield "qwen2", c.Qwen2Config(**gqa)
@@ -99,10 +103,10 @@ def build(cfg, attn):
     return model
 
 
-def variants():
+def variants(vocab=VOCAB):
     g = torch.Generator().manual_seed(7)
-    ids1 = torch.randint(1, VOCAB, (1, S), generator=g)
-    ids2 = torch.randint(1, VOCAB, (2, S), generator=g)
+    ids1 = torch.randint(1, vocab, (1, S), generator=g)
+    ids2 = torch.randint(1, vocab, (2, S), generator=g)
     mask = torch.ones(2, S, dtype=torch.int64)
     mask[1, :5] = 0  # left padding on row 1
     yield "default", True, (ids1,)
@@ -151,23 +155,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="build/hf-fixtures")
     ap.add_argument("--only", default=None,
-                    help="substring of the case names to generate")
+                    help="comma-separated substrings of the case names to generate")
     ap.add_argument("--attn", default="sdpa,eager")
     ap.add_argument("--variants", default="default,nopack,b2,padmask")
     ap.add_argument("--dialects", default="linalg,tosa")
+    ap.add_argument("--tiny", action="store_true",
+                    help="hidden 32, head dim 8, vocab 32 (checked-in fixtures)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     dialects = [(t, s) for t, s in (("linalg-on-tensors", "linalg"),
                                     ("tosa", "tosa"))
                 if s in a.dialects.split(",")]
     manifest = []
-    for family, cfg in configs():
+    for family, cfg in configs(a.tiny):
         for attn in a.attn.split(","):
-            for var, pack, args in variants():
+            for var, pack, args in variants(32 if a.tiny else VOCAB):
                 if var not in a.variants.split(","):
                     continue
                 name = f"{family}-{attn}-{var}"
-                if a.only and a.only not in name:
+                if a.only and not any(o in name for o in a.only.split(",")):
                     continue
                 try:
                     model = build(cfg, attn)

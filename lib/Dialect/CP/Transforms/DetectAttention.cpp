@@ -177,6 +177,8 @@ private:
   FailureOr<Softmax> softmaxOf(const Expr *p, ArrayRef<int64_t> sizes);
   std::optional<unsigned> reducedDim(const Expr *reduce, const Expr *like,
                                      ArrayRef<int64_t> sizes, bool allowExt);
+  bool sameSource(const Expr *body, const Expr *like, ArrayRef<AffineExpr> sub,
+                  ArrayRef<int64_t> sizes);
   FailureOr<Operand> operandOf(const Expr *e, ArrayRef<AffineExpr> want,
                                ArrayRef<int64_t> sizes, unsigned headPos,
                                bool allowGqa, bool narrow, StringRef what);
@@ -291,10 +293,29 @@ std::optional<unsigned> Matcher::reducedDim(const Expr *reduce,
     const Expr *body = B.rename(reduce->args[0], sub, sizes);
     if (allowExt && body->kind == Expr::Op && body->fn == Fn::ExtF)
       body = body->args[0];
-    if (equal(body, like))
+    const Expr *src = reduce->args[0];
+    if (equal(body, like) || sameSource(src, like, sub, sizes) ||
+        (allowExt && src->isOp(Fn::ExtF) &&
+         sameSource(src->args[0], like, sub, sizes)))
       return t;
   }
   return std::nullopt;
+}
+
+/// Whether `body` (in the reduction's space) read with its reduced dim
+/// renamed by `sub` reads the same tensor at the same indices as `like`:
+/// then both are the same values, whatever the tensor's own expansion
+/// (data-dependent masks can expand into trees that rename differently).
+bool Matcher::sameSource(const Expr *body, const Expr *like,
+                         ArrayRef<AffineExpr> sub, ArrayRef<int64_t> sizes) {
+  for (const auto &[v, m] : body->srcs) {
+    AffineMap renamed = simplifyWithRanges(
+        m.replaceDimsAndSymbols(sub, {}, sizes.size(), 0), sizes);
+    for (const auto &[v2, m2] : like->srcs)
+      if (v == v2 && renamed == simplifyWithRanges(m2, sizes))
+        return true;
+  }
+  return false;
 }
 
 FailureOr<Matcher::Softmax> Matcher::softmaxOf(const Expr *p,
@@ -795,10 +816,18 @@ FailureOr<Plan> Matcher::match(Value root) {
         return addKeep(p->args[0]);
       if (p->args[0]->isConst(1))
         return addKeep(p->args[1]);
-      // keep = a & b: both are keeps (e.g. causal & padding mask).
+      // keep = a & b: both are keeps (e.g. causal & padding mask). When
+      // the parts do not resolve (two data tensors, say), the whole keep
+      // is taken as one mask tensor if it was materialised.
+      size_t nPos = positionalKeeps.size();
+      Value savedMask = tensorMask;
+      std::string savedWhy = why;
       if (succeeded(addKeep(p->args[0])) && succeeded(addKeep(p->args[1])))
         return success();
-      return failure();
+      positionalKeeps.resize(nPos);
+      tensorMask = savedMask;
+      why = savedWhy;
+      return addTensorMask(p, /*isBool=*/true);
     }
     return addTensorMask(p, /*isBool=*/true);
   };

@@ -1,0 +1,24 @@
+// Hugging Face Llama (transformers 5.24, random weights, hidden 32, 4 heads,
+// 2 KV heads) exported by torch-mlir as users do, against PyTorch's output
+// (test/Fixtures/HF, made by scripts/gen-hf-fixtures.py --tiny).
+
+// Eager attention (finfo.min masks), packed-sequence detection off: made
+// context-parallel on 1-8 ranks, equal to PyTorch and to single device.
+// RUN: %cp-run %fixtures/HF/llama-eager-nopack.linalg.mlir --entry llama_eager_nopack --ranks 1 --pipeline "rotate=ring load-balance=head_tail" --inputs %fixtures/HF/llama-eager-nopack.in0.npy --expect %fixtures/HF/llama-eager-nopack.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=CP
+// RUN: %cp-run %fixtures/HF/llama-eager-nopack.linalg.mlir --entry llama_eager_nopack --ranks 3 --pipeline "rotate=ring load-balance=head_tail pad=true" --inputs %fixtures/HF/llama-eager-nopack.in0.npy --expect %fixtures/HF/llama-eager-nopack.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=CP
+// RUN: %cp-run %fixtures/HF/llama-eager-nopack.linalg.mlir --entry llama_eager_nopack --ranks 4 --pipeline "rotate=alltoall load-balance=striped" --inputs %fixtures/HF/llama-eager-nopack.in0.npy --expect %fixtures/HF/llama-eager-nopack.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=CP
+// RUN: %cp-run %fixtures/HF/llama-eager-nopack.linalg.mlir --entry llama_eager_nopack --ranks 8 --pipeline "rotate=ring load-balance=none" --inputs %fixtures/HF/llama-eager-nopack.in0.npy --expect %fixtures/HF/llama-eager-nopack.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=CP
+// CP: result #0 vs {{.*}}llama-eager-nopack.out.npy f32(1, 64, 32): max abs err {{.*}} ok
+// CP: result #0 vs single device f32(1, 64, 32): max abs err {{.*}} ok
+
+// The default export: transformers' packed-sequence detection is a cumsum
+// (tm_tensor.scan) whose document ids are gathered by position into a
+// data-dependent causal & same-document mask. It parses and runs on one
+// device like PyTorch; the attention is detected (the mask is a tensor);
+// making it context-parallel is refused at the gather, naming it.
+// RUN: %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --inputs %fixtures/HF/llama-sdpa-default.in0.npy --expect %fixtures/HF/llama-sdpa-default.out.npy 2>&1 | FileCheck %s --check-prefix=ONE
+// ONE: result #0 vs {{.*}}llama-sdpa-default.out.npy f32(1, 64, 32): max abs err {{.*}} ok
+// RUN: cp-opt %fixtures/HF/llama-sdpa-default.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=DETECT
+// DETECT: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} {enable_gqa, scale = 0.35355{{[0-9]+}} : f64} : (tensor<1x4x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x1x64x64xi1>)
+// RUN: not %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 2 --pipeline "" --inputs %fixtures/HF/llama-sdpa-default.in0.npy 2>&1 | FileCheck %s --check-prefix=REFUSE
+// REFUSE: error: 'tensor.extract' op cannot make 'tensor.extract' context-parallel
