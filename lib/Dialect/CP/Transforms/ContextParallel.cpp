@@ -590,8 +590,9 @@ static LogicalResult verifyRingGrid(shard::GridOp grid) {
   return success();
 }
 
-/// The grid named `gridName` in `symbolTableOp`, created there if absent;
-/// null after a diagnostic.
+/// The grid named `gridName` in `symbolTableOp` (the nearest symbol table of
+/// the functions that use it, so nested modules resolve it), created there
+/// if absent; null after a diagnostic.
 shard::GridOp ContextParallelPass::getOrCreateGrid(Operation *symbolTableOp) {
   Operation *existing = SymbolTable::lookupSymbolIn(symbolTableOp, gridName);
   if (existing) {
@@ -628,7 +629,7 @@ void ContextParallelPass::runOnOperation() {
   });
   DenseMap<Operation *, shard::GridOp> grids;
   for (func::FuncOp f : funcs) {
-    Operation *table = module.getOperation();
+    Operation *table = SymbolTable::getNearestSymbolTable(f->getParentOp());
     shard::GridOp &grid = grids[table];
     if (!grid)
       grid = getOrCreateGrid(table);
