@@ -13,13 +13,16 @@
 #include "cp/Dialect/CP/IR/CPDialect.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/IR/DialectRegistry.h"
 
 namespace mlir::cp {
 
-/// Registers the cp dialect and the dialects its ops depend on.
+/// Registers the cp dialect and the dialects its ops depend on, and the
+/// func inliner (cp-pipeline inlines calls first).
 inline void registerAllDialects(DialectRegistry &registry) {
   registry.insert<CPDialect, shard::ShardDialect>();
+  func::registerInlinerExtension(registry);
 }
 
 /// Registers the cp passes and pipelines with the global pass registry.

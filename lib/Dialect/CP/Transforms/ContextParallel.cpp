@@ -615,6 +615,30 @@ shard::GridOp ContextParallelPass::getOrCreateGrid(Operation *symbolTableOp) {
                                ArrayRef<int64_t>{gridSize});
 }
 
+/// The pass changes a function's signature (whole tensors become local
+/// shards) and its call sites would not follow: refuses calls to `funcs`
+/// until context parallelism is interprocedural (--cp-pipeline inlines).
+static LogicalResult checkNotCalled(ModuleOp module,
+                                    ArrayRef<func::FuncOp> funcs) {
+  llvm::SmallPtrSet<Operation *, 8> targets;
+  for (func::FuncOp f : funcs)
+    targets.insert(f);
+  SymbolTableCollection symbols;
+  WalkResult r = module.walk([&](CallOpInterface call) {
+    Operation *callee = call.resolveCallableInTable(&symbols);
+    if (!callee || !targets.contains(callee))
+      return WalkResult::advance();
+    InFlightDiagnostic diag =
+        call->emitOpError("calls @")
+        << cast<func::FuncOp>(callee).getName()
+        << ", which has attention: cannot make a called function "
+           "context-parallel; inline it first (e.g. --inline)";
+    diag.attachNote(callee->getLoc()) << "the called function";
+    return WalkResult::interrupt();
+  });
+  return failure(r.wasInterrupted());
+}
+
 void ContextParallelPass::runOnOperation() {
   ModuleOp module = getOperation();
   SmallVector<func::FuncOp> funcs;
@@ -627,6 +651,8 @@ void ContextParallelPass::runOnOperation() {
          }).wasInterrupted())
       funcs.push_back(f);
   });
+  if (failed(checkNotCalled(module, funcs)))
+    return signalPassFailure();
   DenseMap<Operation *, shard::GridOp> grids;
   for (func::FuncOp f : funcs) {
     Operation *table = SymbolTable::getNearestSymbolTable(f->getParentOp());
