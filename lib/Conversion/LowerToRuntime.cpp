@@ -437,6 +437,13 @@ struct PendingShift {
 
 LogicalResult lowerShiftStart(ModuleOp m, ShiftStartOp op,
                               DenseMap<Value, PendingShift> &pending) {
+  // The wait completes the shift and frees its send buffer: without one the
+  // start would stay behind, naming a grid the lowering removes.
+  Value token = op.getToken();
+  if (token.use_empty() ||
+      !llvm::all_of(token.getUsers(), llvm::IsaPred<ShiftWaitOp>))
+    return op.emitOpError("expected its token to be used by cp.shift_wait "
+                          "only (a shift never waited on stays pending)");
   RuntimeCallBuilder c(op);
   PendingShift p;
   for (Value in : op.getInputs()) {
