@@ -15,7 +15,7 @@ cmake --build "$build" --target check-cp || status=1
 echo "== ctest: runtime and unit tests =="
 ctest --test-dir "$build" --output-on-failure -j "${CP_JOBS:-$(nproc)}" || status=1
 # A bounded mutation-fuzz run of cp-opt (fixed seed: reproducible; about
-# 30 s on 2 cores). scripts/fuzz-long.sh runs >= 5000 cases.
+# 40 s on 2 cores). scripts/fuzz-long.sh runs >= 5000 cases.
 echo "== fuzz: cp-opt on mutated lit tests and fixtures =="
 python3 "$root/test/fuzz/fuzz.py" --cp-opt "$build/bin/cp-opt" --cases 400 \
   --seed "${CP_FUZZ_SEED:-1}" --jobs "${CP_JOBS:-$(nproc)}" \
