@@ -1,6 +1,7 @@
 # CTest driver (cp.install.consumer): installs the build into a fresh
 # prefix, configures and builds examples/consumer against it with
-# find_package(cp), and runs the consumer.
+# find_package(cp), and runs the consumer and the installed tools (they
+# must find LLVM's shared libraries through their install RPATH).
 #   cmake -DCP_BINARY_DIR=... -DCP_SOURCE_DIR=... -DWORK_DIR=... -P TestConsumer.cmake
 cmake_minimum_required(VERSION 3.20)
 set(prefix "${WORK_DIR}/prefix")
@@ -29,4 +30,23 @@ endif()
 step(${CMAKE_COMMAND} -S "${CP_SOURCE_DIR}/examples/consumer" -B "${build}"
      ${gen} "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release)
 step(${CMAKE_COMMAND} --build "${build}" -j 2)
-step("${build}/cp-consumer")
+execute_process(COMMAND "${build}/cp-consumer" RESULT_VARIABLE rc
+  OUTPUT_VARIABLE out ERROR_VARIABLE out)
+message("${out}")
+if(NOT rc EQUAL 0 OR NOT out MATCHES "cp-consumer: ok")
+  message(FATAL_ERROR "cp-consumer failed (${rc})")
+endif()
+
+# The installed tools start without LD_LIBRARY_PATH.
+execute_process(COMMAND "${prefix}/bin/cp-opt" --help
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "cp-context-parallel")
+  message(FATAL_ERROR "installed cp-opt --help failed (${rc}): ${err}")
+endif()
+if(EXISTS "${prefix}/bin/cp-run")
+  step("${prefix}/bin/cp-run"
+       "${CP_SOURCE_DIR}/test/Fixtures/Inputs/sdpa_causal_f32.linalg.mlir"
+       --entry sdpa_causal_f32 --ranks 2 --pipeline default
+       --random-inputs --seed 3 --compare-single-device --quiet)
+endif()
+message(STATUS "installed tools: ok")

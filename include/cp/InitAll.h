@@ -15,14 +15,17 @@
 #include "cp/Dialect/TMTensor/IR/TMTensorDialect.h"
 #include "cp/Dialect/TMTensor/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/IR/DialectRegistry.h"
 
 namespace mlir::cp {
 
 /// Registers the cp dialect and the dialects its ops depend on, and the
-/// subset of torch-mlir's tm_tensor dialect that exported models use.
+/// subset of torch-mlir's tm_tensor dialect that exported models use, and the
+/// func inliner (cp-pipeline inlines calls first).
 inline void registerAllDialects(DialectRegistry &registry) {
   registry.insert<CPDialect, shard::ShardDialect, tm_tensor::TMTensorDialect>();
+  func::registerInlinerExtension(registry);
 }
 
 /// Registers the cp passes and pipelines with the global pass registry.

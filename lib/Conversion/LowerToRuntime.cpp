@@ -52,8 +52,8 @@ RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 /// Builds calls into the runtime for one op.
 class RuntimeCallBuilder {
 public:
-  RuntimeCallBuilder(ModuleOp module, Operation *op)
-      : module(module), b(op), loc(op->getLoc()), op(op) {}
+  explicit RuntimeCallBuilder(Operation *op)
+      : b(op), loc(op->getLoc()), op(op) {}
 
   /// Suffix of an element type, or failure.
   FailureOr<std::string> suffix(Type t) {
@@ -118,11 +118,15 @@ public:
                                              /*writable=*/true);
   }
 
-  /// Declares (once) and calls `name` with `args`.
+  /// Declares (once) and calls `name` with `args`. The declaration goes in
+  /// the nearest symbol table of the call, where the call resolves it (a
+  /// nested module has its own).
   Operation *call(StringRef name, ValueRange args, TypeRange results = {}) {
-    auto fn = module.lookupSymbol<func::FuncOp>(name);
+    Operation *table = SymbolTable::getNearestSymbolTable(op->getParentOp());
+    auto fn = dyn_cast_or_null<func::FuncOp>(
+        SymbolTable::lookupSymbolIn(table, name));
     if (!fn) {
-      OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+      OpBuilder mb = OpBuilder::atBlockEnd(&table->getRegion(0).front());
       fn = func::FuncOp::create(
           mb, loc, name, FunctionType::get(b.getContext(), args.getTypes(), results));
       fn.setPrivate();
@@ -192,7 +196,6 @@ public:
   /// Casts an integer/index tensor to `to` (positions i64, documents i32).
   Value castInts(Value t, Type to) { return castElements(b, loc, t, to); }
 
-  ModuleOp module;
   OpBuilder b;
   Location loc;
   Operation *op;
@@ -215,7 +218,7 @@ double scaleOf(std::optional<APFloat> s) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult lowerSDPA(ModuleOp m, SDPAOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   Type et = rtt(op.getQuery()).getElementType();
   FailureOr<std::string> sfx = c.attentionSuffix(et);
   if (failed(sfx))
@@ -246,7 +249,7 @@ LogicalResult lowerSDPA(ModuleOp m, SDPAOp op) {
 }
 
 LogicalResult lowerSDPABackward(ModuleOp m, SDPABackwardOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   Type et = rtt(op.getQuery()).getElementType();
   FailureOr<std::string> sfx = c.attentionSuffix(et);
   if (failed(sfx))
@@ -280,7 +283,7 @@ LogicalResult lowerSDPABackward(ModuleOp m, SDPABackwardOp op) {
 
 template <typename RingOp>
 LogicalResult lowerRing(ModuleOp m, RingOp op, bool backward) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   Type et = rtt(op.getQuery()).getElementType();
   FailureOr<std::string> sfx = c.attentionSuffix(et);
   if (failed(sfx))
@@ -347,7 +350,7 @@ LogicalResult lowerRing(ModuleOp m, RingOp op, bool backward) {
 
 template <typename BlockOp>
 LogicalResult lowerBlock(ModuleOp m, BlockOp op, bool backward) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   Type et = rtt(op.getQuery()).getElementType();
   FailureOr<std::string> sfx = c.attentionSuffix(et);
   if (failed(sfx))
@@ -410,7 +413,7 @@ LogicalResult lowerBlock(ModuleOp m, BlockOp op, bool backward) {
 }
 
 LogicalResult lowerMerge(ModuleOp m, MergePartialOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   for (Value v : op->getOperands())
     if (!rtt(v).getElementType().isF32())
       return op.emitOpError("lowering merges f32 partial results");
@@ -435,7 +438,14 @@ struct PendingShift {
 
 LogicalResult lowerShiftStart(ModuleOp m, ShiftStartOp op,
                               DenseMap<Value, PendingShift> &pending) {
-  RuntimeCallBuilder c(m, op);
+  // The wait completes the shift and frees its send buffer: without one the
+  // start would stay behind, naming a grid the lowering removes.
+  Value token = op.getToken();
+  if (token.use_empty() ||
+      !llvm::all_of(token.getUsers(), llvm::IsaPred<ShiftWaitOp>))
+    return op.emitOpError("expected its token to be used by cp.shift_wait "
+                          "only (a shift never waited on stays pending)");
+  RuntimeCallBuilder c(op);
   PendingShift p;
   for (Value in : op.getInputs()) {
     auto t = rtt(in);
@@ -469,7 +479,7 @@ LogicalResult lowerShiftWait(ModuleOp m, ShiftWaitOp op,
   if (it == pending.end())
     return op.emitOpError("expected the token of a cp.shift_start in the same "
                           "function");
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   PendingShift &p = it->second;
   for (auto [i, res] : llvm::enumerate(op.getResults())) {
     c.call("cprt_c_shift_wait_" + p.suffixes[i],
@@ -485,7 +495,7 @@ LogicalResult lowerShiftWait(ModuleOp m, ShiftWaitOp op,
 
 template <typename ShardLikeOp>
 LogicalResult lowerShard(ModuleOp m, ShardLikeOp op, bool unshard) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   if (op.getBalancer() == LoadBalancer::per_document_head_tail ||
       op.getBalancer() == LoadBalancer::ptrr || op.getDocumentIds())
     return op.emitOpError("the lowering shards with none, head_tail or "
@@ -540,7 +550,7 @@ LogicalResult lowerGlobalPosition(ModuleOp m, GlobalPositionOp op,
 }
 
 LogicalResult lowerProcessIndex(ModuleOp m, shard::ProcessLinearIndexOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   Operation *call = c.call("cprt_c_rank", {}, {c.b.getI64Type()});
   Value idx = arith::IndexCastOp::create(c.b, c.loc, c.b.getIndexType(),
                                          call->getResult(0));
@@ -550,7 +560,7 @@ LogicalResult lowerProcessIndex(ModuleOp m, shard::ProcessLinearIndexOp op) {
 }
 
 LogicalResult lowerAllGather(ModuleOp m, shard::AllGatherOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   auto t = rtt(op.getResult());
   FailureOr<std::string> sfx = c.suffix(t.getElementType());
   if (failed(sfx))
@@ -566,7 +576,7 @@ LogicalResult lowerAllGather(ModuleOp m, shard::AllGatherOp op) {
 }
 
 LogicalResult lowerAllReduce(ModuleOp m, shard::AllReduceOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   auto t = rtt(op.getResult());
   if (t.getElementType() != rtt(op.getInput()).getElementType())
     return op.emitOpError("the lowering reduces in the input's element type");
@@ -676,7 +686,9 @@ struct LowerToRuntimePass
         return signalPassFailure();
     }
     // The grids are not needed at run time.
-    for (auto grid : llvm::make_early_inc_range(module.getOps<shard::GridOp>()))
+    SmallVector<shard::GridOp> grids;
+    module.walk([&](shard::GridOp grid) { grids.push_back(grid); });
+    for (shard::GridOp grid : grids)
       grid.erase();
   }
 };

@@ -6,8 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
+
+#include <pthread.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace cprt::test;
 
@@ -133,4 +138,35 @@ TEST(CApi, ErrorsAreCodesWithMessagesNeverExceptions) {
   EXPECT_EQ(cprt_init_local(), CPRT_OK);
   EXPECT_EQ(cprt_size(), 1);
   EXPECT_EQ(cprt_barrier(), CPRT_OK);
+}
+
+// Thread creation failing part-way must give an error naming the rank
+// count, not std::terminate on the threads already started. Here 1 GiB
+// default thread stacks under an address-space limit of 3.5 GiB more than
+// in use: three ranks start, the fourth cannot, and half a GiB is left for
+// everything else.
+TEST(CApi, ThreadStartFailureIsAnError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  auto body = [] {
+    long pages = 0;
+    if (FILE *f = std::fopen("/proc/self/statm", "r")) {
+      if (std::fscanf(f, "%ld", &pages) != 1) pages = 0;
+      std::fclose(f);
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, size_t(1) << 30);
+    rlimit lim{};
+    lim.rlim_cur = lim.rlim_max =
+        rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(7) << 29);
+    if (pages == 0 || pthread_setattr_default_np(&attr) != 0 ||
+        setrlimit(RLIMIT_AS, &lim) != 0)
+      std::_Exit(2);
+    auto barrier = [](int, int, void *) -> int { return cprt_barrier(); };
+    cprt_status st = cprt_run_threads(4096, barrier, nullptr, 60000);
+    std::fprintf(stderr, "%s\n", cprt_last_error());
+    std::_Exit(st == CPRT_OK ? 1 : 7);
+  };
+  EXPECT_EXIT(body(), testing::ExitedWithCode(7),
+              "cannot start the thread of rank [0-9]+ of 4096 thread ranks");
 }

@@ -111,6 +111,16 @@ int64_t HostTensor::numElements() const {
   return n;
 }
 
+int64_t cprun::countNonFinite(const HostTensor &t, int64_t &first) {
+  if (!isFloat(t.kind))
+    return 0;
+  int64_t count = 0;
+  for (int64_t i = 0, n = t.numElements(); i < n; ++i)
+    if (!std::isfinite(t.get(i)) && count++ == 0)
+      first = i;
+  return count;
+}
+
 double HostTensor::get(int64_t i) const {
   const uint8_t *p = data.data() + i * elemBytes(kind);
   switch (kind) {

@@ -42,6 +42,10 @@ struct HostTensor {
   void set(int64_t i, double value);
 };
 
+/// Number of NaN or infinite elements of `t` (0 for integer kinds); `first`
+/// receives the flat index of the first one.
+int64_t countNonFinite(const HostTensor &t, int64_t &first);
+
 /// A .npy file as read: its descr string, element kind and contents.
 struct NpyFile {
   std::string descr;

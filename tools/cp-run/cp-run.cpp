@@ -167,13 +167,17 @@ cl::opt<double>
                      "2e-2 for bf16/f16)"),
             cl::init(-1), cl::cat(cat));
 cl::opt<int64_t> timeoutMs("timeout-ms",
-                           cl::desc("Communicator timeout (0: CPRT_TIMEOUT_MS "
-                                    "or 60000)"),
+                           cl::desc("Communicator timeout in ms, >= 1 "
+                                    "(default: CPRT_TIMEOUT_MS or 60000)"),
                            cl::init(0), cl::cat(cat));
 cl::opt<int> repeat("repeat",
                     cl::desc("Run the entry this many times "
                              "(timings: last run)"),
                     cl::init(1), cl::cat(cat));
+cl::opt<bool> allowNonFinite(
+    "allow-nonfinite",
+    cl::desc("Warn about NaN or Inf in an input instead of failing"),
+    cl::cat(cat));
 cl::opt<bool> runtimeInfo(
     "runtime-info",
     cl::desc("Print what the linked runtime supports (mpi=0/1, cuda=0/1, "
@@ -834,6 +838,20 @@ bool loadInputs(const EntrySig &sig, std::vector<HostTensor> &inputs,
     if (file->tensor.kind != a.kind)
       progress(inputPaths[i] + ": converted " + file->descr + " to " +
                elemName(a.kind));
+    int64_t first = 0;
+    if (int64_t bad = countNonFinite(*conv, first)) {
+      std::string msg = inputPaths[i] + " (" + a.name + "): " +
+                        std::to_string(bad) + " of " +
+                        std::to_string(conv->numElements()) +
+                        " elements are NaN or Inf (first at flat index " +
+                        std::to_string(first) + ": " +
+                        std::to_string(conv->get(first)) + ")";
+      if (!allowNonFinite) {
+        err = msg + "; pass --allow-nonfinite to run anyway";
+        return false;
+      }
+      llvm::errs() << "cp-run: warning: " << msg << "\n";
+    }
     inputs.push_back(std::move(*conv));
   }
   return true;
@@ -1116,6 +1134,31 @@ func::FuncOp findEntry(ModuleOp module, llvm::StringRef path) {
   return nullptr;
 }
 
+// Thread ranks each hold a thread, a communicator and a CPU backend: past
+// this many, thread creation or memory fails (30,000 ranks took 4.8 GB).
+constexpr int kMaxThreadRanks = 4096;
+
+/// Refuses values of --ranks, --repeat and --timeout-ms that cannot be
+/// honoured; returns kOk or the exit code after the error.
+int checkRunOptions(bool aot) {
+  if (numRanks.getNumOccurrences() && numRanks < 1)
+    return error(kUsage, "--ranks must be >= 1, got " +
+                             std::to_string(numRanks));
+  if (comm == Comm::Threads && !aot && numRanks > kMaxThreadRanks)
+    return error(kUsage, "--ranks " + std::to_string(numRanks) +
+                             " exceeds the limit of " +
+                             std::to_string(kMaxThreadRanks) +
+                             " thread ranks (--comm threads); use --comm mpi "
+                             "for more");
+  if (repeat < 1)
+    return error(kUsage, "--repeat must be >= 1, got " +
+                             std::to_string(repeat));
+  if (timeoutMs.getNumOccurrences() && timeoutMs < 1)
+    return error(kUsage, "--timeout-ms must be >= 1 (milliseconds), got " +
+                             std::to_string(timeoutMs));
+  return kOk;
+}
+
 int realMain(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(cat);
@@ -1143,6 +1186,8 @@ int realMain(int argc, char **argv) {
                  "cprt-gpu-run on the GPU machine (docs/gpu.md); cp-run's JIT "
                  "has no CUDA runtime linked");
 
+  if (int rc = checkRunOptions(aot))
+    return rc;
   int ranks = numRanks;
   if (comm == Comm::Mpi && !aot) {
     if (cprt_init_mpi(&argc, &argv, timeoutMs) != CPRT_OK)
@@ -1158,10 +1203,8 @@ int realMain(int argc, char **argv) {
                                " processes (start with mpirun -np " +
                                std::to_string(ranks) + ")");
   }
-  if (ranks == 0)
+  if (ranks == 0) // not given: one thread rank
     ranks = 1;
-  if (ranks < 1)
-    return error(kUsage, "--ranks must be >= 1");
   bool usePipeline = pipelineOpts.getNumOccurrences() > 0;
   std::string pipeOpts = pipelineOpts;
   if (pipeOpts == "default")

@@ -282,6 +282,25 @@ func.func @f(%x: tensor<1x4x64x16xf32>) {
 
 // -----
 
+// A 0-sized grid used to divide by zero in the split check (SIGFPE).
+shard.grid @grid(shape = 0)
+func.func @f(%x: tensor<1x4x64x16xf32>) {
+  // expected-error @+1 {{grid 'grid' axis 0 has size 0; a ring needs at least one rank}}
+  %l = cp.shard %x on @grid dim = 2 balancer = <head_tail> : tensor<1x4x64x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+shard.grid @grid(shape = 4x0)
+func.func @f(%x: tensor<1x4x64x16xf32>) {
+  // expected-error @+1 {{grid 'grid' axis 1 has size 0; a ring needs at least one rank}}
+  %l = cp.shard %x on @grid dim = 2 balancer = <head_tail> : tensor<1x4x64x16xf32> -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
 shard.grid @grid(shape = 2x2)
 func.func @f(%x: tensor<1x4x64x16xf32>) {
   // expected-error @+1 {{grid axis 0 is listed twice}}

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
+#include "mlir/Transforms/InliningUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
@@ -19,6 +20,21 @@ using namespace mlir::cp;
 #define GET_TYPEDEF_CLASSES
 #include "cp/Dialect/CP/IR/CPTypes.cpp.inc"
 
+namespace {
+/// cp ops compute from their operands only (collectives from every rank in
+/// the same order), so they keep their meaning when a call is inlined; the
+/// cp pipeline inlines calls before making functions context-parallel.
+struct CPInlinerInterface : public DialectInlinerInterface {
+  using DialectInlinerInterface::DialectInlinerInterface;
+  bool isLegalToInline(Operation *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+  bool isLegalToInline(Region *, Region *, bool, IRMapping &) const final {
+    return true;
+  }
+};
+} // namespace
+
 void CPDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
@@ -32,4 +48,5 @@ void CPDialect::initialize() {
 #define GET_TYPEDEF_LIST
 #include "cp/Dialect/CP/IR/CPTypes.cpp.inc"
       >();
+  addInterfaces<CPInlinerInterface>();
 }

@@ -44,6 +44,8 @@ std::optional<int64_t> mlir::cp::localSeqLen(int64_t seqLen, int64_t worldSize,
                                              std::optional<int64_t> blockSize,
                                              bool pad) {
   int64_t granule = balancerGranule(balancer, blockSize);
+  if (worldSize < 1 || granule < 1)
+    return std::nullopt; // no layout (callers diagnose the grid first)
   int64_t unit = granule * worldSize;
   if (seqLen % unit != 0 && !pad)
     return std::nullopt;
@@ -300,8 +302,14 @@ FailureOr<int64_t> resolveRing(Operation *op, FlatSymbolRefAttr gridSym,
   if (axes.empty())
     for (int16_t i = 0; i < gridRank; ++i)
       all.push_back(i);
-  return shard::collectiveProcessGroupSize(axes.empty() ? ArrayRef(all) : axes,
-                                           grid.getShape());
+  ArrayRef<int16_t> ring = axes.empty() ? ArrayRef(all) : axes;
+  // A 0-sized axis leaves no rank to run on (and would divide by zero).
+  for (int16_t axis : ring)
+    if (grid.getShape()[axis] == 0)
+      return op->emitOpError("grid '")
+             << gridSym.getValue() << "' axis " << axis
+             << " has size 0; a ring needs at least one rank";
+  return shard::collectiveProcessGroupSize(ring, grid.getShape());
 }
 
 /// Checks that a sequence of `seqLen` positions splits over `world` ranks

@@ -684,20 +684,72 @@ struct ContextParallelPass
 
 private:
   LogicalResult runOnFunction(func::FuncOp func, shard::GridOp grid);
-  shard::GridOp getOrCreateGrid();
+  shard::GridOp getOrCreateGrid(Operation *symbolTableOp);
 };
 
-shard::GridOp ContextParallelPass::getOrCreateGrid() {
-  ModuleOp module = getOperation();
-  if (auto grid = module.lookupSymbol<shard::GridOp>(gridName))
-    return grid;
+/// Checks that `grid` can carry the ring: one static axis of at least one
+/// rank. A 0-sized axis would otherwise divide by zero in the layout.
+static LogicalResult verifyRingGrid(shard::GridOp grid) {
+  if (grid.getRank() != 1)
+    return grid.emitOpError("expected a 1-D grid for the ring, got rank ")
+           << grid.getRank();
+  int64_t size = grid.getShape()[0];
+  if (ShapedType::isDynamic(size))
+    return grid.emitOpError("expected a grid of static size for the ring");
+  if (size < 1)
+    return grid.emitOpError("expected at least one rank for the ring, got a "
+                            "grid of size ")
+           << size;
+  return success();
+}
+
+/// The grid named `gridName` in `symbolTableOp` (the nearest symbol table of
+/// the functions that use it, so nested modules resolve it), created there
+/// if absent; null after a diagnostic.
+shard::GridOp ContextParallelPass::getOrCreateGrid(Operation *symbolTableOp) {
+  Operation *existing = SymbolTable::lookupSymbolIn(symbolTableOp, gridName);
+  if (existing) {
+    auto grid = dyn_cast<shard::GridOp>(existing);
+    if (!grid) {
+      existing->emitOpError("is named '")
+          << gridName << "', the grid the pass would create; rename it or "
+          << "choose another grid name (grid=...)";
+      return nullptr;
+    }
+    return succeeded(verifyRingGrid(grid)) ? grid : nullptr;
+  }
   if (gridSize < 1) {
-    module.emitError("grid-size must be >= 1, got ") << gridSize;
+    symbolTableOp->emitError("grid-size must be >= 1, got ") << gridSize;
     return nullptr;
   }
-  OpBuilder b(module.getBodyRegion());
-  return shard::GridOp::create(b, module.getLoc(), gridName,
+  OpBuilder b(&symbolTableOp->getRegion(0).front(),
+              symbolTableOp->getRegion(0).front().begin());
+  return shard::GridOp::create(b, symbolTableOp->getLoc(), gridName,
                                ArrayRef<int64_t>{gridSize});
+}
+
+/// The pass changes a function's signature (whole tensors become local
+/// shards) and its call sites would not follow: refuses calls to `funcs`
+/// until context parallelism is interprocedural (--cp-pipeline inlines).
+static LogicalResult checkNotCalled(ModuleOp module,
+                                    ArrayRef<func::FuncOp> funcs) {
+  llvm::SmallPtrSet<Operation *, 8> targets;
+  for (func::FuncOp f : funcs)
+    targets.insert(f);
+  SymbolTableCollection symbols;
+  WalkResult r = module.walk([&](CallOpInterface call) {
+    Operation *callee = call.resolveCallableInTable(&symbols);
+    if (!callee || !targets.contains(callee))
+      return WalkResult::advance();
+    InFlightDiagnostic diag =
+        call->emitOpError("calls @")
+        << cast<func::FuncOp>(callee).getName()
+        << ", which has attention: cannot make a called function "
+           "context-parallel; inline it first (e.g. --inline)";
+    diag.attachNote(callee->getLoc()) << "the called function";
+    return WalkResult::interrupt();
+  });
+  return failure(r.wasInterrupted());
 }
 
 void ContextParallelPass::runOnOperation() {
@@ -712,14 +764,17 @@ void ContextParallelPass::runOnOperation() {
          }).wasInterrupted())
       funcs.push_back(f);
   });
-  if (funcs.empty())
-    return;
-  shard::GridOp grid = getOrCreateGrid();
-  if (!grid)
+  if (failed(checkNotCalled(module, funcs)))
     return signalPassFailure();
-  for (func::FuncOp f : funcs)
-    if (failed(runOnFunction(f, grid)))
+  DenseMap<Operation *, shard::GridOp> grids;
+  for (func::FuncOp f : funcs) {
+    Operation *table = SymbolTable::getNearestSymbolTable(f->getParentOp());
+    shard::GridOp &grid = grids[table];
+    if (!grid)
+      grid = getOrCreateGrid(table);
+    if (!grid || failed(runOnFunction(f, grid)))
       return signalPassFailure();
+  }
 }
 
 /// The attention ops' common sequence length, or a diagnostic.
@@ -887,13 +942,14 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
   if (failed(seqLenOr))
     return failure();
   int64_t seqLen = *seqLenOr;
-  int64_t world = shard::collectiveProcessGroupSize(
-      ArrayRef<int16_t>{0}, grid.getShape());
-  if (grid.getRank() != 1)
-    return func.emitOpError("expected a 1-D grid for the ring, got rank ")
-           << grid.getRank();
-  if (ShapedType::isDynamic(world))
-    return func.emitOpError("expected a grid of static size");
+  int64_t world = grid.getShape()[0]; // checked by verifyRingGrid
+  // Each rank must hold at least one real token (pad=true would accept any
+  // number of ranks; each one costs a ring step).
+  if (world > seqLen)
+    return func.emitOpError("sequence length ")
+           << seqLen << " over " << world
+           << " ranks would leave ranks without a token; expected at most "
+           << seqLen << " ranks";
   LoadBalancer balancer = loadBalance;
   if (balancer == LoadBalancer::per_document_head_tail ||
       balancer == LoadBalancer::ptrr)

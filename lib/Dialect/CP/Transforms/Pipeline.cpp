@@ -10,6 +10,10 @@ using namespace mlir;
 
 void mlir::cp::buildCPPipeline(OpPassManager &pm,
                                const CPPipelineOptions &options) {
+  // cp-context-parallel rewrites whole functions and refuses called ones:
+  // inline calls first. No simplification pipeline inside the inliner, so
+  // detection sees the IR as written (canonicalization can fold patterns).
+  pm.addPass(createInlinerPass({}, [](OpPassManager &) {}));
   pm.addPass(createCPDetectAttention());
   // Drop what detection left dead (e.g. a causal mask built from positions
   // that became is_causal) before the sequence-dim analysis sees it.

@@ -23,7 +23,8 @@ int64_t balancerGranule(LoadBalancer balancer, std::optional<int64_t> blockSize)
 
 /// Local shard length of a sequence of `seqLen` positions over `worldSize`
 /// ranks; with `pad`, rounds up to the next multiple of `granule * W`.
-/// Returns std::nullopt when the length does not split and `pad` is unset.
+/// Returns std::nullopt when the length does not split and `pad` is unset,
+/// or when `worldSize` < 1.
 std::optional<int64_t> localSeqLen(int64_t seqLen, int64_t worldSize,
                                    LoadBalancer balancer,
                                    std::optional<int64_t> blockSize, bool pad);
