@@ -608,7 +608,7 @@ LogicalResult lowerAllReduce(ModuleOp m, shard::AllReduceOp op) {
 
 /// cp.seq_scan -> cprt_c_seq_scan_<T>(in, out, dim, balancer, seq_len, kind).
 LogicalResult lowerSeqScan(ModuleOp m, SeqScanOp op) {
-  RuntimeCallBuilder c(m, op);
+  RuntimeCallBuilder c(op);
   auto t = rtt(op.getResult());
   FailureOr<std::string> sfx = c.suffix(t.getElementType());
   if (failed(sfx))
