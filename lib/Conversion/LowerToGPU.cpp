@@ -26,6 +26,7 @@
 
 #include "cp/Conversion/Passes.h"
 #include "cp/Dialect/CP/IR/CPOps.h"
+#include "RuntimeAbi.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
@@ -91,8 +92,7 @@ LogicalResult checkAttentionFlags(func::CallOp call) {
   else
     return success();
   std::optional<int64_t> flags = getConstantIntValue(call.getOperand(flagsIdx));
-  const int64_t kHasMask = 2, kHasSegments = 8;
-  if (flags && !(*flags & (kHasMask | kHasSegments)))
+  if (flags && !(*flags & (CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS)))
     return success();
   return call.emitError("attention with an explicit mask or document ids has "
                         "no GPU lowering yet (target=cuda; causal and sliding "

@@ -21,6 +21,7 @@
 #include "cp/Conversion/Passes.h"
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Utils/ElementCast.h"
+#include "RuntimeAbi.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
@@ -39,13 +40,10 @@ using namespace mlir::cp;
 
 namespace {
 
-enum Flags : int32_t {
-  kCausal = 1,
-  kHasMask = 2,
-  kHasLse = 4,
-  kHasSegments = 8,
-  kHasPositions = 16,
-};
+// Flags of the attention entry points: the runtime's own constants.
+constexpr int32_t kCausal = CPRT_C_CAUSAL, kHasMask = CPRT_C_HAS_MASK,
+                  kHasLse = CPRT_C_HAS_LSE, kHasSegments = CPRT_C_HAS_SEGMENTS,
+                  kHasPositions = CPRT_C_HAS_POSITIONS;
 
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -339,7 +337,7 @@ LogicalResult lowerRing(ModuleOp m, RingOp op, bool backward) {
                {dv, op.getGradValue()}};
   }
   args.append({c.f64(scaleOf(op.getScale())), c.i32(flags),
-               c.i32((int32_t)op.getRotate()), c.i32((int32_t)op.getBalancer()),
+               c.i32(abi::value(op.getRotate())), c.i32(abi::value(op.getBalancer())),
                c.i64(op.getSeqLen()), c.i64(op.getWindow().value_or(0))});
   c.call((backward ? "cprt_c_ring_bwd_" : "cprt_c_ring_fwd_") + *sfx, args);
   for (auto [buf, v] : results)
@@ -403,7 +401,7 @@ LogicalResult lowerBlock(ModuleOp m, BlockOp op, bool backward) {
                {dv, op.getGradValue()}};
   }
   args.append({c.f64(scaleOf(op.getScale())), c.i32(flags),
-               c.i32((int32_t)op.getCausal()),
+               c.i32(abi::value(op.getCausal())),
                c.i64(op.getWindow().value_or(0))});
   c.call((backward ? "cprt_c_block_bwd_" : "cprt_c_block_fwd_") + *sfx, args);
   for (auto [buf, v] : results)
@@ -510,7 +508,7 @@ LogicalResult lowerShard(ModuleOp m, ShardLikeOp op, bool unshard) {
   c.call(std::string(unshard ? "cprt_c_unshard_" : "cprt_c_shard_") + *sfx,
          {c.input(op.getInput()), c.unranked(out),
           c.i64(c.elemBytes(t.getElementType())), c.i32(op.getDim()),
-          c.i32((int32_t)op.getBalancer())});
+          c.i32(abi::value(op.getBalancer()))});
   op.getResult().replaceAllUsesWith(c.result(out, t));
   op.erase();
   return success();
@@ -581,19 +579,21 @@ LogicalResult lowerAllReduce(ModuleOp m, shard::AllReduceOp op) {
   if (t.getElementType() != rtt(op.getInput()).getElementType())
     return op.emitOpError("the lowering reduces in the input's element type");
   FailureOr<std::string> sfx = c.suffix(t.getElementType());
-  if (failed(sfx) || (*sfx != "f32" && *sfx != "f64" && *sfx != "i32" &&
+  if (failed(sfx))
+    return failure();
+  if ((*sfx != "f32" && *sfx != "f64" && *sfx != "i32" &&
                       *sfx != "i64"))
     return op.emitOpError("the runtime all-reduces f32, f64, i32 or i64");
   int32_t kind;
   switch (op.getReduction()) {
   case shard::ReductionKind::Sum:
-    kind = 0;
+    kind = CPRT_C_REDUCE_SUM;
     break;
   case shard::ReductionKind::Max:
-    kind = 1;
+    kind = CPRT_C_REDUCE_MAX;
     break;
   case shard::ReductionKind::Min:
-    kind = 2;
+    kind = CPRT_C_REDUCE_MIN;
     break;
   default:
     return op.emitOpError("the runtime all-reduces with sum, max or min");
@@ -616,8 +616,8 @@ LogicalResult lowerSeqScan(ModuleOp m, SeqScanOp op) {
   Value out = c.alloc(t);
   c.call("cprt_c_seq_scan_" + *sfx,
          {c.input(op.getInput()), c.unranked(out), c.i32(op.getDim()),
-          c.i32((int32_t)op.getBalancer()), c.i64(op.getSeqLen()),
-          c.i32((int32_t)op.getKind())});
+          c.i32(abi::value(op.getBalancer())), c.i64(op.getSeqLen()),
+          c.i32(abi::value(op.getKind()))});
   op.getResult().replaceAllUsesWith(c.result(out, t));
   op.erase();
   return success();

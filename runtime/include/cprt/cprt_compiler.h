@@ -134,7 +134,8 @@ CPRT_C_MOVEMENT_DECLS(i8)
 CPRT_C_MOVEMENT_DECLS(i32)
 CPRT_C_MOVEMENT_DECLS(i64)
 
-/* Element-wise reduction over all ranks (kind: 0 sum, 1 max, 2 min). */
+/* Element-wise reduction over all ranks. */
+enum { CPRT_C_REDUCE_SUM = 0, CPRT_C_REDUCE_MAX = 1, CPRT_C_REDUCE_MIN = 2 };
 void cprt_c_all_reduce_f32(CPRT_MR /*in*/, CPRT_MR /*out*/, int32_t kind);
 void cprt_c_all_reduce_f64(CPRT_MR, CPRT_MR, int32_t kind);
 void cprt_c_all_reduce_i32(CPRT_MR, CPRT_MR, int32_t kind);
@@ -155,9 +156,12 @@ enum {
 void cprt_c_matmul_f32(CPRT_MR /*a*/, CPRT_MR /*b*/, CPRT_MR /*c*/,
                        int32_t flags);
 
+/* Combiners of the seq_scan entry points (values of #cp.scan_kind). */
+enum { CPRT_C_SCAN_SUM = 0, CPRT_C_SCAN_PROD = 1 };
+
 /* Inclusive scan along `dim` of this rank's sequence shard in original
- * sequence order (cp.seq_scan): every element becomes the sum (kind 0) or
- * product (kind 1) of the elements at original positions up to its own, on
+ * sequence order (cp.seq_scan): every element becomes the sum (CPRT_C_SCAN_SUM) or
+ * product (CPRT_C_SCAN_PROD) of the elements at original positions up to its own, on
  * all ranks; `balancer` and `seq_len` give the layout (none, head_tail or
  * striped; padding slots contribute nothing). Floats accumulate in double.
  * `in` and `out` may be the same buffer. */

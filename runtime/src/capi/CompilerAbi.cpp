@@ -13,6 +13,7 @@
 #include "cprt/Error.h"
 #include "cprt/Gemm.h"
 #include "cprt/LoadBalancer.h"
+#include "cprt/RingAttention.h"
 #include "cprt/SeqScan.h"
 #include "cprt/cprt.h"
 
@@ -26,6 +27,30 @@
 #include <vector>
 
 using namespace cprt;
+
+// The C ABI's integers are cast to the runtime's enums below; the compiler
+// checks the dialect's side (lib/Conversion/RuntimeAbi.h).
+static_assert(int32_t(RotateMethod::AllGather) == CPRT_ROTATE_ALLGATHER &&
+                  int32_t(RotateMethod::AllToAll) == CPRT_ROTATE_ALLTOALL &&
+                  int32_t(RotateMethod::Ring) == CPRT_ROTATE_RING,
+              "RotateMethod and cprt_rotate disagree");
+static_assert(int32_t(Balancer::None) == CPRT_BALANCE_NONE &&
+                  int32_t(Balancer::HeadTail) == CPRT_BALANCE_HEAD_TAIL &&
+                  int32_t(Balancer::Striped) == CPRT_BALANCE_STRIPED &&
+                  int32_t(Balancer::PerDocumentHeadTail) ==
+                      CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL &&
+                  int32_t(Balancer::Ptrr) == CPRT_BALANCE_PTRR,
+              "Balancer and cprt_balancer disagree");
+static_assert(int32_t(StepCausal::Skip) == CPRT_SKIP &&
+                  int32_t(StepCausal::NotCausal) == CPRT_NOT_CAUSAL &&
+                  int32_t(StepCausal::Causal) == CPRT_CAUSAL &&
+                  int32_t(StepCausal::CausalStrict) == CPRT_CAUSAL_STRICT &&
+                  int32_t(StepCausal::KvHeadHalf) == CPRT_KV_HEAD_HALF &&
+                  int32_t(StepCausal::QTailHalf) == CPRT_Q_TAIL_HALF,
+              "StepCausal and cprt_step_causal disagree");
+static_assert(int32_t(ScanKind::Sum) == CPRT_C_SCAN_SUM &&
+                  int32_t(ScanKind::Prod) == CPRT_C_SCAN_PROD,
+              "ScanKind and the seq_scan entry points disagree");
 
 namespace {
 
@@ -133,14 +158,18 @@ std::map<int64_t, CommRequestPtr> shifts;
 int64_t nextShift = 1;
 
 template <typename T> T reduce2(T a, T b, int kind) {
-  return kind == 0 ? a + b : kind == 1 ? std::max(a, b) : std::min(a, b);
+  return kind == CPRT_C_REDUCE_SUM   ? a + b
+         : kind == CPRT_C_REDUCE_MAX ? std::max(a, b)
+                                     : std::min(a, b);
 }
 
 template <typename T>
 void allReduce(int64_t ri, const cprt_memref *in, int64_t ro,
                const cprt_memref *out, int32_t kind) {
   sticky("all_reduce", [&] {
-    check(kind >= 0 && kind <= 2, "all_reduce: unknown reduction kind");
+    check(kind == CPRT_C_REDUCE_SUM || kind == CPRT_C_REDUCE_MAX ||
+              kind == CPRT_C_REDUCE_MIN,
+          "all_reduce: unknown reduction kind");
     Buffer a = view(ri, in, sizeof(T), "all_reduce input");
     Buffer r = view(ro, out, sizeof(T), "all_reduce output");
     int64_t n = checkedSame(a.numel(), r.numel(), "all_reduce sizes");
@@ -755,7 +784,7 @@ static void seqScanEntry(ScanType type, int64_t eb, MR ri,
     Buffer a = view(ri, in, eb, "seq_scan input");
     Buffer r = view(ro, out, eb, "seq_scan output");
     check(a.shape == r.shape, "seq_scan: input and output shapes differ");
-    check(kind == 0 || kind == 1,
+    check(kind == CPRT_C_SCAN_SUM || kind == CPRT_C_SCAN_PROD,
           "seq_scan: unknown combiner " + std::to_string(kind) +
               " (expected 0 sum or 1 product)");
     check(balancer >= 0 && balancer <= 2,
