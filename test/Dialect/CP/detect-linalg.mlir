@@ -681,3 +681,50 @@ func.func @bias4(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x8x4xf32>,
   } -> tensor<1x2x8x4xf32>
   return %o : tensor<1x2x8x4xf32>
 }
+
+// OPT (Hugging Face): the query projection [S, H*D] is scaled before the head
+// split, so the scale cannot be peeled off a tensor laid out as [B, H, S, D]:
+// the scaled, transposed tensor is the query and the scale stays 1.
+// CHECK-LABEL: func.func @prescaled_query_before_head_split
+// CHECK-SAME: (%[[XQ:[^:]+]]: tensor<8x8xf32>, %[[K:[^:]+]]: tensor<1x2x8x4xf32>, %[[V:[^:]+]]: tensor<1x2x8x4xf32>)
+// CHECK: %[[QS:.+]] = linalg.generic
+// CHECK: arith.mulf
+// CHECK: %[[Q4:.+]] = tensor.expand_shape %[[QS]]
+// CHECK: %[[QT:.+]] = linalg.transpose ins(%[[Q4]] : tensor<1x8x2x4xf32>)
+// CHECK: %[[O:.+]] = cp.sdpa %[[QT]], %[[K]], %[[V]] {scale = 1.000000e+00 : f64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+// CHECK-NOT: linalg.softmax
+// CHECK: return %[[O]]
+func.func @prescaled_query_before_head_split(%xq: tensor<8x8xf32>, %k: tensor<1x2x8x4xf32>,
+                                             %v: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %c = arith.constant 0.5 : f32
+  %q3 = tensor.expand_shape %xq [[0, 1], [2]] output_shape [1, 8, 8] : tensor<8x8xf32> into tensor<1x8x8xf32>
+  %e3 = tensor.empty() : tensor<1x8x8xf32>
+  %qs = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                        iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%q3 : tensor<1x8x8xf32>) outs(%e3 : tensor<1x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %c : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x8xf32>
+  %q4 = tensor.expand_shape %qs [[0], [1], [2, 3]] output_shape [1, 8, 2, 4] : tensor<1x8x8xf32> into tensor<1x8x2x4xf32>
+  %eq = tensor.empty() : tensor<1x2x8x4xf32>
+  %qt = linalg.transpose ins(%q4 : tensor<1x8x2x4xf32>) outs(%eq : tensor<1x2x8x4xf32>) permutation = [0, 2, 1, 3]
+  %ek = tensor.empty() : tensor<1x2x4x8xf32>
+  %kt = linalg.transpose ins(%k : tensor<1x2x8x4xf32>) outs(%ek : tensor<1x2x4x8xf32>) permutation = [0, 1, 3, 2]
+  %qc = tensor.collapse_shape %qt [[0, 1], [2], [3]] : tensor<1x2x8x4xf32> into tensor<2x8x4xf32>
+  %kc = tensor.collapse_shape %kt [[0, 1], [2], [3]] : tensor<1x2x4x8xf32> into tensor<2x4x8xf32>
+  %es = tensor.empty() : tensor<2x8x8xf32>
+  %fs = linalg.fill ins(%zero : f32) outs(%es : tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %s = linalg.batch_matmul ins(%qc, %kc : tensor<2x8x4xf32>, tensor<2x4x8xf32>) outs(%fs : tensor<2x8x8xf32>) -> tensor<2x8x8xf32>
+  %s4 = tensor.expand_shape %s [[0, 1], [2], [3]] output_shape [1, 2, 8, 8] : tensor<2x8x8xf32> into tensor<1x2x8x8xf32>
+  %ep = tensor.empty() : tensor<1x2x8x8xf32>
+  %p = linalg.softmax dimension(3) ins(%s4 : tensor<1x2x8x8xf32>) outs(%ep : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %pc = tensor.collapse_shape %p [[0, 1], [2], [3]] : tensor<1x2x8x8xf32> into tensor<2x8x8xf32>
+  %vc = tensor.collapse_shape %v [[0, 1], [2], [3]] : tensor<1x2x8x4xf32> into tensor<2x8x4xf32>
+  %eo = tensor.empty() : tensor<2x8x4xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
+  %o = linalg.batch_matmul ins(%pc, %vc : tensor<2x8x8xf32>, tensor<2x8x4xf32>) outs(%fo : tensor<2x8x4xf32>) -> tensor<2x8x4xf32>
+  %o4 = tensor.expand_shape %o [[0, 1], [2], [3]] output_shape [1, 2, 8, 4] : tensor<2x8x4xf32> into tensor<1x2x8x4xf32>
+  return %o4 : tensor<1x2x8x4xf32>
+}

@@ -715,6 +715,7 @@ FailureOr<Plan> Matcher::match(Value root) {
   if (usesDim(qE, J) && !usesDim(kE, J))
     std::swap(qE, kE);
   double sq = 1.0, sk = 1.0;
+  const Expr *qUnscaled = qE, *kUnscaled = kE;
   qE = peelScale(qE, sq);
   kE = peelScale(kE, sk);
   plan.scale *= sq * sk;
@@ -731,13 +732,38 @@ FailureOr<Plan> Matcher::match(Value root) {
   unsigned headPos = R >= 3 ? R - 3 : ~0u;
   Type outET = rootTy.getElementType();
   bool narrow = truncated;
+  // Resolves a query/key operand from its peeled expression or, when the
+  // scale multiplies a tensor that is not laid out along the attention dims
+  // (OPT scales the [B, S, H*D] projection before the head split), from the
+  // scaled expression itself, keeping the scale in the operand.
+  auto operandOrScaled = [&](const Expr *&e, const Expr *unscaled,
+                             double &peeled, ArrayRef<AffineExpr> want,
+                             ArrayRef<int64_t> sizes, bool gqa, bool nar,
+                             StringRef what) -> FailureOr<Operand> {
+    std::string before = why;
+    FailureOr<Operand> r =
+        operandOf(e, want, sizes, headPos, gqa, nar, what);
+    if (succeeded(r) || e == unscaled)
+      return r;
+    std::string peeledWhy = why;
+    why = before;
+    r = operandOf(unscaled, want, sizes, headPos, gqa, nar, what);
+    if (failed(r)) {
+      why = peeledWhy;
+      return failure();
+    }
+    plan.scale /= peeled;
+    peeled = 1.0;
+    e = unscaled;
+    return r;
+  };
   auto resolve = [&](bool nar, bool gqa) -> LogicalResult {
-    auto q = operandOf(qE, canon(qDim, Dd, sjd), sjd, headPos, false, nar,
-                       "the query");
+    auto q = operandOrScaled(qE, qUnscaled, sq, canon(qDim, Dd, sjd), sjd,
+                             false, nar, "the query");
     if (failed(q))
       return failure();
-    auto k =
-        operandOf(kE, canon(J, Dd, sjd), sjd, headPos, gqa, nar, "the key");
+    auto k = operandOrScaled(kE, kUnscaled, sk, canon(J, Dd, sjd), sjd, gqa,
+                             nar, "the key");
     if (failed(k))
       return failure();
     auto v = operandOf(vExpr, canon(J, eDim, sj), sj, headPos, gqa, nar,
