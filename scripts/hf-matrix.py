@@ -9,7 +9,9 @@ single-device module, and prints a table (markdown with --markdown).
 Per export the table says: whether cp-opt parses it, whether attention is
 detected (how many cp.sdpa / cp.flex_attention), and per rank count whether
 cp-run's result matches PyTorch (--expect) and the single-device run
-(--compare-single-device); otherwise the first error line.
+(--compare-single-device); otherwise the first error line. The note ends
+with the largest absolute error vs PyTorch of the single-device run and of
+the CP runs that finished (over the rows that keep a key).
 Exit status: 0 when every export either matches or is refused with a
 diagnostic (a loud refusal), 1 when a run crashes, hangs or mismatches.
 Needs numpy (run it with the fixture venv's python).
@@ -69,12 +71,12 @@ def compare(got, want, rows, rtol, atol):
     g = np.load(got).astype(np.float64)
     w = np.load(want).astype(np.float64)
     if g.shape != w.shape:
-        return False, f"shape {g.shape} vs {w.shape}"
+        return False, f"shape {g.shape} vs {w.shape}", float("inf")
     if rows is not None:
         g, w = g[rows], w[rows]
     err = np.abs(g - w)
     ok = bool(np.all(err <= atol + rtol * np.abs(w))) and not np.isnan(g).any()
-    return ok, f"max abs err {err.max():.1e}"
+    return ok, f"max abs err {err.max():.1e}", float(err.max())
 
 
 def run_ranks(a, cp_run, case, path, ranks, family, dialect):
@@ -96,7 +98,8 @@ def run_ranks(a, cp_run, case, path, ranks, family, dialect):
         if rc != 0:
             return [f"ref:{'hang' if rc is None else 'rc%d' % rc}"], \
                 first_error(err)
-        ok, msg = compare(ref, torch_out, rows, rtol, atol)
+        ok, msg, ref_err = compare(ref, torch_out, rows, rtol, atol)
+        cp_err = None  # the largest error vs PyTorch over the CP runs
         results.append("1dev:" + ("ok" if ok else "mismatch"))
         if not ok:
             note = f"single device vs PyTorch {msg}"
@@ -113,13 +116,17 @@ def run_ranks(a, cp_run, case, path, ranks, family, dialect):
                 if rc is not None and rc in (1, 2, 3):
                     break  # a refusal: the same on every rank count
                 continue
-            ok1, m1 = compare(got, torch_out, rows, rtol, atol)
-            ok2, m2 = compare(got, ref, rows, 1e-4, 1e-5)
+            ok1, m1, e1 = compare(got, torch_out, rows, rtol, atol)
+            ok2, m2, _ = compare(got, ref, rows, 1e-4, 1e-5)
+            cp_err = e1 if cp_err is None else max(cp_err, e1)
             results.append(f"{r}:" + ("ok" if ok1 and ok2 else "mismatch"))
             if not (ok1 and ok2):
                 note = f"vs PyTorch {m1}, vs single device {m2}"
+    errs = f"max abs err vs PyTorch: 1dev {ref_err:.1e}" + (
+        f", CP {cp_err:.1e}" if cp_err is not None else "")
+    note = (note + "; " if note else "") + errs
     if rows is not None:
-        note = (note + "; " if note else "") + "padding query rows excluded"
+        note += "; padding query rows excluded"
     return results, note
 
 
