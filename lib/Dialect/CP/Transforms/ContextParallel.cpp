@@ -1213,8 +1213,9 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
 
   // Attention ops become ring attention (or, with strategy=ulysses,
   // all-to-alls around local attention: Ulysses.cpp).
+  auto isSharded = [&](Value v) { return analysis.dims.contains(v); };
   UlyssesOptions ulysses{gridRef, world, balancer, seqLen, pad, getRank,
-                         [&](Value v) { return analysis.dims.contains(v); }};
+                         isSharded};
   for (Operation *op : attentionOps) {
     if (strategy == CPStrategy::ulysses) {
       if (failed(rewriteUlysses(op, ulysses)))

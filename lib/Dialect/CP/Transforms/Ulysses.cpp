@@ -10,7 +10,9 @@
 //
 // seq_to_heads drops padding and undoes the balancer's permutation, so
 // is_causal, masks and mask_mod positions keep their meaning and padded keys
-// never exist in the local attention. GQA: key/value heads are split when
+// never exist in the local attention. A mask keeps every query row in
+// original order (an all-gather of its rows if they were sharded) and, when
+// it has per-head values, this rank's heads. GQA: key/value heads are split when
 // Hkv % W == 0, else replicated W/Hkv times when W % Hkv == 0 (rank r then
 // holds the one key/value head its query heads read), never expanded to the
 // query heads; the backward sums the replicas' gradients.
@@ -76,14 +78,6 @@ LogicalResult mlir::cp::checkUlysses(Operation *op, int64_t world) {
            << hkv << " key/value heads neither divide over " << world
            << " ranks nor divide " << world
            << " (GQA replication); use strategy=ring";
-  if (p.mask) {
-    auto m = rtt(p.mask);
-    if (m.getRank() >= 3 && m.getShape()[m.getRank() - 3] != 1)
-      return op->emitOpError("strategy=ulysses does not support a mask with "
-                             "per-head values (mask dim ")
-             << m.getRank() - 3 << " has " << m.getShape()[m.getRank() - 3]
-             << " heads); use strategy=ring";
-  }
   return success();
 }
 
@@ -172,20 +166,44 @@ LogicalResult mlir::cp::rewriteUlysses(Operation *op,
                })
         ->getResult(0);
   };
-  // A mask with rows for every query: whole, in original order.
+  // A mask with rows for every query: whole, in original order (masks do
+  // not depend on the head split), then this rank's heads if it has a
+  // head dim.
   auto wholeMask = [&](Value m) -> Value {
-    if (!m || !o.isSharded(m))
+    if (!m)
       return m;
-    if (auto shard = m.getDefiningOp<ShardOp>())
-      return shard.getInput(); // a constant sharded for this op only
+    if (o.isSharded(m)) {
+      if (auto shard = m.getDefiningOp<ShardOp>()) {
+        m = shard.getInput(); // a constant sharded for this op only
+      } else {
+        auto t = rtt(m);
+        SmallVector<int64_t> shape(t.getShape());
+        int64_t rows = t.getRank() - 2;
+        shape[rows] = S;
+        m = UnshardOp::create(
+                b, loc, RankedTensorType::get(shape, t.getElementType()), m,
+                Value(), o.grid, b.getDenseI16ArrayAttr({}),
+                b.getI64IntegerAttr(rows), balancerAttr, IntegerAttr(), padAttr)
+                .getResult();
+      }
+    }
     auto t = rtt(m);
+    int64_t mh = t.getRank() - 3;
+    if (mh < 0 || t.getShape()[mh] == 1)
+      return m;
+    // Per-head values: heads [rank * Hq/W, (rank + 1) * Hq/W).
+    SmallVector<OpFoldResult> offsets(t.getRank(), b.getIndexAttr(0)),
+        sizes, strides(t.getRank(), b.getIndexAttr(1));
+    for (int64_t d : t.getShape())
+      sizes.push_back(b.getIndexAttr(d));
+    sizes[mh] = b.getIndexAttr(hq / W);
+    Value per = arith::ConstantIndexOp::create(b, loc, hq / W);
+    offsets[mh] = arith::MulIOp::create(b, loc, o.getRank(), per).getResult();
     SmallVector<int64_t> shape(t.getShape());
-    int64_t rows = t.getRank() - 2;
-    shape[rows] = S;
-    return UnshardOp::create(b, loc, RankedTensorType::get(shape, t.getElementType()),
-                             m, Value(), o.grid, b.getDenseI16ArrayAttr({}),
-                             b.getI64IntegerAttr(rows), balancerAttr,
-                             IntegerAttr(), padAttr)
+    shape[mh] = hq / W;
+    return tensor::ExtractSliceOp::create(
+               b, loc, RankedTensorType::get(shape, t.getElementType()), m,
+               offsets, sizes, strides)
         .getResult();
   };
 
