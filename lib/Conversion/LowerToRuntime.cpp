@@ -14,7 +14,8 @@
 // 0 / -inf, broadcast dims are materialised), positions as i64 and document
 // ids as i32. cp.global_position becomes a lookup in a constant table of the
 // balancer's layout; cp.flex_attention is decomposed into linalg;
-// cp.seq_scan calls the runtime's sequence scan (local scan + exscan).
+// cp.seq_scan calls the runtime's sequence scan (local scan + exscan);
+// cp.seq_to_heads / cp.heads_to_seq call the runtime's Ulysses all-to-all.
 //
 //===----------------------------------------------------------------------===//
 
@@ -514,6 +515,27 @@ LogicalResult lowerShard(ModuleOp m, ShardLikeOp op, bool unshard) {
   return success();
 }
 
+/// cp.seq_to_heads / cp.heads_to_seq -> cprt_c_seq_to_heads_<T> /
+/// cprt_c_heads_to_seq_<T>(in, out, elem_bytes, head_dim, seq_dim, balancer,
+/// seq_len): one all-to-all plus the balancer's positions in the runtime.
+template <typename UlyssesOp>
+LogicalResult lowerUlysses(ModuleOp m, UlyssesOp op, StringRef entry) {
+  RuntimeCallBuilder c(op);
+  auto t = rtt(op.getResult());
+  FailureOr<std::string> sfx = c.suffix(t.getElementType());
+  if (failed(sfx))
+    return failure();
+  Value out = c.alloc(t);
+  c.call((entry + *sfx).str(),
+         {c.input(op.getInput()), c.unranked(out),
+          c.i64(c.elemBytes(t.getElementType())), c.i32(op.getHeadDim()),
+          c.i32(op.getSeqDim()), c.i32((int32_t)op.getBalancer()),
+          c.i64(op.getSeqLen())});
+  op.getResult().replaceAllUsesWith(c.result(out, t));
+  op.erase();
+  return success();
+}
+
 LogicalResult lowerGlobalPosition(ModuleOp m, GlobalPositionOp op,
                                   SymbolTableCollection &symbols) {
   shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
@@ -671,6 +693,12 @@ struct LowerToRuntimePass
               .Case([&](ShardOp o) { return lowerShard(module, o, false); })
               .Case([&](SeqScanOp o) { return lowerSeqScan(module, o); })
               .Case([&](UnshardOp o) { return lowerShard(module, o, true); })
+              .Case([&](SeqToHeadsOp o) {
+                return lowerUlysses(module, o, "cprt_c_seq_to_heads_");
+              })
+              .Case([&](HeadsToSeqOp o) {
+                return lowerUlysses(module, o, "cprt_c_heads_to_seq_");
+              })
               .Case([&](GlobalPositionOp o) {
                 return lowerGlobalPosition(module, o, symbols);
               })

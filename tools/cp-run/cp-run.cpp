@@ -428,13 +428,15 @@ LogicalResult runCPPipeline(ModuleOp module, std::string options, int ranks,
 }
 
 /// Whether the cp pipeline made some attention of `module` context-parallel:
-/// a ring (whole or expanded into block steps) or a flex attention over
-/// gathered keys. Without one every rank would run the whole module.
+/// a ring (whole or expanded into block steps), a flex attention over
+/// gathered keys, or Ulysses' all-to-all to head shards. Without one every
+/// rank would run the whole module.
 bool madeContextParallel(ModuleOp module) {
   return module
       .walk([](Operation *op) {
         if (isa<cp::RingAttentionOp, cp::RingAttentionBackwardOp,
-                cp::BlockAttentionOp, cp::BlockAttentionBackwardOp>(op))
+                cp::BlockAttentionOp, cp::BlockAttentionBackwardOp,
+                cp::SeqToHeadsOp>(op))
           return WalkResult::interrupt();
         auto flex = dyn_cast<cp::FlexAttentionOp>(op);
         if (flex && flex.getKey().getDefiningOp<shard::AllGatherOp>())

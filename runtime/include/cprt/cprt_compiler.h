@@ -123,7 +123,20 @@ void cprt_c_merge_f32(CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR);
                                  int64_t elem_bytes, int64_t offset);          \
   /* Completes a shift; `send` is passed again so that it stays alive (and \
    * unmodified) until the transfer is done. */                               \
-  void cprt_c_shift_wait_##T(int64_t handle, CPRT_MR /*send*/);
+  void cprt_c_shift_wait_##T(int64_t handle, CPRT_MR /*send*/);            \
+  /* Ulysses (cp.seq_to_heads): this rank's sequence shard (all heads, the  \
+   * balancer's order, local length from the shape) to H/W heads of the     \
+   * whole sequence in original order (seq_len positions, padding dropped), \
+   * through one all-to-all. */                                              \
+  void cprt_c_seq_to_heads_##T(CPRT_MR /*local*/, CPRT_MR /*heads*/,         \
+                               int64_t elem_bytes, int32_t head_dim,         \
+                               int32_t seq_dim, int32_t balancer,            \
+                               int64_t seq_len);                             \
+  /* The inverse (cp.heads_to_seq); padding slots are zeroed. */             \
+  void cprt_c_heads_to_seq_##T(CPRT_MR /*heads*/, CPRT_MR /*local*/,         \
+                               int64_t elem_bytes, int32_t head_dim,         \
+                               int32_t seq_dim, int32_t balancer,            \
+                               int64_t seq_len);
 
 CPRT_C_MOVEMENT_DECLS(f32)
 CPRT_C_MOVEMENT_DECLS(bf16)

@@ -15,6 +15,7 @@
 #include "cprt/LoadBalancer.h"
 #include "cprt/RingAttention.h"
 #include "cprt/SeqScan.h"
+#include "cprt/Ulysses.h"
 #include "cprt/cprt.h"
 
 #include <algorithm>
@@ -245,6 +246,45 @@ void allGatherImpl(int64_t ri, const cprt_memref *in, int64_t ro,
       for (int w = 0; w < W; ++w)
         std::memcpy(r.data + (size_t(o) * W + w) * row,
                     all.data() + size_t(w) * block + size_t(o) * row, row);
+    return CPRT_OK;
+  });
+}
+
+/// cp.seq_to_heads (toHeads) / cp.heads_to_seq through runtime/src/capi/
+/// Ulysses.cpp on this rank's communicator.
+void ulyssesImpl(bool toHeads, int64_t ri, const cprt_memref *in, int64_t ro,
+                 const cprt_memref *out, int64_t eb, int32_t headDim,
+                 int32_t seqDim, int32_t bal, int64_t seqLen) {
+  sticky(toHeads ? "seq_to_heads" : "heads_to_seq", [&] {
+    Buffer a = view(ri, in, eb, "ulysses input");
+    Buffer r = view(ro, out, eb, "ulysses output");
+    check(bal >= 0 && bal <= 2,
+          "ulysses: balancer " + std::to_string(bal) +
+              " is not supported (expected none, head_tail or striped)");
+    check(a.shape.size() == r.shape.size(),
+          "ulysses: input and output ranks differ");
+    RankContext &c = requireContext();
+    int W = c.comm->size();
+    ShardLayout layout = makeLayout(Balancer(bal), seqLen, W);
+    const Buffer &local = toHeads ? a : r, &heads = toHeads ? r : a;
+    int n = int(local.shape.size());
+    check(headDim >= 0 && headDim < n && seqDim >= 0 && seqDim < n,
+          "ulysses: head_dim/seq_dim out of range");
+    for (int i = 0; i < n; ++i) {
+      int64_t want = i == headDim   ? local.shape[i] / W
+                     : i == seqDim ? seqLen
+                                   : local.shape[i];
+      check(heads.shape[i] == want,
+            "ulysses: the head-sharded tensor has " +
+                std::to_string(heads.shape[i]) + " in dim " +
+                std::to_string(i) + ", expected " + std::to_string(want));
+    }
+    if (toHeads)
+      seqToHeads(a.data, r.data, local.shape.data(), n, headDim, seqDim,
+                 size_t(eb), layout, *c.comm);
+    else
+      headsToSeq(a.data, r.data, local.shape.data(), n, headDim, seqDim,
+                 size_t(eb), layout, *c.comm);
     return CPRT_OK;
   });
 }
@@ -741,6 +781,18 @@ static void shiftWait(int64_t handle) {
   }                                                                            \
   void cprt_c_shift_wait_##T(int64_t handle, MR, const cprt_memref *) {        \
     shiftWait(handle);                                                         \
+  }                                                                            \
+  void cprt_c_seq_to_heads_##T(MR ri, const cprt_memref *in, MR ro,            \
+                               const cprt_memref *out, int64_t eb,             \
+                               int32_t hd, int32_t sd, int32_t bal,            \
+                               int64_t seq_len) {                              \
+    ulyssesImpl(true, ri, in, ro, out, eb, hd, sd, bal, seq_len);              \
+  }                                                                            \
+  void cprt_c_heads_to_seq_##T(MR ri, const cprt_memref *in, MR ro,            \
+                               const cprt_memref *out, int64_t eb,             \
+                               int32_t hd, int32_t sd, int32_t bal,            \
+                               int64_t seq_len) {                              \
+    ulyssesImpl(false, ri, in, ro, out, eb, hd, sd, bal, seq_len);             \
   }
 
 CPRT_C_MOVEMENT_DEFS(f32)

@@ -97,3 +97,15 @@ func.func @runtime_call(%a: memref<*xf32>, %b: memref<*xf32>) {
   func.call @cprt_c_all_reduce_f32(%a, %b, %k) : (memref<*xf32>, memref<*xf32>, i32) -> ()
   return
 }
+
+// -----
+
+// Ulysses' all-to-alls have no GPU entry point for compiled code yet.
+shard.grid @cp_grid(shape = 2)
+func.func @ulysses(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
+  // expected-error @+1 {{'cp.seq_to_heads' op has no lowering on the GPU path (target=cuda)}}
+  %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xf32> -> tensor<1x2x16x8xf32>
+  // expected-error @+1 {{'cp.heads_to_seq' op has no lowering on the GPU path (target=cuda)}}
+  %s = cp.heads_to_seq %h on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x2x16x8xf32> -> tensor<1x4x8x8xf32>
+  return %s : tensor<1x4x8x8xf32>
+}

@@ -814,3 +814,114 @@ LogicalResult SeqScanOp::verifySymbolUses(SymbolTableCollection &symbols) {
   return verifySplit(*this, getSeqLen(), rtt(getInput()).getShape()[getDim()],
                      *world, getBalancer(), std::nullopt, getPad());
 }
+
+//===----------------------------------------------------------------------===//
+// SeqToHeadsOp / HeadsToSeqOp (Ulysses)
+//===----------------------------------------------------------------------===//
+
+/// Shared by seq_to_heads (seq-sharded -> head-sharded) and heads_to_seq
+/// (head-sharded -> seq-sharded): dims, types and the attributes that need
+/// no symbol. `seqSharded` is the tensor with all heads and the local
+/// sequence, `headSharded` the one with H/W heads and the whole sequence.
+template <typename UlyssesOp>
+static LogicalResult verifyUlysses(UlyssesOp op, Value seqSharded,
+                                   Value headSharded) {
+  auto s = rtt(seqSharded), h = rtt(headSharded);
+  int64_t rank = s.getRank(), hd = op.getHeadDim(), sd = op.getSeqDim();
+  if (h.getRank() != rank)
+    return op->emitOpError("expected input and result of one rank, got ")
+           << rtt(op.getInput()).getRank() << " and "
+           << rtt(op.getResult()).getRank();
+  if (s.getElementType() != h.getElementType())
+    return op->emitOpError("expected one element type for input and result, "
+                           "got ")
+           << rtt(op.getInput()).getElementType() << " and "
+           << rtt(op.getResult()).getElementType();
+  if (hd < 0 || hd >= rank || sd < 0 || sd >= rank)
+    return op->emitOpError("head_dim ")
+           << hd << " and seq_dim " << sd
+           << " must be dims of a tensor of rank " << rank;
+  if (hd == sd)
+    return op->emitOpError("head_dim and seq_dim must differ, both are ")
+           << hd;
+  for (int64_t i = 0; i < rank; ++i)
+    if (i != hd && i != sd && !dimsCompatible(s.getShape()[i], h.getShape()[i]))
+      return op->emitOpError("only the head and sequence dims may change, but "
+                             "dim ")
+             << i << " is " << rtt(op.getInput()).getShape()[i]
+             << " in the input and " << rtt(op.getResult()).getShape()[i]
+             << " in the result";
+  if (op.getBalancer() == LoadBalancer::per_document_head_tail ||
+      op.getBalancer() == LoadBalancer::ptrr)
+    return op->emitOpError("the ")
+           << stringifyLoadBalancer(op.getBalancer())
+           << " permutation depends on data; expected none, head_tail or "
+              "striped";
+  if (op.getSeqLen() <= 0)
+    return op->emitOpError("expected a positive seq_len, got ")
+           << op.getSeqLen();
+  if (!dimsCompatible(h.getShape()[sd], op.getSeqLen()))
+    return op->emitOpError("expected the whole sequence (seq_len = ")
+           << op.getSeqLen() << ") in dim " << sd
+           << " of the head-sharded tensor, got " << h.getShape()[sd];
+  return success();
+}
+
+/// The split of the sequence and of the heads over the grid.
+template <typename UlyssesOp>
+static LogicalResult verifyUlyssesSymbols(UlyssesOp op, Value seqSharded,
+                                          Value headSharded,
+                                          SymbolTableCollection &symbols) {
+  FailureOr<int64_t> world =
+      resolveRing(op, op.getGridAttr(), op.getGridAxes(), symbols);
+  if (failed(world))
+    return failure();
+  auto s = rtt(seqSharded), h = rtt(headSharded);
+  int64_t hd = op.getHeadDim();
+  if (failed(verifySplit(op, op.getSeqLen(), s.getShape()[op.getSeqDim()],
+                         *world, op.getBalancer(), std::nullopt,
+                         op.getPad())))
+    return failure();
+  int64_t heads = s.getShape()[hd], local = h.getShape()[hd];
+  if (ShapedType::isDynamic(*world) || ShapedType::isDynamic(heads))
+    return success();
+  if (heads % *world != 0)
+    return op->emitOpError("cannot split ")
+           << heads << " heads over " << *world
+           << " ranks: expected a multiple of the rank count";
+  if (!ShapedType::isDynamic(local) && local != heads / *world)
+    return op->emitOpError("expected ")
+           << heads / *world << " heads per rank (" << heads << " over "
+           << *world << " ranks), got " << local;
+  return success();
+}
+
+LogicalResult SeqToHeadsOp::verify() {
+  return verifyUlysses(*this, getInput(), getResult());
+}
+
+LogicalResult SeqToHeadsOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  return verifyUlyssesSymbols(*this, getInput(), getResult(), symbols);
+}
+
+LogicalResult HeadsToSeqOp::verify() {
+  return verifyUlysses(*this, getResult(), getInput());
+}
+
+LogicalResult HeadsToSeqOp::verifySymbolUses(SymbolTableCollection &symbols) {
+  return verifyUlyssesSymbols(*this, getResult(), getInput(), symbols);
+}
+
+/// seq_to_heads(heads_to_seq(x)) == x for the same layout: heads_to_seq
+/// zeroes padding slots and seq_to_heads drops them again.
+OpFoldResult SeqToHeadsOp::fold(FoldAdaptor) {
+  auto inv = getInput().getDefiningOp<HeadsToSeqOp>();
+  if (!inv || inv.getInput().getType() != getType() ||
+      inv.getGridAttr() != getGridAttr() ||
+      inv.getGridAxes() != getGridAxes() ||
+      inv.getHeadDim() != getHeadDim() || inv.getSeqDim() != getSeqDim() ||
+      inv.getBalancer() != getBalancer() || inv.getSeqLen() != getSeqLen() ||
+      inv.getPad() != getPad())
+    return {};
+  return inv.getInput();
+}

@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Ulysses.h"
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
 #include "cp/Dialect/TMTensor/IR/TMTensorOps.h"
@@ -966,6 +967,18 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
            << balancerGranule(balancer, std::nullopt) * world
            << "; pass pad=true to pad with masked positions";
 
+  // Ulysses distributes heads: check every attention before rewriting.
+  if (strategy == CPStrategy::ulysses) {
+    WalkResult r = func.walk([&](Operation *op) {
+      if (isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(op) &&
+          failed(checkUlysses(op, world)))
+        return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (r.wasInterrupted())
+      return failure();
+  }
+
   // 1. Analysis, seeded by the attention ops.
   SeqDimAnalysis analysis(seqLen);
   WalkResult seeded = func.walk([&](Operation *op) {
@@ -1198,8 +1211,17 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     }
   }
 
-  // Attention ops become ring attention.
+  // Attention ops become ring attention (or, with strategy=ulysses,
+  // all-to-alls around local attention: Ulysses.cpp).
+  auto isSharded = [&](Value v) { return analysis.dims.contains(v); };
+  UlyssesOptions ulysses{gridRef, world, balancer, seqLen, pad, getRank,
+                         isSharded};
   for (Operation *op : attentionOps) {
+    if (strategy == CPStrategy::ulysses) {
+      if (failed(rewriteUlysses(op, ulysses)))
+        return failure();
+      continue;
+    }
     b.setInsertionPoint(op);
     auto common = [&](OperationState &state, bool causal,
                       std::optional<APFloat> scale, bool gqa) {
@@ -1334,13 +1356,14 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       func.setResultAttr(i, "cp.sharding", shardingAttr(*d));
   func.setType(FunctionType::get(ctx, entry.getArgumentTypes(),
                                  ret.getOperandTypes()));
-  func->setAttr("cp.context_parallel",
-                b.getDictionaryAttr({b.getNamedAttr("grid", gridRef),
-                                     b.getNamedAttr("world_size",
-                                                    b.getI64IntegerAttr(world)),
-                                     b.getNamedAttr("rotate",
-                                                    RotateMethodAttr::get(ctx, rotate)),
-                                     b.getNamedAttr("balancer", balancerAttr)}));
+  SmallVector<NamedAttribute> cpAttrs = {
+      b.getNamedAttr("grid", gridRef),
+      b.getNamedAttr("world_size", b.getI64IntegerAttr(world)),
+      b.getNamedAttr("rotate", RotateMethodAttr::get(ctx, rotate)),
+      b.getNamedAttr("balancer", balancerAttr)};
+  if (strategy == CPStrategy::ulysses)
+    cpAttrs.push_back(b.getNamedAttr("strategy", b.getStringAttr("ulysses")));
+  func->setAttr("cp.context_parallel", b.getDictionaryAttr(cpAttrs));
   return success();
 }
 

@@ -28,6 +28,7 @@ void mlir::cp::buildCPPipeline(OpPassManager &pm,
   cpOptions.loadBalance = options.loadBalance;
   cpOptions.seqArgs = llvm::to_vector(options.seqArgs);
   cpOptions.pad = options.pad;
+  cpOptions.strategy = options.strategy;
   pm.addPass(createCPContextParallel(cpOptions));
   if (options.expand)
     pm.addPass(createCPExpandRing());

@@ -354,6 +354,81 @@ def CP_RingAttentionBackwardOp : CP_GridOp<"ring_attention_backward",
 }
 
 //===----------------------------------------------------------------------===//
+// Ulysses: all-to-all between sequence shards and head shards
+//===----------------------------------------------------------------------===//
+
+def CP_SeqToHeadsOp : CP_GridOp<"seq_to_heads", [Pure]> {
+  let summary = "all-to-all from this rank's sequence shard to a head shard of the whole sequence";
+  let description = [{
+    Ulysses' first all-to-all. `input` is this rank's shard along `seq_dim`
+    (local length `L`, in the order of `balancer`, as `cp.shard` produces
+    it) of a tensor with `H` heads in `head_dim`. The result holds the
+    `H / W` heads `[r·H/W, (r+1)·H/W)` of rank `r` (of the `W` ranks of
+    `grid` along `grid_axes`) for the whole sequence **in original order**:
+    the op undoes the balancer's permutation while it concatenates the
+    shards, and drops padding, so the result's sequence dim is exactly
+    `seq_len` and position-dependent code (`is_causal`, masks, `mask_mod`)
+    keeps its meaning. `H` must be a multiple of `W`; `balancer` one of
+    `none`, `head_tail`, `striped` (static permutations).
+
+    It folds `cp.seq_to_heads(cp.heads_to_seq(%x))` with the same
+    attributes to `%x` (a forward output that the backward reads again).
+
+    `--cp-lower-to-runtime` lowers it to `cprt_c_seq_to_heads_<T>`: one
+    equal-size all-to-all of the communicator plus the load balancer's
+    position table, on every backend.
+
+    Example (H = 8, S = 64, W = 4, head-tail: L = 16):
+    ```mlir
+    %h = cp.seq_to_heads %q on @grid head_dim = 1 seq_dim = 2
+        balancer = <head_tail> seq_len = 64
+        : tensor<1x8x16x64xf32> -> tensor<1x2x64x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
+    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
+    CP_I64Attr:$head_dim, CP_I64Attr:$seq_dim, CP_LoadBalancerAttr:$balancer,
+    CP_I64Attr:$seq_len, UnitAttr:$pad);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $grid (`grid_axes` `=` $grid_axes^)? `head_dim` `=` $head_dim
+    `seq_dim` `=` $seq_dim `balancer` `=` $balancer `seq_len` `=` $seq_len
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def CP_HeadsToSeqOp : CP_GridOp<"heads_to_seq", [Pure]> {
+  let summary = "all-to-all from a head shard of the whole sequence back to this rank's sequence shard";
+  let description = [{
+    The inverse of `cp.seq_to_heads` with the same attributes: `input` holds
+    `H / W` heads for the whole sequence (`seq_len` positions in original
+    order), the result all `H` heads for this rank's sequence shard in the
+    order of `balancer` (local length `L`); padding slots (with `pad`) are
+    zero. Lowered to `cprt_c_heads_to_seq_<T>`.
+
+    Example:
+    ```mlir
+    %o = cp.heads_to_seq %h on @grid head_dim = 1 seq_dim = 2
+        balancer = <head_tail> seq_len = 64
+        : tensor<1x2x64x64xf32> -> tensor<1x8x16x64xf32>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
+    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
+    CP_I64Attr:$head_dim, CP_I64Attr:$seq_dim, CP_LoadBalancerAttr:$balancer,
+    CP_I64Attr:$seq_len, UnitAttr:$pad);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $grid (`grid_axes` `=` $grid_axes^)? `head_dim` `=` $head_dim
+    `seq_dim` `=` $seq_dim `balancer` `=` $balancer `seq_len` `=` $seq_len
+    attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // The explicit ring schedule
 //===----------------------------------------------------------------------===//
 

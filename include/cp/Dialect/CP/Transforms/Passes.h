@@ -16,6 +16,12 @@
 
 namespace mlir::cp {
 
+/// How cp-context-parallel distributes attention (option `strategy`).
+enum class CPStrategy {
+  ring,    ///< cp.ring_attention: key/value blocks move (rotate=...)
+  ulysses, ///< all-to-all to head shards of the whole sequence and back
+};
+
 #define GEN_PASS_DECL
 #include "cp/Dialect/CP/Transforms/Passes.h.inc"
 
@@ -54,6 +60,13 @@ struct CPPipelineOptions : public PassPipelineOptions<CPPipelineOptions> {
   PassOptions::Option<bool> pad{
       *this, "pad", llvm::cl::desc("Pad sequences that do not split evenly"),
       llvm::cl::init(false)};
+  PassOptions::Option<CPStrategy> strategy{
+      *this, "strategy", llvm::cl::desc("How attention is distributed"),
+      llvm::cl::init(CPStrategy::ring),
+      llvm::cl::values(
+          clEnumValN(CPStrategy::ring, "ring", "ring attention"),
+          clEnumValN(CPStrategy::ulysses, "ulysses",
+                     "all-to-all to head shards (Ulysses)"))};
   PassOptions::Option<bool> expand{
       *this, "expand",
       llvm::cl::desc("Expand ring attention into its explicit schedule"),

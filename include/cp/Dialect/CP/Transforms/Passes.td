@@ -39,6 +39,19 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
 
     The device grid is the `shard.grid` named by `grid` (created with
     `grid-size` ranks when it does not exist).
+
+    `strategy=ulysses` keeps the sequence sharding (and its balancer and
+    padding) at the function boundary but distributes each attention by
+    heads instead: `cp.seq_to_heads` all-to-alls query/key/value (and, in
+    the backward, the upstream gradient, output and LSE) to `H/W` heads of
+    the whole sequence in original order, plain `cp.sdpa` /
+    `cp.sdpa_backward` / `cp.flex_attention` runs on them, and
+    `cp.heads_to_seq` returns outputs and gradients to sequence shards.
+    Query heads must divide by the rank count; under GQA key/value heads
+    are split when they divide, replicated `W/Hkv` times when `W` is a
+    multiple of `Hkv` (never expanded to the query heads; replica gradients
+    are summed), and refused otherwise. Masks with per-head values are
+    refused (docs/design.md, "Ulysses").
   }];
   let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
@@ -66,7 +79,13 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
     ListOption<"seqArgs", "seq-args", "unsigned",
                "Indices of the function arguments that carry a sequence dim (default: found from the attention ops)">,
     Option<"pad", "pad", "bool", /*default=*/"false",
-           "Pad sequences that do not split evenly with masked positions instead of rejecting them">
+           "Pad sequences that do not split evenly with masked positions instead of rejecting them">,
+    Option<"strategy", "strategy", "::mlir::cp::CPStrategy",
+           /*default=*/"::mlir::cp::CPStrategy::ring",
+           "How attention is distributed over the ranks",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::cp::CPStrategy::ring, "ring", "ring attention: key/value blocks move (rotate=...)"),
+             clEnumValN(::mlir::cp::CPStrategy::ulysses, "ulysses", "all-to-all to head shards of the whole sequence, local attention, all-to-all back"))}]>
   ];
 }
 
