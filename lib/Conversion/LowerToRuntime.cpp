@@ -529,7 +529,7 @@ LogicalResult lowerUlysses(ModuleOp m, UlyssesOp op, StringRef entry) {
   c.call((entry + *sfx).str(),
          {c.input(op.getInput()), c.unranked(out),
           c.i64(c.elemBytes(t.getElementType())), c.i32(op.getHeadDim()),
-          c.i32(op.getSeqDim()), c.i32((int32_t)op.getBalancer()),
+          c.i32(op.getSeqDim()), c.i32(abi::value(op.getBalancer())),
           c.i64(op.getSeqLen())});
   op.getResult().replaceAllUsesWith(c.result(out, t));
   op.erase();

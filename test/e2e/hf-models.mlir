@@ -22,3 +22,20 @@
 // DETECT: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} {enable_gqa, scale = 0.35355{{[0-9]+}} : f64} : (tensor<1x4x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x1x64x64xi1>)
 // RUN: not %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 2 --pipeline "" --inputs %fixtures/HF/llama-sdpa-default.in0.npy 2>&1 | FileCheck %s --check-prefix=REFUSE
 // REFUSE: error: 'tensor.extract' op cannot make 'tensor.extract' context-parallel
+
+// An attention_mask (batch 2, row 1 left-padded by 5): detection splits the
+// causal part off (is_causal) and keeps the key-padding part as a
+// [2, 1, 1, 64] mask, which carries the sequence in its key dim only; the
+// pass all-gathers it whole (cp.unshard) for the ring or Ulysses. Equal to
+// PyTorch and to single device on 1-8 ranks, every rotate method.
+// RUN: cp-opt %fixtures/HF/llama-sdpa-padmask.linalg.mlir --cp-pipeline="grid-size=2 expand=false" | FileCheck %s --check-prefix=KEYMASK
+// KEYMASK: cp.unshard %{{.+}} on @cp_grid dim = 3 balancer = <head_tail> : tensor<2x1x1x32xi1> -> tensor<2x1x1x64xi1>
+// KEYMASK: cp.ring_attention %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} on @cp_grid {{.+}} : (tensor<2x4x32x8xf32>, tensor<2x2x32x8xf32>, tensor<2x2x32x8xf32>, tensor<2x1x1x64xi1>)
+// RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 1 --pipeline "rotate=ring load-balance=head_tail" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
+// RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 3 --pipeline "rotate=ring load-balance=head_tail pad=true" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
+// RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 4 --pipeline "rotate=alltoall load-balance=striped" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
+// RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 8 --pipeline "rotate=allgather load-balance=none" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
+// RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 5 --pipeline "rotate=ring load-balance=head_tail pad=true expand=false" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
+// RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 4 --pipeline "strategy=ulysses load-balance=head_tail" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
+// PAD: result #0 vs {{.*}}llama-sdpa-padmask.out.npy f32(2, 64, 32): max abs err {{.*}} ok
+// PAD: result #0 vs single device f32(2, 64, 32): max abs err {{.*}} ok

@@ -519,7 +519,7 @@ func.func @f(%q: tensor<1x4x16x16xf32>, %m: tensor<64xi1>) {
 
 shard.grid @grid(shape = 4)
 func.func @f(%q: tensor<1x4x16x16xf32>, %m: tensor<8x64xi1>) {
-  // expected-error @+1 {{expected the mask to have one row per local query (16), got 8}}
+  // expected-error @+1 {{expected the mask to have one row per local query (16) or one row for all of them, got 8}}
   %o = cp.ring_attention %q, %q, %q mask %m on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<none>, seq_len = 64 : i64} : (tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<8x64xi1>) -> tensor<1x4x16x16xf32>
   return
 }

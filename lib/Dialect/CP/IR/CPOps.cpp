@@ -601,10 +601,11 @@ static LogicalResult verifyRingCommon(RingOp op,
     if (m.getRank() < 2 || m.getRank() > rank)
       return op.emitOpError("expected a mask of rank 2 to ")
              << rank << " ([..., L, W*L]), got rank " << m.getRank();
-    if (!dimsCompatible(m.getShape()[m.getRank() - 2], lq))
+    int64_t rows = m.getShape()[m.getRank() - 2];
+    if (rows != 1 && !dimsCompatible(rows, lq))
       return op.emitOpError("expected the mask to have one row per local "
                             "query (")
-             << lq << "), got " << m.getShape()[m.getRank() - 2];
+             << lq << ") or one row for all of them, got " << rows;
     int64_t cols = m.getShape().back();
     if (!ShapedType::isDynamic(cols) && cols != op.getSeqLen())
       return op.emitOpError("expected the mask to have one column per key "

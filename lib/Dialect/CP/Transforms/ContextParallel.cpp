@@ -201,6 +201,10 @@ public:
   llvm::MapVector<Operation *, unsigned> seqLoops;
   /// tm_tensor.scan ops that scan along the sequence, with the scan kind.
   llvm::MapVector<Operation *, ScanKind> seqScans;
+  /// Attention ops whose mask carries the sequence in its key dim only (a
+  /// key-padding mask [.., 1, S] from an attention_mask argument): the mask
+  /// is all-gathered to original key order before the attention.
+  llvm::SetVector<Operation *> keyMasks;
 
 private:
   /// Relates the sequence dim `d` of `v` (an operand or result of `op`) to
@@ -389,6 +393,15 @@ LogicalResult SeqDimAnalysis::relateAttention(Operation *op, Value v,
   bool known = llvm::is_contained(tensors, v) && d == seqDimOf(v);
   known |= llvm::is_contained(lses, v) && d == rankedTensor(v).getRank() - 1;
   known |= v == mask && d == rankedTensor(v).getRank() - 2;
+  // A mask along the keys only (its query dim broadcast): every rank needs
+  // all of it, gathered in original order (keyMasks).
+  if (v == mask && d == rankedTensor(v).getRank() - 1) {
+    if (rankedTensor(v).getShape()[seqDimOf(v)] != 1)
+      return op->emitOpError("the mask carries the sequence in its key dim "
+                             "but not in its query dim; cannot shard it");
+    keyMasks.insert(op);
+    known = true;
+  }
   if (!known)
     return op->emitOpError("the sequence reaches this attention op through a "
                            "dim that is not its sequence dim (dim ")
@@ -1217,6 +1230,26 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
   UlyssesOptions ulysses{gridRef, world, balancer, seqLen, pad, getRank,
                          isSharded};
   for (Operation *op : attentionOps) {
+    // A mask sharded along its keys: gather it whole, in original order.
+    if (analysis.keyMasks.contains(op)) {
+      OpOperand *maskUse = nullptr;
+      if (auto sdpa = dyn_cast<SDPAOp>(op))
+        maskUse = &sdpa.getMaskMutable()[0];
+      else if (auto bw = dyn_cast<SDPABackwardOp>(op))
+        maskUse = &bw.getMaskMutable()[0];
+      if (!maskUse)
+        return op->emitOpError("expected a mask operand");
+      auto local = rankedTensor(maskUse->get());
+      int64_t keyDim = local.getRank() - 1;
+      SmallVector<int64_t> shape(local.getShape());
+      shape[keyDim] = seqLen;
+      b.setInsertionPoint(op);
+      auto whole = UnshardOp::create(
+          b, op->getLoc(), local.clone(shape), maskUse->get(), Value(),
+          gridRef, b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(keyDim),
+          balancerAttr, IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
+      maskUse->set(whole.getResult());
+    }
     if (strategy == CPStrategy::ulysses) {
       if (failed(rewriteUlysses(op, ulysses)))
         return failure();

@@ -119,3 +119,4 @@ func.func @split_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x4x4x8xf32> {
   %e = tensor.expand_shape %o [[0], [1], [2, 3], [4]] output_shape [1, 2, 4, 4, 8] : tensor<1x2x16x8xf32> into tensor<1x2x4x4x8xf32>
   return %e : tensor<1x2x4x4x8xf32>
 }
+

@@ -280,7 +280,8 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     and `enable_gqa` have their `cp.sdpa` meanings in original positions.
     `mask` (optional) holds the local query rows against all keys of the
     sequence in original order: last two dims `[L, seq_len]` (the runtime
-    picks the columns of each received block). `segment_ids` (optional,
+    picks the columns of each received block); one row (`[.., 1, seq_len]`,
+    a key-padding mask) holds for every local query. `segment_ids` (optional,
     `[L]` or `[batch, L]` integers) are document ids of the local tokens: a
     query sees only keys of its own document.
 
