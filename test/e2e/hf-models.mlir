@@ -12,16 +12,25 @@
 // CP: result #0 vs single device f32(1, 64, 32): max abs err {{.*}} ok
 
 // The default export: transformers' packed-sequence detection is a cumsum
-// (tm_tensor.scan) whose document ids are gathered by position into a
-// data-dependent causal & same-document mask. It parses and runs on one
-// device like PyTorch; the attention is detected (the mask is a tensor);
-// making it context-parallel is refused at the gather, naming it.
+// (tm_tensor.scan) of a shifted difference of the positions, whose document
+// ids are gathered by position into a causal & same-document mask. None of
+// it depends on an argument: the pass computes it whole on every rank
+// (the shift cannot be sharded) and shards the mask at the attention.
+// Equal to PyTorch and to single device on 1-8 ranks.
 // RUN: %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --inputs %fixtures/HF/llama-sdpa-default.in0.npy --expect %fixtures/HF/llama-sdpa-default.out.npy 2>&1 | FileCheck %s --check-prefix=ONE
 // ONE: result #0 vs {{.*}}llama-sdpa-default.out.npy f32(1, 64, 32): max abs err {{.*}} ok
 // RUN: cp-opt %fixtures/HF/llama-sdpa-default.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=DETECT
 // DETECT: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} {enable_gqa, scale = 0.35355{{[0-9]+}} : f64} : (tensor<1x4x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<1x1x64x64xi1>)
-// RUN: not %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 2 --pipeline "" --inputs %fixtures/HF/llama-sdpa-default.in0.npy 2>&1 | FileCheck %s --check-prefix=REFUSE
-// REFUSE: error: 'tensor.extract' op cannot make 'tensor.extract' context-parallel
+// RUN: cp-opt %fixtures/HF/llama-sdpa-default.linalg.mlir --cp-pipeline="grid-size=4 expand=false" | FileCheck %s --check-prefix=WHOLE
+// WHOLE: tm_tensor.scan dimension(1) inclusive(true) ins(%{{.+}} : tensor<1x64xi64>)
+// WHOLE: cp.shard %{{.+}} on @cp_grid dim = 2 balancer = <head_tail> : tensor<1x1x64x64xi1> -> tensor<1x1x16x64xi1>
+// WHOLE: cp.ring_attention
+// RUN: %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 2 --pipeline "rotate=ring load-balance=head_tail" --inputs %fixtures/HF/llama-sdpa-default.in0.npy --expect %fixtures/HF/llama-sdpa-default.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=DEF
+// RUN: %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 3 --pipeline "rotate=ring load-balance=head_tail pad=true" --inputs %fixtures/HF/llama-sdpa-default.in0.npy --expect %fixtures/HF/llama-sdpa-default.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=DEF
+// RUN: %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 8 --pipeline "rotate=alltoall load-balance=striped" --inputs %fixtures/HF/llama-sdpa-default.in0.npy --expect %fixtures/HF/llama-sdpa-default.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=DEF
+// RUN: %cp-run %fixtures/HF/llama-sdpa-default.linalg.mlir --entry llama_sdpa_default --ranks 4 --pipeline "strategy=ulysses load-balance=head_tail" --inputs %fixtures/HF/llama-sdpa-default.in0.npy --expect %fixtures/HF/llama-sdpa-default.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=DEF
+// DEF: result #0 vs {{.*}}llama-sdpa-default.out.npy f32(1, 64, 32): max abs err {{.*}} ok
+// DEF: result #0 vs single device f32(1, 64, 32): max abs err {{.*}} ok
 
 // An attention_mask (batch 2, row 1 left-padded by 5): detection splits the
 // causal part off (is_causal) and keeps the key-padding part as a

@@ -32,6 +32,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -119,9 +121,36 @@ Value cloneDataFree(OpBuilder &b, Value v, RankedTensorType t) {
   return linalg::FillOp::create(b, loc, fill.getInputs()[0], init).getResult(0);
 }
 
+/// The values of `func` that depend on none of its arguments (positions,
+/// masks and tables built from constants and iotas): every rank can compute
+/// them whole.
+llvm::DenseSet<Value> argumentFreeValues(func::FuncOp func) {
+  llvm::DenseSet<Value> free;
+  func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (op == func.getOperation())
+      return WalkResult::advance();
+    if (op->getParentOp() != func.getOperation())
+      return WalkResult::skip(); // nested ops: judged with their parent
+    if (op->getNumResults() == 0 || !isMemoryEffectFree(op) ||
+        isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(op))
+      return WalkResult::skip();
+    SetVector<Value> captured;
+    getUsedValuesDefinedAbove(op->getRegions(), captured);
+    auto isFree = [&](Value x) { return free.contains(x); };
+    if (llvm::all_of(op->getOperands(), isFree) &&
+        llvm::all_of(captured, isFree))
+      for (Value r : op->getResults())
+        free.insert(r);
+    return WalkResult::skip();
+  });
+  return free;
+}
+
 class SeqDimAnalysis {
 public:
-  explicit SeqDimAnalysis(int64_t seqLen) : seqLen(seqLen) {}
+  explicit SeqDimAnalysis(int64_t seqLen,
+                          const llvm::DenseSet<Value> *whole = nullptr)
+      : seqLen(seqLen), whole(whole) {}
 
   /// Records that `v` carries the sequence in dim `d`; diagnoses conflicts.
   /// The dim may hold the sequence as one factor of a merged dim: its size
@@ -142,6 +171,23 @@ public:
              << (inner != 1 ? " (times the dims merged inside it)" : "")
              << ", got " << size
              << " (sequences of different lengths cannot be sharded together)";
+    // Argument-free values that are computed whole (second attempt, see
+    // runOnFunction): each user reads its local shard (cp.shard).
+    if (whole && whole->contains(v) && !isDataFree(v) &&
+        v.getDefiningOp() != at) {
+      if (inner != 1)
+        return at->emitOpError("reads a sequence-independent tensor with "
+                               "the sequence merged into other dims; cannot "
+                               "shard it");
+      for (OpOperand &use : v.getUses())
+        if (use.getOwner() == at) {
+          auto [it, inserted] = shardAtUse.try_emplace(&use, d);
+          if (!inserted && it->second != d)
+            return at->emitOpError("uses one value with the sequence in two "
+                                   "dims");
+        }
+      return success();
+    }
     // Values without data (empty, splat, fills of those) are often shared
     // by CSE between unrelated users: relate them per use, and give each
     // use its own local copy.
@@ -205,6 +251,13 @@ public:
   /// key-padding mask [.., 1, S] from an attention_mask argument): the mask
   /// is all-gathered to original key order before the attention.
   llvm::SetVector<Operation *> keyMasks;
+  /// Operands that read a sequence-carrying tensor at data-dependent places
+  /// (tensor.extract, tosa.gather's table): they read it whole, in original
+  /// order (cp.unshard), since the indices are the original program's.
+  llvm::SetVector<OpOperand *> wholeReads;
+  /// Uses of argument-free values computed whole, with the dim their user
+  /// shards (second attempt only).
+  llvm::MapVector<OpOperand *, int64_t> shardAtUse;
 
 private:
   /// Relates the sequence dim `d` of `v` (an operand or result of `op`) to
@@ -235,6 +288,8 @@ private:
   }
 
   int64_t seqLen;
+  /// Argument-free values to compute whole instead of sharding (or null).
+  const llvm::DenseSet<Value> *whole;
   int64_t curInner = 1;
   SmallVector<ValueDim> worklist;
 };
@@ -618,15 +673,30 @@ LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
     return failure(failed(add(op->getOperand(0), d, op)) ||
                    failed(add(op->getResult(0), d, op)));
   }
+  if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+    // An element at data-dependent indices (transformers' packed-sequence
+    // mask gathers document ids by position): read the whole tensor.
+    if (v != extract.getTensor() || curInner != 1)
+      return op->emitOpError("reads the sequence at data-dependent places "
+                             "from a tensor that merges it with other dims; "
+                             "cannot shard it");
+    wholeReads.insert(&extract.getTensorMutable());
+    return success();
+  }
   if (auto gather = dyn_cast<tosa::GatherOp>(op)) {
     // values [N, K, C], indices [N, W] -> out [N, W, C]. N is a batch dim;
     // W only selects (indices are data, the table is read whole); K is
-    // read at data-dependent places, so it must not carry the sequence.
+    // read at data-dependent places: a table along the sequence is read
+    // whole (wholeReads).
     Value values = gather.getValues(), indices = gather.getIndices(),
           out = gather.getOutput();
-    if (v == values && d == 1)
-      return op->emitOpError("gathers along the sequence dim at data-dependent "
-                             "positions; cannot shard it");
+    if (v == values && d == 1) {
+      if (curInner != 1)
+        return op->emitOpError("gathers along the sequence dim merged with "
+                               "other dims; cannot shard it");
+      wholeReads.insert(&gather.getValuesMutable());
+      return success();
+    }
     if (d == 0)
       return failure(failed(add(values, 0, op)) || failed(add(indices, 0, op)) ||
                      failed(add(out, 0, op)));
@@ -992,24 +1062,56 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       return failure();
   }
 
-  // 1. Analysis, seeded by the attention ops.
-  SeqDimAnalysis analysis(seqLen);
-  WalkResult seeded = func.walk([&](Operation *op) {
-    Value q;
-    if (auto s = dyn_cast<SDPAOp>(op))
-      q = s.getQuery();
-    else if (auto b = dyn_cast<SDPABackwardOp>(op))
-      q = b.getQuery();
-    else if (auto f = dyn_cast<FlexAttentionOp>(op))
-      q = f.getQuery();
-    else
+  // 1. Analysis, seeded by the attention ops. First everything along the
+  // sequence is sharded; if that fails, once more with the values that
+  // depend on no argument (transformers' packed-sequence document ids,
+  // computed from an iota with a shift, a scan and gathers) computed whole
+  // on every rank and sharded where they meet sharded data. The first
+  // attempt's diagnostics are reported if both fail.
+  auto analyse = [&](SeqDimAnalysis &a) -> LogicalResult {
+    WalkResult seeded = func.walk([&](Operation *op) {
+      Value q;
+      if (auto s = dyn_cast<SDPAOp>(op))
+        q = s.getQuery();
+      else if (auto b = dyn_cast<SDPABackwardOp>(op))
+        q = b.getQuery();
+      else if (auto f = dyn_cast<FlexAttentionOp>(op))
+        q = f.getQuery();
+      else
+        return WalkResult::advance();
+      if (failed(a.add(q, rankedTensor(q).getRank() - 2, op)))
+        return WalkResult::interrupt();
       return WalkResult::advance();
-    if (failed(analysis.add(q, rankedTensor(q).getRank() - 2, op)))
-      return WalkResult::interrupt();
-    return WalkResult::advance();
-  });
-  if (seeded.wasInterrupted() || failed(analysis.run()))
-    return failure();
+    });
+    return failure(seeded.wasInterrupted() || failed(a.run()));
+  };
+  llvm::DenseSet<Value> argumentFree = argumentFreeValues(func);
+  std::optional<SeqDimAnalysis> sharded(std::in_place, seqLen);
+  SmallVector<Diagnostic> firstErrors;
+  LogicalResult firstTry = success();
+  {
+    ScopedDiagnosticHandler collect(func.getContext(), [&](Diagnostic &diag) {
+      firstErrors.push_back(std::move(diag));
+      return success();
+    });
+    firstTry = analyse(*sharded);
+  }
+  if (failed(firstTry)) {
+    sharded.emplace(seqLen, &argumentFree);
+    LogicalResult secondTry = success();
+    {
+      ScopedDiagnosticHandler drop(func.getContext(),
+                                   [](Diagnostic &) { return success(); });
+      secondTry = analyse(*sharded);
+    }
+    if (failed(secondTry)) {
+      DiagnosticEngine &engine = func.getContext()->getDiagEngine();
+      for (Diagnostic &diag : firstErrors)
+        engine.emit(std::move(diag));
+      return failure();
+    }
+  }
+  SeqDimAnalysis &analysis = *sharded;
 
   // Pad with garbage is only sound where padded positions never mix into
   // real ones: attention masks them, reductions would not.
@@ -1200,6 +1302,47 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
           def->use_empty())
         def->erase();
 
+  // Argument-free values computed whole: one local shard per value and dim,
+  // right after its definition, for the users that need it.
+  DenseMap<std::pair<Value, int64_t>, Value> shardOf;
+  for (auto &[use, d] : analysis.shardAtUse) {
+    Value whole = use->get();
+    Value &local = shardOf[{whole, d}];
+    if (!local) {
+      b.setInsertionPointAfterValue(whole);
+      local = ShardOp::create(b, whole.getLoc(), localType(whole, d), whole,
+                              Value(), gridRef, b.getDenseI16ArrayAttr({}),
+                              b.getI64IntegerAttr(d), balancerAttr,
+                              IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr())
+                  .getResult();
+    }
+    use->set(local);
+  }
+
+  // Reads at data-dependent places see the whole tensor in original order
+  // (one gather per tensor, right after its definition).
+  DenseMap<Value, Value> wholeOf;
+  for (OpOperand *use : analysis.wholeReads) {
+    Value local = use->get();
+    Value &whole = wholeOf[local];
+    if (!whole && local.getDefiningOp<ShardOp>()) {
+      whole = local.getDefiningOp<ShardOp>().getInput(); // a constant's shard
+    } else if (!whole) {
+      auto t = rankedTensor(local);
+      int64_t d = analysis.dims.lookup(local);
+      SmallVector<int64_t> shape(t.getShape());
+      shape[d] = seqLen;
+      b.setInsertionPointAfterValue(local);
+      whole = UnshardOp::create(b, local.getLoc(), t.clone(shape), local,
+                                Value(), gridRef, b.getDenseI16ArrayAttr({}),
+                                b.getI64IntegerAttr(d), balancerAttr,
+                                IntegerAttr(),
+                                pad ? b.getUnitAttr() : UnitAttr())
+                  .getResult();
+    }
+    use->set(whole);
+  }
+
   rewriteSeqScans(b, analysis, gridRef, balancerAttr, seqLen, pad);
 
   // Position-dependent code and reductions over the sequence.
@@ -1226,7 +1369,10 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
 
   // Attention ops become ring attention (or, with strategy=ulysses,
   // all-to-alls around local attention: Ulysses.cpp).
-  auto isSharded = [&](Value v) { return analysis.dims.contains(v); };
+  // Sharded: along the analysis, or a local shard of a value computed whole.
+  auto isSharded = [&](Value v) {
+    return analysis.dims.contains(v) || v.getDefiningOp<ShardOp>();
+  };
   UlyssesOptions ulysses{gridRef, world, balancer, seqLen, pad, getRank,
                          isSharded};
   for (Operation *op : attentionOps) {

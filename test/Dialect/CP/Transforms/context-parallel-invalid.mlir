@@ -101,17 +101,6 @@ func.func @concat_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x32x8xf32> {
 
 // -----
 
-// A tensor on the sequence read at a computed index inside a region.
-func.func @gather_seq(%q: tensor<1x2x16x8xf32>, %i: index) -> f32 {
-  %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
-  %c0 = arith.constant 0 : index
-  // expected-error @+1 {{cannot make 'tensor.extract' context-parallel: unknown how it maps the sequence dim}}
-  %x = tensor.extract %o[%c0, %c0, %i, %c0] : tensor<1x2x16x8xf32>
-  return %x : f32
-}
-
-// -----
-
 // A reshape that splits the sequence over two dims.
 func.func @split_seq(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x4x4x8xf32> {
   %o = cp.sdpa %q, %q, %q : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
