@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CpGlue.h"
+#include "cprt/Half.h"
 #include "cprt/cprt.h"
 #include "cprt/cprt_compiler.h"
 #include "cprt/cuda/cprt_gpu_compiled.h"
@@ -122,12 +123,8 @@ const char *npyDescrOf(const cp_aot_tensor &t) {
 double valueAt(const std::string &dtype, const char *p, int64_t i) {
   if (dtype == "f32") return reinterpret_cast<const float *>(p)[i];
   if (dtype == "f64") return reinterpret_cast<const double *>(p)[i];
-  if (dtype == "bf16") {
-    uint32_t bits = uint32_t(reinterpret_cast<const uint16_t *>(p)[i]) << 16;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-  }
+  if (dtype == "bf16") return cprt::bf16ToFloat(reinterpret_cast<const uint16_t *>(p)[i]);
+  if (dtype == "f16") return cprt::f16ToFloat(reinterpret_cast<const uint16_t *>(p)[i]);
   if (dtype == "i64") return double(reinterpret_cast<const int64_t *>(p)[i]);
   if (dtype == "i32") return double(reinterpret_cast<const int32_t *>(p)[i]);
   return NAN; // compared as raw bytes elsewhere
