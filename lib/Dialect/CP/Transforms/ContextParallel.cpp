@@ -676,7 +676,8 @@ LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
   if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
     // An element at data-dependent indices (transformers' packed-sequence
     // mask gathers document ids by position): read the whole tensor.
-    if (v != extract.getTensor() || curInner != 1)
+    if (v != extract.getTensor() || curInner != 1 ||
+        rankedTensor(v).getShape()[d] != seqLen)
       return op->emitOpError("reads the sequence at data-dependent places "
                              "from a tensor that merges it with other dims; "
                              "cannot shard it");
@@ -691,7 +692,7 @@ LogicalResult SeqDimAnalysis::relate(Operation *op, Value v, int64_t d) {
     Value values = gather.getValues(), indices = gather.getIndices(),
           out = gather.getOutput();
     if (v == values && d == 1) {
-      if (curInner != 1)
+      if (curInner != 1 || rankedTensor(values).getShape()[1] != seqLen)
         return op->emitOpError("gathers along the sequence dim merged with "
                                "other dims; cannot shard it");
       wholeReads.insert(&gather.getValuesMutable());

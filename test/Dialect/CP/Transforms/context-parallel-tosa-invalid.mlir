@@ -43,3 +43,18 @@ func.func @slice_offset(%q: tensor<1x2x64x8xf32>) -> tensor<1x2x63x8xf32> {
   %s = tosa.slice %o, %lo, %sz : (tensor<1x2x64x8xf32>, !tosa.shape<4>, !tosa.shape<4>) -> tensor<1x2x63x8xf32>
   return %s : tensor<1x2x63x8xf32>
 }
+
+// -----
+
+// A gather table whose dim 1 holds the sequence merged with the batch (a
+// [2, 16, ..] tensor reshaped to [1, 32, ..]): reading it whole would need
+// the other dims' shards too.
+func.func @gather_table_merged(%q: tensor<2x2x16x8xf32>, %idx: tensor<1x3xi32>) -> tensor<1x3x16xf32> {
+  %o = cp.sdpa %q, %q, %q : (tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>) -> tensor<2x2x16x8xf32>
+  %p = tosa.transpose %o {perms = array<i32: 0, 2, 1, 3>} : (tensor<2x2x16x8xf32>) -> tensor<2x16x2x8xf32>
+  %shape = tosa.const_shape {values = dense<[1, 32, 16]> : tensor<3xindex>} : () -> !tosa.shape<3>
+  %t = tosa.reshape %p, %shape : (tensor<2x16x2x8xf32>, !tosa.shape<3>) -> tensor<1x32x16xf32>
+  // expected-error @+1 {{gathers along the sequence dim merged with other dims; cannot shard it}}
+  %g = tosa.gather %t, %idx : (tensor<1x32x16xf32>, tensor<1x3xi32>) -> tensor<1x3x16xf32>
+  return %g : tensor<1x3x16xf32>
+}
