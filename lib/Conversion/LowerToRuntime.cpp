@@ -742,8 +742,57 @@ Value inlineModifier(OpBuilder &b, Region &region, ValueRange args) {
   return map.lookup(cast<YieldOp>(block.getTerminator()).getValues()[0]);
 }
 
+/// A rank-3 flex op ([B*H, S, D]: torch-mlir folds batch and heads when a
+/// model has one KV head) as the rank-4 [1, B*H, S, D] op, when its
+/// modifiers read neither the batch nor the head index (kv head x / group
+/// is right for the folded dim too). Returns the new op, or null.
+FailureOr<FlexAttentionOp> unfoldRank3Flex(FlexAttentionOp op) {
+  auto unusedBH = [](Region &r, unsigned first) {
+    return r.empty() || (r.getArgument(first).use_empty() &&
+                         r.getArgument(first + 1).use_empty());
+  };
+  if (!unusedBH(op.getMaskMod(), 0) || !unusedBH(op.getScoreMod(), 1))
+    return op.emitOpError("reads the batch or head index in a modifier of "
+                          "rank-3 [B*H, S, D] attention; the lowering takes "
+                          "[B, H, S, D]");
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  ReassociationIndices first = {0, 1};
+  SmallVector<ReassociationIndices> r4 = {first, {2}, {3}},
+                                    r3 = {first, {2}};
+  auto lead1 = [](RankedTensorType t) {
+    SmallVector<int64_t> shape = {1};
+    llvm::append_range(shape, t.getShape());
+    return t.clone(shape);
+  };
+  auto expand = [&](Value x) -> Value {
+    return tensor::ExpandShapeOp::create(b, loc, lead1(rtt(x)), x, r4);
+  };
+  Type lseTy = op.getLse() ? Type(lead1(rtt(op.getLse()))) : Type();
+  auto unfolded = FlexAttentionOp::create(
+      b, loc, lead1(rtt(op.getOutput())), lseTy, expand(op.getQuery()),
+      expand(op.getKey()), expand(op.getValue()), op.getScaleAttr(),
+      op.getEnableGqaAttr());
+  unfolded.getMaskMod().takeBody(op.getMaskMod());
+  unfolded.getScoreMod().takeBody(op.getScoreMod());
+  op.getOutput().replaceAllUsesWith(tensor::CollapseShapeOp::create(
+      b, loc, op.getOutput().getType(), unfolded.getOutput(), r4));
+  if (op.getLse())
+    op.getLse().replaceAllUsesWith(tensor::CollapseShapeOp::create(
+        b, loc, op.getLse().getType(), unfolded.getLse(), r3));
+  op.erase();
+  return unfolded;
+}
+
 LogicalResult lowerFlex(ModuleOp m, FlexAttentionOp op) {
   auto q = rtt(op.getQuery()), k = rtt(op.getKey()), v = rtt(op.getValue());
+  if (q.getRank() == 3 && rtt(op.getKey()).getRank() == 3 &&
+      rtt(op.getValue()).getRank() == 3) {
+    FailureOr<FlexAttentionOp> unfolded = unfoldRank3Flex(op);
+    if (failed(unfolded))
+      return failure();
+    return lowerFlex(m, *unfolded);
+  }
   if (q.getRank() != 4 || !q.hasStaticShape() || !k.hasStaticShape() ||
       !v.hasStaticShape())
     return op.emitOpError("the lowering decomposes flex attention on static "

@@ -153,14 +153,22 @@ func.func @block_bwd_dout(%do: tensor<1x1x4x4xf16>, %q: tensor<1x1x4x4xf32>, %l:
 
 // -----
 
-func.func @flex_3d(%q: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
-  // expected-error @+1 {{'cp.flex_attention' op the lowering decomposes flex attention on static [B, H, S, D] tensors}}
+func.func @flex_3d_head_index(%q: tensor<2x8x4xf32>) -> tensor<2x8x4xf32> {
+  // expected-error @+1 {{'cp.flex_attention' op reads the batch or head index in a modifier of rank-3 [B*H, S, D] attention; the lowering takes [B, H, S, D]}}
   %o = cp.flex_attention %q, %q, %q : (tensor<2x8x4xf32>, tensor<2x8x4xf32>, tensor<2x8x4xf32>) -> tensor<2x8x4xf32> mask_mod {
   ^bb0(%b: index, %h: index, %i: index, %j: index):
-    %c = arith.cmpi uge, %i, %j : index
+    %c = arith.cmpi uge, %h, %j : index
     cp.yield %c : i1
   }
   return %o : tensor<2x8x4xf32>
+}
+
+// -----
+
+func.func @flex_5d(%q: tensor<1x2x2x8x4xf32>) -> tensor<1x2x2x8x4xf32> {
+  // expected-error @+1 {{'cp.flex_attention' op the lowering decomposes flex attention on static [B, H, S, D] tensors}}
+  %o = cp.flex_attention %q, %q, %q : (tensor<1x2x2x8x4xf32>, tensor<1x2x2x8x4xf32>, tensor<1x2x2x8x4xf32>) -> tensor<1x2x2x8x4xf32>
+  return %o : tensor<1x2x2x8x4xf32>
 }
 
 // -----
