@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "StrategyChoice.h"
 #include "Ulysses.h"
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
@@ -1051,10 +1052,14 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
            << balancerGranule(balancer, std::nullopt) * world
            << "; pass pad=true to pad with masked positions";
 
+  // Which attention ops use Ulysses (strategy=auto: StrategyChoice.cpp).
+  auto plan = chooseStrategies(func, world, strategy, topology, rotate, balancer);
+  if (failed(plan))
+    return failure();
   // Ulysses distributes heads: check every attention before rewriting.
-  if (strategy == CPStrategy::ulysses) {
+  {
     WalkResult r = func.walk([&](Operation *op) {
-      if (isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(op) &&
+      if (plan->lookup(op) == CPStrategy::ulysses &&
           failed(checkUlysses(op, world)))
         return WalkResult::interrupt();
       return WalkResult::advance();
@@ -1397,7 +1402,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
           balancerAttr, IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
       maskUse->set(whole.getResult());
     }
-    if (strategy == CPStrategy::ulysses) {
+    if (plan->lookup(op) == CPStrategy::ulysses) {
       if (failed(rewriteUlysses(op, ulysses)))
         return failure();
       continue;
@@ -1541,8 +1546,8 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       b.getNamedAttr("world_size", b.getI64IntegerAttr(world)),
       b.getNamedAttr("rotate", RotateMethodAttr::get(ctx, rotate)),
       b.getNamedAttr("balancer", balancerAttr)};
-  if (strategy == CPStrategy::ulysses)
-    cpAttrs.push_back(b.getNamedAttr("strategy", b.getStringAttr("ulysses")));
+  if (auto summary = strategySummary(*plan))
+    cpAttrs.push_back(b.getNamedAttr("strategy", b.getStringAttr(*summary)));
   func->setAttr("cp.context_parallel", b.getDictionaryAttr(cpAttrs));
   return success();
 }

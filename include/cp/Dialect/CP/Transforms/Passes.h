@@ -20,6 +20,7 @@ namespace mlir::cp {
 enum class CPStrategy {
   ring,    ///< cp.ring_attention: key/value blocks move (rotate=...)
   ulysses, ///< all-to-all to head shards of the whole sequence and back
+  automatic, ///< `auto`: the cost model picks ring or ulysses per attention
 };
 
 #define GEN_PASS_DECL
@@ -66,7 +67,14 @@ struct CPPipelineOptions : public PassPipelineOptions<CPPipelineOptions> {
       llvm::cl::values(
           clEnumValN(CPStrategy::ring, "ring", "ring attention"),
           clEnumValN(CPStrategy::ulysses, "ulysses",
-                     "all-to-all to head shards (Ulysses)"))};
+                     "all-to-all to head shards (Ulysses)"),
+          clEnumValN(CPStrategy::automatic, "auto",
+                     "the cost model picks ring or ulysses per attention"))};
+  PassOptions::Option<std::string> topology{
+      *this, "topology",
+      llvm::cl::desc("Machine for strategy=auto's cost model: h200-nvlink, "
+                     "h100-ib or cpu"),
+      llvm::cl::init("h200-nvlink")};
   PassOptions::Option<bool> expand{
       *this, "expand",
       llvm::cl::desc("Expand ring attention into its explicit schedule"),

@@ -52,6 +52,12 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
     multiple of `Hkv` (never expanded to the query heads; replica gradients
     are summed), and refused otherwise. Masks with per-head values are
     refused (docs/design.md, "Ulysses").
+
+    `strategy=auto` evaluates the cost model (docs/design.md, "Cost model")
+    on `topology` for every attention op and picks the faster legal of ring
+    (with the given `rotate`) and Ulysses, per op (forward and backward
+    apart); each choice is reported in a remark at the op with the predicted
+    times.
   }];
   let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
@@ -85,7 +91,35 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
            "How attention is distributed over the ranks",
            [{::llvm::cl::values(
              clEnumValN(::mlir::cp::CPStrategy::ring, "ring", "ring attention: key/value blocks move (rotate=...)"),
-             clEnumValN(::mlir::cp::CPStrategy::ulysses, "ulysses", "all-to-all to head shards of the whole sequence, local attention, all-to-all back"))}]>
+             clEnumValN(::mlir::cp::CPStrategy::ulysses, "ulysses", "all-to-all to head shards of the whole sequence, local attention, all-to-all back"),
+             clEnumValN(::mlir::cp::CPStrategy::automatic, "auto", "the cost model picks ring or ulysses per attention op (a remark says why)"))}]>,
+    Option<"topology", "topology", "std::string", /*default=*/"\"h200-nvlink\"",
+           "Machine for strategy=auto's cost model: h200-nvlink, h100-ib or cpu">
+  ];
+}
+
+def CPPlan : Pass<"cp-plan", "ModuleOp"> {
+  let summary = "Print the cost model's predicted time per strategy and rank count for every attention op";
+  let description = [{
+    Leaves the IR unchanged. For every `cp.sdpa`, `cp.sdpa_backward` and
+    `cp.flex_attention` (run it after `--cp-detect-attention` on other
+    input) prints to stdout a table of the predicted time in microseconds of
+    ring attention with each rotation and of Ulysses, for each rank count of
+    `grid-size` (default 1, 2, 4, 8) on `topology`, and the fastest legal
+    one. The model is described in docs/design.md, "Cost model".
+  }];
+  let options = [
+    ListOption<"gridSizes", "grid-size", "int64_t",
+               "Rank counts to tabulate (default 1,2,4,8)">,
+    Option<"topology", "topology", "std::string", /*default=*/"\"h200-nvlink\"",
+           "Machine: h200-nvlink, h100-ib or cpu">,
+    Option<"loadBalance", "load-balance", "::mlir::cp::LoadBalancer",
+           /*default=*/"::mlir::cp::LoadBalancer::head_tail",
+           "Balancer assumed for the rings",
+           [{::llvm::cl::values(
+             clEnumValN(::mlir::cp::LoadBalancer::none, "none", "contiguous blocks"),
+             clEnumValN(::mlir::cp::LoadBalancer::head_tail, "head_tail", "chunk r and 2W-1-r on rank r"),
+             clEnumValN(::mlir::cp::LoadBalancer::striped, "striped", "round robin"))}]>
   ];
 }
 

@@ -1,0 +1,117 @@
+//===- CostModel.h - predicted time of context-parallel strategies -*- C++ -*-===//
+//
+// A closed-form model of one attention op distributed over N ranks by each
+// strategy the compiler knows (ring attention with its three KV rotations,
+// and Ulysses). Pure C++ (no MLIR): cp-context-parallel's strategy=auto and
+// cp-plan call it on the shapes of the attention ops; the unit test
+// (test/Unit/CostModelTest.cpp) checks it against hand-computed numbers.
+// The formulas are documented in docs/design.md, "Cost model".
+//
+//===----------------------------------------------------------------------===//
+#ifndef CP_DIALECT_CP_TRANSFORMS_COSTMODEL_H
+#define CP_DIALECT_CP_TRANSFORMS_COSTMODEL_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlir::cp::cost {
+
+/// Which positions a query attends to.
+enum class MaskKind {
+  full,   ///< every key (also a dense mask or a flex mask_mod: no skipping)
+  causal, ///< keys j <= i: half the work
+  window, ///< `window` keys per query (sliding window)
+};
+
+/// Forward attention or its backward (dq, dk, dv).
+enum class Direction { forward, backward };
+
+/// How a ring's sequence positions are permuted (the pass's load-balance).
+enum class Balance { none, head_tail, striped };
+
+/// The distributions the model predicts.
+enum class Strategy {
+  ring,      ///< ring attention, rotate=ring: point-to-point shifts, overlapped
+  alltoall,  ///< ring attention, rotate=alltoall: each shift is an all-to-all
+  allgather, ///< ring attention, rotate=allgather: KV all-gathered once
+  ulysses,   ///< all-to-all to head shards, local attention, all-to-all back
+};
+constexpr Strategy kAllStrategies[] = {Strategy::ring, Strategy::alltoall,
+                                       Strategy::allgather, Strategy::ulysses};
+const char *strategyName(Strategy s);
+
+/// One attention op: query [B, Hq, S, D], key/value [B, Hkv, S, D].
+struct Attention {
+  int64_t batch = 1;   ///< product of the dims before the heads
+  int64_t qHeads = 1;  ///< Hq
+  int64_t kvHeads = 1; ///< Hkv (GQA when < Hq)
+  int64_t seqLen = 1;  ///< S (queries = keys: self attention)
+  int64_t headDim = 64;
+  int64_t elementBytes = 2; ///< bytes per element of q, k, v, out
+  MaskKind mask = MaskKind::full;
+  int64_t window = 0; ///< keys per query for MaskKind::window
+  Direction direction = Direction::forward;
+};
+
+/// The machine: links, kernel speed, memory. Bandwidths in GB/s (1e9 B/s)
+/// per rank and direction, times in microseconds, throughput in TFLOP/s.
+struct Topology {
+  std::string name;
+  double linkGBps = 0;          ///< rank-to-rank inside a node
+  double latencyUs = 0;         ///< per message or collective round
+  double allToAllEfficiency = 1;///< fraction of the link an all-to-all reaches
+  int64_t ranksPerNode = 0;     ///< 0: every rank in one node
+  double interNodeGBps = 0;     ///< per rank between nodes
+  double interNodeLatencyUs = 0;
+  double kernelTflops = 0;      ///< forward attention kernel on large blocks
+  double backwardFactor = 1;    ///< backward kernel throughput / forward's
+  double kernelOverheadUs = 0;  ///< fixed cost per kernel call (small blocks)
+  double memoryGBps = 0;        ///< merges, accumulator adds
+};
+
+/// The built-in topologies: "h200-nvlink", "h100-ib", "cpu".
+std::optional<Topology> builtinTopology(std::string_view name);
+std::vector<std::string> builtinTopologyNames();
+
+/// Whether Ulysses can distribute `hq` query / `hkv` key/value heads over
+/// `ranks` (Hq % N == 0, and Hkv % N == 0 or N % Hkv == 0); `why` says why not.
+bool ulyssesLegal(int64_t hq, int64_t hkv, int64_t ranks,
+                  std::string *why = nullptr);
+
+/// Floating-point operations of the whole (single-device) attention:
+/// 4·B·Hq·S²·D times the mask's fraction, 2.5x that for the backward.
+double attentionFlops(const Attention &a);
+
+/// Fraction of the S x S scores that the mask keeps (1, 1/2, min(1, w/S)).
+double maskFraction(const Attention &a);
+
+/// Time of one kernel call doing `flops` (the overhead plus flops at the
+/// topology's throughput, backward at backwardFactor of it).
+double kernelUs(double flops, Direction d, const Topology &t);
+
+/// The model's answer for one strategy.
+struct Prediction {
+  Strategy strategy = Strategy::ring;
+  bool legal = true;
+  std::string whyIllegal;
+  double totalUs = 0;   ///< predicted time of the slowest rank
+  double computeUs = 0; ///< kernel time of the slowest rank (all calls)
+  double commUs = 0;    ///< communication time, overlapped or not
+  double mergeUs = 0;   ///< merges / accumulator adds (memory bound)
+};
+
+/// Predicts `s` for `a` over `ranks` ranks of `t` with `balance` (rings only).
+/// ranks == 1 is the single-device attention for every strategy.
+Prediction predict(const Attention &a, Strategy s, int64_t ranks,
+                   Balance balance, const Topology &t);
+
+/// Every strategy of kAllStrategies, in that order.
+std::vector<Prediction> predictAll(const Attention &a, int64_t ranks,
+                                   Balance balance, const Topology &t);
+
+} // namespace mlir::cp::cost
+
+#endif // CP_DIALECT_CP_TRANSFORMS_COSTMODEL_H

@@ -1,0 +1,266 @@
+//===- CostModel.cpp - predicted time of context-parallel strategies ------===//
+//
+// Formulas: docs/design.md, "Cost model". Units: bytes, FLOP, microseconds;
+// a bandwidth of G GB/s moves G·1e3 bytes per microsecond.
+//
+//===----------------------------------------------------------------------===//
+
+#include "cp/Dialect/CP/Transforms/CostModel.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mlir::cp::cost {
+
+const char *strategyName(Strategy s) {
+  switch (s) {
+  case Strategy::ring:
+    return "ring";
+  case Strategy::alltoall:
+    return "ring(alltoall)";
+  case Strategy::allgather:
+    return "ring(allgather)";
+  case Strategy::ulysses:
+    return "ulysses";
+  }
+  return "?";
+}
+
+std::optional<Topology> builtinTopology(std::string_view name) {
+  Topology t;
+  t.name = std::string(name);
+  if (name == "h200-nvlink") {
+    // One node of 8 H200s (NVLink 4, ~400 GB/s effective per direction);
+    // beyond 8 ranks the next node is reached over 50 GB/s per GPU.
+    // Kernel: our flash kernel, 280-300 TFLOP/s forward at S >= 16K
+    // (bench/RESULTS.md); its backward runs at ~0.45x (f+b 166 TFLOP/s
+    // counted as 3.5x the forward's FLOP).
+    t.linkGBps = 400;
+    t.latencyUs = 10;
+    t.allToAllEfficiency = 0.75;
+    t.ranksPerNode = 8;
+    t.interNodeGBps = 50;
+    t.interNodeLatencyUs = 20;
+    t.kernelTflops = 280;
+    t.backwardFactor = 0.45;
+    t.kernelOverheadUs = 20;
+    t.memoryGBps = 4000;
+    return t;
+  }
+  if (name == "h100-ib") {
+    // Nodes of 8 H100s (NVLink ~300 GB/s), 400 Gb/s InfiniBand per GPU
+    // (50 GB/s) between nodes; our flash kernel reaches ~260 TFLOP/s.
+    t.linkGBps = 300;
+    t.latencyUs = 10;
+    t.allToAllEfficiency = 0.75;
+    t.ranksPerNode = 8;
+    t.interNodeGBps = 50;
+    t.interNodeLatencyUs = 20;
+    t.kernelTflops = 260;
+    t.backwardFactor = 0.45;
+    t.kernelOverheadUs = 20;
+    t.memoryGBps = 3000;
+    return t;
+  }
+  if (name == "cpu") {
+    // Thread ranks of one host: "links" are memory copies (~10 GB/s per
+    // rank), one core per rank at ~50 GFLOP/s (bench/RESULTS.md: the
+    // blocked kernel does ~100 GFLOP/s forward on 2 cores, ~0.8x backward).
+    t.linkGBps = 10;
+    t.latencyUs = 5;
+    t.allToAllEfficiency = 0.8;
+    t.ranksPerNode = 0;
+    t.kernelTflops = 0.05;
+    t.backwardFactor = 0.8;
+    t.kernelOverheadUs = 10;
+    t.memoryGBps = 10;
+    return t;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> builtinTopologyNames() {
+  return {"h200-nvlink", "h100-ib", "cpu"};
+}
+
+bool ulyssesLegal(int64_t hq, int64_t hkv, int64_t ranks, std::string *why) {
+  if (ranks <= 1)
+    return true;
+  if (hq % ranks != 0) {
+    if (why)
+      *why = std::to_string(hq) + " query heads do not divide over " +
+             std::to_string(ranks) + " ranks";
+    return false;
+  }
+  if (hkv <= 0 || (hkv % ranks != 0 && ranks % hkv != 0)) {
+    if (why)
+      *why = std::to_string(hkv) + " key/value heads neither divide over " +
+             std::to_string(ranks) + " ranks nor divide " +
+             std::to_string(ranks);
+    return false;
+  }
+  return true;
+}
+
+double maskFraction(const Attention &a) {
+  switch (a.mask) {
+  case MaskKind::full:
+    return 1.0;
+  case MaskKind::causal:
+    return 0.5;
+  case MaskKind::window:
+    return std::min(1.0, double(std::max<int64_t>(a.window, 1)) /
+                             double(std::max<int64_t>(a.seqLen, 1)));
+  }
+  return 1.0;
+}
+
+/// 1 for the forward, 2.5 for the backward (the FlashAttention count).
+static double directionFactor(Direction d) {
+  return d == Direction::backward ? 2.5 : 1.0;
+}
+
+double attentionFlops(const Attention &a) {
+  double s = double(a.seqLen);
+  return 4.0 * a.batch * a.qHeads * s * s * a.headDim * maskFraction(a) *
+         directionFactor(a.direction);
+}
+
+double kernelUs(double flops, Direction d, const Topology &t) {
+  double rate = t.kernelTflops * 1e6; // FLOP per microsecond
+  if (d == Direction::backward)
+    rate *= t.backwardFactor;
+  return t.kernelOverheadUs + flops / rate;
+}
+
+namespace {
+
+bool crossesNodes(int64_t ranks, const Topology &t) {
+  return t.ranksPerNode > 0 && ranks > t.ranksPerNode;
+}
+
+/// One point-to-point message of `bytes` to the ring neighbour. With more
+/// ranks than a node holds, some ring edge crosses nodes and paces the ring.
+double sendUs(double bytes, int64_t ranks, const Topology &t,
+              double efficiency = 1.0) {
+  if (crossesNodes(ranks, t))
+    return t.interNodeLatencyUs + bytes / (t.interNodeGBps * efficiency * 1e3);
+  return t.latencyUs + bytes / (t.linkGBps * efficiency * 1e3);
+}
+
+/// An all-to-all of a per-rank tensor of `bytes`: (N-1)/N of it leaves, at
+/// the all-to-all efficiency of the links; across nodes the intra-node and
+/// inter-node parts go in parallel and the slower one counts.
+double allToAllUs(double bytes, int64_t ranks, const Topology &t) {
+  double n = double(ranks);
+  double eff = t.allToAllEfficiency;
+  if (!crossesNodes(ranks, t))
+    return t.latencyUs + bytes * (n - 1) / n / (t.linkGBps * eff * 1e3);
+  double rpn = double(t.ranksPerNode);
+  double intra = bytes * (rpn - 1) / n / (t.linkGBps * eff * 1e3);
+  double inter = bytes * (n - rpn) / n / (t.interNodeGBps * eff * 1e3);
+  return t.interNodeLatencyUs + std::max(intra, inter);
+}
+
+double memoryUs(double bytes, const Topology &t) {
+  return bytes / (t.memoryGBps * 1e3);
+}
+
+} // namespace
+
+Prediction predict(const Attention &a, Strategy s, int64_t ranks,
+                   Balance balance, const Topology &t) {
+  Prediction p;
+  p.strategy = s;
+  Direction dir = a.direction;
+  bool bwd = dir == Direction::backward;
+  if (ranks <= 1) {
+    p.computeUs = p.totalUs = kernelUs(attentionFlops(a), dir, t);
+    return p;
+  }
+  if (s == Strategy::ulysses && !ulyssesLegal(a.qHeads, a.kvHeads, ranks,
+                                               &p.whyIllegal)) {
+    p.legal = false;
+    return p;
+  }
+  double n = double(ranks);
+  double b = double(a.batch), hq = double(a.qHeads), hkv = double(a.kvHeads);
+  double d = double(a.headDim), e = double(a.elementBytes);
+  double l = std::ceil(double(a.seqLen) / n); // local sequence length
+
+  if (s == Strategy::ulysses) {
+    // Heads after the all-to-all: KV heads replicated up to N when fewer.
+    double hkvSent = (a.kvHeads % ranks == 0) ? hkv : n;
+    double qBytes = b * hq * l * d * e;   // q, out, dout, dq
+    double kvBytes = b * hkvSent * l * d * e; // k, v, dk, dv
+    double lseBytes = b * hq * l * 4;
+    double qA = allToAllUs(qBytes, ranks, t);
+    double kvA = allToAllUs(kvBytes, ranks, t);
+    if (!bwd) // q, k, v to heads; out back
+      p.commUs = 2 * qA + 2 * kvA;
+    else // dout, q, out, k, v, lse to heads; dq, dk, dv back
+      p.commUs = 4 * qA + 4 * kvA + allToAllUs(lseBytes, ranks, t);
+    p.computeUs = kernelUs(attentionFlops(a) / n, dir, t);
+    p.totalUs = p.commUs + p.computeUs;
+    return p;
+  }
+
+  // Rings: N steps of an L x L block per rank.
+  double blockFlops = 4.0 * b * hq * l * l * d * directionFactor(dir);
+  double frac = maskFraction(a);
+  std::vector<double> steps(ranks);
+  if (a.mask == MaskKind::causal && balance == Balance::none) {
+    // Contiguous blocks: the last rank computes its diagonal (half a block)
+    // and N-1 full blocks; the others wait for it.
+    steps[0] = kernelUs(blockFlops / 2, dir, t);
+    for (int64_t i = 1; i < ranks; ++i)
+      steps[i] = kernelUs(blockFlops, dir, t);
+  } else {
+    // Balanced (head_tail, striped, or no causal mask): every step does the
+    // mask's fraction of a block.
+    for (int64_t i = 0; i < ranks; ++i)
+      steps[i] = kernelUs(blockFlops * frac, dir, t);
+  }
+  for (double c : steps)
+    p.computeUs += c;
+  // KV block per step; the backward also moves the fp32 dK/dV accumulators.
+  double kvBytes = 2 * b * hkv * l * d * (bwd ? e + 4 : e);
+  // Merges: forward reads and writes the fp32 accumulator (and LSE) and
+  // reads the partial; backward adds dQ and dK/dV in fp32.
+  double mergeBytes = bwd ? b * hq * l * d * 8 + 2 * b * hkv * l * d * 8
+                          : b * hq * l * (d * (8 + e) + 8);
+  p.mergeUs = n * memoryUs(mergeBytes, t);
+
+  if (s == Strategy::allgather) {
+    // All-gather KV first (N-1 ring rounds), then every block without
+    // overlap; the backward reduce-scatters the fp32 dK/dV afterwards.
+    double gather = (n - 1) * sendUs(2 * b * hkv * l * d * e, ranks, t);
+    double scatter =
+        bwd ? (n - 1) * sendUs(2 * b * hkv * l * d * 4, ranks, t) : 0;
+    p.commUs = gather + scatter;
+    p.totalUs = p.commUs + p.computeUs + p.mergeUs;
+    return p;
+  }
+  // rotate=ring (or alltoall, a shift spelled as an all-to-all at its
+  // efficiency): the shift for step i+1 overlaps step i's block.
+  double x = s == Strategy::alltoall
+                 ? sendUs(kvBytes, ranks, t, t.allToAllEfficiency)
+                 : sendUs(kvBytes, ranks, t);
+  p.commUs = (n - 1) * x;
+  double total = 0;
+  for (int64_t i = 0; i + 1 < ranks; ++i)
+    total += std::max(steps[i], x);
+  total += steps[ranks - 1];
+  p.totalUs = total + p.mergeUs;
+  return p;
+}
+
+std::vector<Prediction> predictAll(const Attention &a, int64_t ranks,
+                                   Balance balance, const Topology &t) {
+  std::vector<Prediction> out;
+  for (Strategy s : kAllStrategies)
+    out.push_back(predict(a, s, ranks, balance, t));
+  return out;
+}
+
+} // namespace mlir::cp::cost

@@ -1,0 +1,50 @@
+//===- StrategyChoice.h - strategy=auto: the cost model on attention ops -*- C++ -*-===//
+//
+// Private to MLIRCPTransforms: cp-context-parallel asks chooseStrategies
+// which strategy each attention op of a function gets (all the requested
+// one, or with strategy=auto the cost model's fastest legal one); cp-plan
+// reads the shapes with attentionShape.
+//
+//===----------------------------------------------------------------------===//
+#ifndef CP_LIB_DIALECT_CP_TRANSFORMS_STRATEGYCHOICE_H
+#define CP_LIB_DIALECT_CP_TRANSFORMS_STRATEGYCHOICE_H
+
+#include "cp/Dialect/CP/IR/CPOps.h"
+#include "cp/Dialect/CP/Transforms/CostModel.h"
+#include "cp/Dialect/CP/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir::cp {
+
+/// The cost model's view of a cp.sdpa / cp.sdpa_backward /
+/// cp.flex_attention on whole (unsharded) tensors; nullopt when the shapes
+/// are not static or the op has no heads dim.
+std::optional<cost::Attention> attentionShape(Operation *op);
+
+/// A one-line description of `a` ("forward, B=1 Hq=16 Hkv=4 S=4096 D=128,
+/// 2-byte elements, causal").
+std::string describeAttention(const cost::Attention &a);
+
+cost::Balance costBalance(LoadBalancer b);
+cost::Strategy ringCostStrategy(RotateMethod r);
+
+/// The strategy of every attention op of `func` over `world` ranks:
+/// `requested` for each, or with CPStrategy::automatic the cost model's
+/// fastest legal of ring (with `rotate`) and Ulysses on `topology`, said in a
+/// remark at the op. Fails (with a diagnostic) for an unknown topology.
+FailureOr<llvm::DenseMap<Operation *, CPStrategy>>
+chooseStrategies(func::FuncOp func, int64_t world, CPStrategy requested,
+                 StringRef topology, RotateMethod rotate,
+                 LoadBalancer balancer);
+
+/// The `strategy` entry of the function's cp.context_parallel attribute:
+/// "ulysses" when every attention op uses it, "mixed" when some do, none
+/// when all are rings.
+std::optional<StringRef>
+strategySummary(const llvm::DenseMap<Operation *, CPStrategy> &plan);
+
+} // namespace mlir::cp
+
+#endif // CP_LIB_DIALECT_CP_TRANSFORMS_STRATEGYCHOICE_H
