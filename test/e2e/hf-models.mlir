@@ -48,3 +48,20 @@
 // RUN: %cp-run %fixtures/HF/llama-sdpa-padmask.linalg.mlir --entry llama_sdpa_padmask --ranks 4 --pipeline "strategy=ulysses load-balance=head_tail" --inputs %fixtures/HF/llama-sdpa-padmask.in0.npy,%fixtures/HF/llama-sdpa-padmask.in1.npy --expect %fixtures/HF/llama-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=PAD
 // PAD: result #0 vs {{.*}}llama-sdpa-padmask.out.npy f32(2, 64, 32): max abs err {{.*}} ok
 // PAD: result #0 vs single device f32(2, 64, 32): max abs err {{.*}} ok
+
+// Mistral with an attention_mask: a sliding window (16) and key padding.
+// The window is a mask_mod; the padding mask, a [2, 1, 1, 64] tensor, is
+// read inside it (flex attention has no mask operand) at the scores'
+// positions, so context parallelism reads it whole at original positions.
+// RUN: cp-opt %fixtures/HF/mistral-sdpa-padmask.linalg.mlir --cp-detect-attention | FileCheck %s --check-prefix=FLEXMASK
+// FLEXMASK: cp.flex_attention {{.+}} -> tensor<2x4x64x8xf32> mask_mod {
+// FLEXMASK-NEXT: ^bb0(%[[B:.+]]: index, %{{.+}}: index, %[[Q:.+]]: index, %[[K:.+]]: index):
+// FLEXMASK: arith.subi %{{.+}}, %c16_i64
+// FLEXMASK: %[[M:.+]] = tensor.extract %{{.+}}[%[[B]], %{{.+}}, %{{.+}}, %[[K]]] : tensor<2x1x1x64xi1>
+// FLEXMASK: arith.andi %{{.+}}, %[[M]] : i1
+// RUN: %cp-run %fixtures/HF/mistral-sdpa-padmask.linalg.mlir --entry mistral_sdpa_padmask --ranks 1 --pipeline "rotate=ring load-balance=head_tail" --inputs %fixtures/HF/mistral-sdpa-padmask.in0.npy,%fixtures/HF/mistral-sdpa-padmask.in1.npy --expect %fixtures/HF/mistral-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=MPAD
+// RUN: %cp-run %fixtures/HF/mistral-sdpa-padmask.linalg.mlir --entry mistral_sdpa_padmask --ranks 3 --pipeline "rotate=ring load-balance=head_tail pad=true" --inputs %fixtures/HF/mistral-sdpa-padmask.in0.npy,%fixtures/HF/mistral-sdpa-padmask.in1.npy --expect %fixtures/HF/mistral-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=MPAD
+// RUN: %cp-run %fixtures/HF/mistral-sdpa-padmask.linalg.mlir --entry mistral_sdpa_padmask --ranks 8 --pipeline "rotate=ring load-balance=striped" --inputs %fixtures/HF/mistral-sdpa-padmask.in0.npy,%fixtures/HF/mistral-sdpa-padmask.in1.npy --expect %fixtures/HF/mistral-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=MPAD
+// RUN: %cp-run %fixtures/HF/mistral-sdpa-padmask.linalg.mlir --entry mistral_sdpa_padmask --ranks 4 --pipeline "strategy=ulysses load-balance=head_tail" --inputs %fixtures/HF/mistral-sdpa-padmask.in0.npy,%fixtures/HF/mistral-sdpa-padmask.in1.npy --expect %fixtures/HF/mistral-sdpa-padmask.out.npy --compare-single-device 2>&1 | FileCheck %s --check-prefix=MPAD
+// MPAD: result #0 vs {{.*}}mistral-sdpa-padmask.out.npy f32(2, 64, 32): max abs err {{.*}} ok
+// MPAD: result #0 vs single device f32(2, 64, 32): max abs err {{.*}} ok

@@ -74,10 +74,64 @@ func.func @softcap_tensor_mask(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
     %r = arith.select %keep, %c, %ninf : f32
     linalg.yield %r : f32
   } -> tensor<8x8xf32>
-  // expected-remark @below {{softmax not raised to cp.sdpa: soft-capped scores with a tensor mask (cp.flex_attention has no mask operand)}}
+  // expected-remark @below {{softmax not raised to cp.sdpa: a tensor mask together with a mask_mod or score_mod on attention that is not [B, H, S, D]}}
   %p = linalg.softmax dimension(1) ins(%sm : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
   %e84 = tensor.empty() : tensor<8x4xf32>
   %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
   %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
   return %o : tensor<8x4xf32>
+}
+
+// -----
+
+// [B, H, S, D] attention with soft-capping and an additive tensor mask
+// [B, 1, S, S] (Gemma2's default export): flex has no mask operand, so the
+// score_mod adds the mask, read at the scores' position (b, 0, q, kv).
+// CHECK-LABEL: func.func @softcap_additive_mask_4d
+// CHECK-SAME: (%{{[^:]+}}: tensor<1x2x8x4xf32>, %{{[^:]+}}: tensor<1x2x4x8xf32>, %{{[^:]+}}: tensor<1x2x8x4xf32>, %[[M:[^:]+]]: tensor<1x1x8x8xf32>)
+// CHECK: cp.flex_attention
+// CHECK: score_mod {
+// CHECK-NEXT: ^bb0(%{{.+}}: f32, %{{.+}}: index, %{{.+}}: index, %[[Q:.+]]: index, %[[K:.+]]: index):
+// CHECK: math.tanh
+// CHECK: %[[CAPPED:.+]] = arith.mulf
+// CHECK: %[[X:.+]] = tensor.extract %[[M]][%{{.+}}, %{{.+}}, %[[Q]], %[[K]]] : tensor<1x1x8x8xf32>
+// CHECK: %[[R:.+]] = arith.addf %[[CAPPED]], %[[X]] : f32
+// CHECK: cp.yield %[[R]] : f32
+func.func @softcap_additive_mask_4d(%q: tensor<1x2x8x4xf32>, %kt: tensor<1x2x4x8xf32>,
+                                    %v: tensor<1x2x8x4xf32>, %m: tensor<1x1x8x8xf32>) -> tensor<1x2x8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %cap = arith.constant 30.0 : f32
+  %rcap = arith.constant 0.0333333351 : f32
+  %e = tensor.empty() : tensor<1x2x8x8xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, h, i, d)>, affine_map<(b, h, i, j, d) -> (b, h, d, j)>, affine_map<(b, h, i, j, d) -> (b, h, i, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %kt : tensor<1x2x8x4xf32>, tensor<1x2x4x8xf32>) outs(%f : tensor<1x2x8x8xf32>) {
+  ^bb0(%a: f32, %bb: f32, %acc: f32):
+    %p = arith.mulf %a, %bb : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x8x8xf32>
+  %sm = linalg.generic {indexing_maps = [affine_map<(b, h, i, j) -> (b, h, i, j)>, affine_map<(b, h, i, j) -> (b, 0, i, j)>, affine_map<(b, h, i, j) -> (b, h, i, j)>],
+                        iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s, %m : tensor<1x2x8x8xf32>, tensor<1x1x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) {
+  ^bb0(%in: f32, %mv: f32, %out: f32):
+    %b = arith.mulf %in, %rcap : f32
+    %t = math.tanh %b : f32
+    %c = arith.mulf %cap, %t : f32
+    %r = arith.addf %c, %mv : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x8x8xf32>
+  %p = linalg.softmax dimension(3) ins(%sm : tensor<1x2x8x8xf32>) outs(%e : tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %eo = tensor.empty() : tensor<1x2x8x4xf32>
+  %fo = linalg.fill ins(%zero : f32) outs(%eo : tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  %o = linalg.generic {indexing_maps = [affine_map<(b, h, i, j, d) -> (b, h, i, j)>, affine_map<(b, h, i, j, d) -> (b, h, j, d)>, affine_map<(b, h, i, j, d) -> (b, h, i, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
+      ins(%p, %v : tensor<1x2x8x8xf32>, tensor<1x2x8x4xf32>) outs(%fo : tensor<1x2x8x4xf32>) {
+  ^bb0(%a: f32, %bb: f32, %acc: f32):
+    %pr = arith.mulf %a, %bb : f32
+    %r = arith.addf %acc, %pr : f32
+    linalg.yield %r : f32
+  } -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
 }

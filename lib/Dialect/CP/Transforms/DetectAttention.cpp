@@ -101,6 +101,11 @@ struct Plan {
   /// Logit soft-capping (Gemma2): score_mod tanh(score / c) · c, before the
   /// bias and the masks; 0 when absent.
   double softcap = 0;
+  /// With keep/bias/softcap: the tensor mask is read inside the flex
+  /// modifiers (a bool mask in mask_mod, an additive one in score_mod) at
+  /// `maskMap` (mask dims in terms of the scores' dims, 0 where broadcast).
+  AffineMap maskMap;
+  bool maskIsBool = false;
   unsigned rank = 0;
   /// Output dims: batch dims in order, the query dim, the value head dim.
   SmallVector<unsigned> batch;
@@ -826,6 +831,8 @@ FailureOr<Plan> Matcher::match(Value root) {
                     "(transposed or sliced masks are not raised)");
     }
     tensorMask = base;
+    plan.maskMap = map;
+    plan.maskIsBool = isBool;
     return success();
   };
   std::function<LogicalResult(const Expr *)> addKeep =
@@ -923,7 +930,7 @@ FailureOr<Plan> Matcher::match(Value root) {
         }
       }
     if (bias) {
-      if (tensorMask)
+      if (tensorMask && batch.size() != 2)
         return fail("a tensor mask combined with a position-dependent score "
                     "bias");
       const Expr *sum = positionalAdds.front();
@@ -972,7 +979,9 @@ FailureOr<Plan> Matcher::match(Value root) {
         // Preferably a mask_mod (the ring reasons about it); else, for one
         // constant mask tensor (a dense constant), the tensor as the mask.
         const Expr *keep = nullptr;
-        if (positionalAdds.empty() && !tensorMask) {
+        // With a tensor mask too (a sliding window and an attention_mask),
+        // the mask is read inside the mask_mod (4-D attention only).
+        if (positionalAdds.empty() && (!tensorMask || batch.size() == 2)) {
           keep = positionalKeeps.front();
           for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
             keep = B.makeOp(Fn::AndI, boolType, {keep, e});
@@ -997,9 +1006,10 @@ FailureOr<Plan> Matcher::match(Value root) {
     }
   }
   plan.mask = tensorMask;
-  if (plan.softcap && tensorMask)
-    return fail("soft-capped scores with a tensor mask (cp.flex_attention "
-                "has no mask operand)");
+  if (tensorMask && (plan.keep || plan.bias || plan.softcap) &&
+      batch.size() != 2)
+    return fail("a tensor mask together with a mask_mod or score_mod on "
+                "attention that is not [B, H, S, D]");
   if (!std::isfinite(plan.scale) || plan.scale == 0)
     return fail("the scale is not finite and non-zero");
   return plan;
@@ -1102,8 +1112,6 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   };
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
-  if (plan.softcap && plan.mask)
-    return {}; // refused by the matcher (flex has no mask operand)
   if (!plan.keep && !plan.bias && !plan.softcap) {
     return toRootLayout(SDPAOp::create(b, loc, outTy, Type(), q, k, v,
                                        plan.mask,
@@ -1135,27 +1143,51 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
     dims[R] = block->getArgument(o + 3);
     return block;
   };
-  if (plan.keep) {
-    SmallVector<Value> dims;
-    Block *block = makeBlock(flex.getMaskMod(), {}, dims);
-    OpBuilder rb = OpBuilder::atBlockBegin(block);
-    Value keep = emitScalar(rb, loc, plan.keep, dims);
-    if (!keep || !keep.getType().isInteger(1)) {
-      flex.erase();
-      return {};
+  // The tensor mask read inside a modifier, at the scores' position
+  // (flex has no mask operand; context parallelism then reads the mask
+  // whole, at original positions).
+  auto readMask = [&](OpBuilder &rb, ArrayRef<Value> dims) -> Value {
+    SmallVector<Value> indices;
+    for (AffineExpr r : plan.maskMap.getResults()) {
+      if (auto d = dyn_cast<AffineDimExpr>(r)) {
+        if (d.getPosition() >= dims.size() || !dims[d.getPosition()])
+          return Value();
+        indices.push_back(dims[d.getPosition()]);
+      } else {
+        indices.push_back(arith::ConstantIndexOp::create(rb, loc, 0));
+      }
     }
-    YieldOp::create(rb, loc, ValueRange{keep});
-  }
-  if (plan.causal) {
+    return tensor::ExtractOp::create(rb, loc, plan.mask, indices);
+  };
+  bool maskInMaskMod = plan.mask && plan.maskIsBool;
+  bool maskInScoreMod = plan.mask && !plan.maskIsBool;
+  if (plan.keep || plan.causal || maskInMaskMod) {
     // Soft-capped causal attention is a flex: causal becomes its mask_mod.
     SmallVector<Value> dims;
     Block *block = makeBlock(flex.getMaskMod(), {}, dims);
     OpBuilder rb = OpBuilder::atBlockBegin(block);
-    Value keep = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ule,
-                                       dims[R], dims[plan.qDim]);
+    Value keep;
+    if (plan.keep) {
+      keep = emitScalar(rb, loc, plan.keep, dims);
+      if (!keep || !keep.getType().isInteger(1)) {
+        flex.erase();
+        return {};
+      }
+    } else if (plan.causal) {
+      keep = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ule,
+                                   dims[R], dims[plan.qDim]);
+    }
+    if (maskInMaskMod) {
+      Value m = readMask(rb, dims);
+      if (!m) {
+        flex.erase();
+        return {};
+      }
+      keep = keep ? arith::AndIOp::create(rb, loc, keep, m).getResult() : m;
+    }
     YieldOp::create(rb, loc, ValueRange{keep});
   }
-  if (plan.bias || plan.softcap) {
+  if (plan.bias || plan.softcap || maskInScoreMod) {
     SmallVector<Value> dims;
     Type f32 = b.getF32Type();
     Block *block = makeBlock(flex.getScoreMod(), {f32}, dims);
@@ -1180,6 +1212,19 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
       else if (w > 32)
         bias = arith::TruncFOp::create(rb, loc, f32, bias);
       s = arith::AddFOp::create(rb, loc, s, bias);
+    }
+    if (maskInScoreMod) {
+      Value m = readMask(rb, dims);
+      if (!m) {
+        flex.erase();
+        return {};
+      }
+      unsigned w = m.getType().getIntOrFloatBitWidth();
+      if (w < 32)
+        m = arith::ExtFOp::create(rb, loc, f32, m);
+      else if (w > 32)
+        m = arith::TruncFOp::create(rb, loc, f32, m);
+      s = arith::AddFOp::create(rb, loc, s, m);
     }
     YieldOp::create(rb, loc, ValueRange{s});
   }
