@@ -1200,31 +1200,22 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
           rb, loc, arith::DivFOp::create(rb, loc, s, c).getResult());
       s = arith::MulFOp::create(rb, loc, t, c);
     }
-    if (plan.bias) {
-      Value bias = emitScalar(rb, loc, plan.bias, dims);
-      if (!bias || !isa<FloatType>(bias.getType())) {
-        flex.erase();
-        return {};
-      }
-      unsigned w = bias.getType().getIntOrFloatBitWidth();
+    // score + term, the term cast to f32; false if it is not a float.
+    auto addTerm = [&](Value term) {
+      if (!term || !isa<FloatType>(term.getType()))
+        return false;
+      unsigned w = term.getType().getIntOrFloatBitWidth();
       if (w < 32)
-        bias = arith::ExtFOp::create(rb, loc, f32, bias);
+        term = arith::ExtFOp::create(rb, loc, f32, term);
       else if (w > 32)
-        bias = arith::TruncFOp::create(rb, loc, f32, bias);
-      s = arith::AddFOp::create(rb, loc, s, bias);
-    }
-    if (maskInScoreMod) {
-      Value m = readMask(rb, dims);
-      if (!m) {
-        flex.erase();
-        return {};
-      }
-      unsigned w = m.getType().getIntOrFloatBitWidth();
-      if (w < 32)
-        m = arith::ExtFOp::create(rb, loc, f32, m);
-      else if (w > 32)
-        m = arith::TruncFOp::create(rb, loc, f32, m);
-      s = arith::AddFOp::create(rb, loc, s, m);
+        term = arith::TruncFOp::create(rb, loc, f32, term);
+      s = arith::AddFOp::create(rb, loc, s, term);
+      return true;
+    };
+    if ((plan.bias && !addTerm(emitScalar(rb, loc, plan.bias, dims))) ||
+        (maskInScoreMod && !addTerm(readMask(rb, dims)))) {
+      flex.erase();
+      return {};
     }
     YieldOp::create(rb, loc, ValueRange{s});
   }
