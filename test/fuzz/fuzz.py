@@ -192,12 +192,15 @@ def crash_site(err, tool):
     the stack, else 'upstream'."""
     frames = FRAME_RE.findall(err)
     binary = "/" + os.path.basename(tool) + "+0x"
+    # Innermost first: the first frame in cp's code or in MLIR's parser
+    # decides (under ASan the driver's main in cp-opt.cpp is on every
+    # stack, the parser's frames are inside it).
     for f in frames:
         if CP_FRAME_RE.search(f) or (f.startswith("(") and binary in f):
             return "cp"
-    if any("Parser" in f or "parseSourceFile" in f or "parseAsmSourceFile" in f
-           for f in frames):
-        return "parser"
+        if "Lexer::" in f or "Parser" in f or "parseSourceFile" in f or \
+                "parseAsmSourceFile" in f:
+            return "parser"
     return "upstream" if frames else "cp"
 
 

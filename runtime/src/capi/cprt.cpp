@@ -100,7 +100,9 @@ AttentionParams makeParams(int64_t B, int64_t Hq, int64_t Hkv, int64_t Sq,
 RankContext *mpiContext = nullptr;
 bool weInitialisedMpi = false;
 #endif
-thread_local RankContext *localContext = nullptr;
+// This thread's single-rank context (cprt_init_local), freed when the
+// thread exits.
+thread_local std::unique_ptr<RankContext> localContext;
 
 } // namespace
 
@@ -174,11 +176,11 @@ cprt_status cprt_finalize_mpi(void) {
 cprt_status cprt_init_local(void) {
   return guard([&] {
     if (!localContext) {
-      localContext = new RankContext;
+      localContext = std::make_unique<RankContext>();
       localContext->comm = makeThreadCommunicator(makeThreadGroup(1), 0);
       localContext->backend = std::make_unique<CpuBackend>();
     }
-    setCurrentContext(localContext);
+    setCurrentContext(localContext.get());
   });
 }
 
