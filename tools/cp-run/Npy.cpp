@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <unistd.h>
 
 using namespace cprun;
 using llvm::StringRef;
@@ -339,9 +340,17 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
   }
 
   size_t dataStart = headerStart + headerLen;
-  size_t want =
-      size_t(file.tensor.numElements()) * size_t(elemBytes(file.tensor.kind));
   size_t have = bytes.size() - dataStart;
+  // The declared size is checked against the file before anything is
+  // allocated, without overflow: a header may declare any shape.
+  uint64_t want = uint64_t(elemBytes(file.tensor.kind));
+  for (int64_t d : file.tensor.shape)
+    if (__builtin_mul_overflow(want, uint64_t(d), &want) ||
+        want > uint64_t(INT64_MAX))
+      return fail(path, "shape " + shapeString(file.tensor.shape) + " of " +
+                            descr + " declares more than 2^63 bytes (the " +
+                            "file holds " + llvm::Twine(have) +
+                            " data bytes)");
   if (have != want)
     return fail(path, "data size " + llvm::Twine(have) +
                           " bytes does not match shape " +
@@ -355,7 +364,8 @@ llvm::Expected<NpyFile> cprun::readNpy(StringRef path) {
   return file;
 }
 
-llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
+llvm::Error cprun::writeNpyTemp(StringRef path, const HostTensor &t,
+                                std::string &tmpPath) {
   std::string dict =
       "{'descr': '" + std::string(npyDescr(t.kind)) +
       "', 'fortran_order': False, 'shape': " + shapeString(t.shape) + ", }";
@@ -366,10 +376,15 @@ llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
   dict += '\n';
   if (dict.size() > 65535)
     return fail(path, "header too large");
-  std::error_code ec;
-  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
-  if (ec)
+  // Written to a temporary file next to `path`, renamed by commitNpy: a
+  // failed or interrupted write leaves no partial file under `path`.
+  int fd;
+  llvm::SmallString<256> tmp;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+          path + ".tmp-%%%%%%", fd, tmp))
     return fail(path, "cannot write: " + ec.message());
+  tmpPath = std::string(tmp);
+  llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
   os << "\x93NUMPY";
   os << char(1) << char(0);
   os << char(dict.size() & 0xff) << char(dict.size() >> 8);
@@ -379,9 +394,39 @@ llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
   if (os.has_error()) {
     std::string msg = os.error().message();
     os.clear_error();
+    llvm::sys::fs::remove(tmpPath);
+    tmpPath.clear();
     return fail(path, "write failed: " + msg);
   }
   return llvm::Error::success();
+}
+
+llvm::Error cprun::commitNpy(StringRef tmpPath, StringRef path) {
+  if (std::error_code ec = llvm::sys::fs::rename(tmpPath, path)) {
+    llvm::sys::fs::remove(tmpPath);
+    return fail(path, "cannot write: " + ec.message());
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error cprun::checkWritable(StringRef path) {
+  if (llvm::sys::fs::is_directory(path))
+    return fail(path, "cannot write: is a directory");
+  int fd;
+  llvm::SmallString<256> tmp;
+  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
+          path + ".tmp-%%%%%%", fd, tmp))
+    return fail(path, "cannot write: " + ec.message());
+  ::close(fd);
+  llvm::sys::fs::remove(tmp);
+  return llvm::Error::success();
+}
+
+llvm::Error cprun::writeNpy(StringRef path, const HostTensor &t) {
+  std::string tmp;
+  if (auto e = writeNpyTemp(path, t, tmp))
+    return e;
+  return commitNpy(tmp, path);
 }
 
 llvm::Expected<HostTensor> cprun::convertTo(const HostTensor &in, ElemKind kind,

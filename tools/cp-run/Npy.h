@@ -58,6 +58,15 @@ llvm::Expected<NpyFile> readNpy(llvm::StringRef path);
 
 /// Writes `t` to `path` (format 1.0; bf16 as '<u2').
 llvm::Error writeNpy(llvm::StringRef path, const HostTensor &t);
+/// Writes `t` to a new temporary file next to `path` (its name in
+/// `tmpPath`); commitNpy renames it to `path`. Nothing is left under `path`
+/// (nor a temporary) when writing fails.
+llvm::Error writeNpyTemp(llvm::StringRef path, const HostTensor &t,
+                         std::string &tmpPath);
+llvm::Error commitNpy(llvm::StringRef tmpPath, llvm::StringRef path);
+/// Checks that a file can be created next to `path` (its directory exists
+/// and is writable) and that `path` is not a directory; creates nothing.
+llvm::Error checkWritable(llvm::StringRef path);
 
 /// The .npy descr written for `kind`.
 const char *npyDescr(ElemKind kind);

@@ -848,6 +848,12 @@ bool loadInputs(const EntrySig &sig, std::vector<HostTensor> &inputs,
                         " elements are NaN or Inf (first at flat index " +
                         std::to_string(first) + ": " +
                         std::to_string(conv->get(first)) + ")";
+      int64_t srcFirst = 0;
+      if (file->tensor.kind != a.kind &&
+          countNonFinite(file->tensor, srcFirst) < bad)
+        msg += " after converting " + file->descr + " to " +
+               elemName(a.kind) + " (values out of " + elemName(a.kind) +
+               "'s range)";
       if (!allowNonFinite) {
         err = msg + "; pass --allow-nonfinite to run anyway";
         return false;
@@ -1342,6 +1348,11 @@ int realMain(int argc, char **argv) {
                              std::to_string(sig.results.size()) +
                              " result(s), --outputs gave " +
                              std::to_string(outputPaths.size()));
+  // An output that cannot be written is a usage error found before the run.
+  if (myRank == 0)
+    for (const std::string &path : outputPaths)
+      if (auto e = checkWritable(path))
+        return error(kUsage, llvm::toString(std::move(e)));
 
   // ---- run ----
   std::vector<HostTensor> outputs;
@@ -1386,9 +1397,27 @@ int realMain(int argc, char **argv) {
 
   int rc = kOk;
   if (myRank == 0) {
-    for (size_t i = 0; i < outputs.size() && i < outputPaths.size(); ++i)
-      if (auto e = writeNpy(outputPaths[i], outputs[i]))
+    // Every output goes to a temporary file first, then all are renamed:
+    // a failed write leaves no partial output.
+    std::vector<std::string> tmps;
+    auto dropTmps = [&] {
+      for (const std::string &tmp : tmps)
+        llvm::sys::fs::remove(tmp);
+    };
+    for (size_t i = 0; i < outputs.size() && i < outputPaths.size(); ++i) {
+      std::string tmp;
+      if (auto e = writeNpyTemp(outputPaths[i], outputs[i], tmp)) {
+        dropTmps();
         return error(kUsage, llvm::toString(std::move(e)));
+      }
+      tmps.push_back(tmp);
+    }
+    for (size_t i = 0; i < tmps.size(); ++i)
+      if (auto e = commitNpy(tmps[i], outputPaths[i])) {
+        tmps.erase(tmps.begin(), tmps.begin() + i + 1);
+        dropTmps();
+        return error(kUsage, llvm::toString(std::move(e)));
+      }
     if (!outputPaths.empty())
       progress("wrote " + llvm::join(outputPaths, ", "));
 

@@ -13,6 +13,7 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -84,6 +85,15 @@ public:
     MPI_Comm_rank(comm, &rank_);
     MPI_Comm_size(comm, &size_);
     setTimeoutMs(timeoutMs);
+    // Test hook (docs/reliability.md): CPRT_TEST_KILL_RANK=R makes rank R
+    // SIGKILL itself when it starts its communication operation number
+    // CPRT_TEST_KILL_OP (default 1, the first after cp-run's barrier), so
+    // that tests can check what the job does when a rank dies.
+    if (const char *k = std::getenv("CPRT_TEST_KILL_RANK"))
+      if (*k && std::atoi(k) == rank_) {
+        const char *op = std::getenv("CPRT_TEST_KILL_OP");
+        killAtOp_ = op && *op ? std::atoll(op) : 1;
+      }
   }
   ~MpiCommunicator() override {
     int fin = 0;
@@ -95,6 +105,12 @@ public:
   const char *name() const override { return "mpi"; }
 
   std::unique_ptr<MpiRequest> begin(const char *op, int &tag) {
+    if (killAtOp_ >= 0 && int64_t(seq) == killAtOp_) {
+      std::fprintf(stderr, "cprt: rank %d: CPRT_TEST_KILL_RANK: SIGKILL at %s "
+                           "(op #%lld)\n", rank_, op, (long long)seq);
+      std::fflush(stderr);
+      std::raise(SIGKILL);
+    }
     tag = int(seq++ % kTagSpace);
     return std::make_unique<MpiRequest>(
         std::string(op) + " (op #" + std::to_string(seq - 1) + ")", rank_,
@@ -172,6 +188,7 @@ public:
   MPI_Comm comm = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
   uint64_t seq = 0;
+  int64_t killAtOp_ = -1;
 };
 
 } // namespace
