@@ -248,13 +248,11 @@ public:
   llvm::MapVector<Operation *, unsigned> seqLoops;
   /// tm_tensor.scan ops that scan along the sequence, with the scan kind.
   llvm::MapVector<Operation *, ScanKind> seqScans;
-  /// Attention ops whose mask carries the sequence in its key dim only (a
-  /// key-padding mask [.., 1, S] from an attention_mask argument): the mask
-  /// is all-gathered to original key order before the attention.
-  llvm::SetVector<Operation *> keyMasks;
-  /// Operands that read a sequence-carrying tensor at data-dependent places
-  /// (tensor.extract, tosa.gather's table): they read it whole, in original
-  /// order (cp.unshard), since the indices are the original program's.
+  /// Operands that read a sequence-carrying tensor whole, in original order
+  /// (cp.unshard): reads at data-dependent places (tensor.extract,
+  /// tosa.gather's table), whose indices are the original program's, and
+  /// attention masks that carry the sequence in their key dim only (a
+  /// key-padding mask [.., 1, S] from an attention_mask argument).
   llvm::SetVector<OpOperand *> wholeReads;
   /// Uses of argument-free values computed whole, with the dim their user
   /// shards (second attempt only).
@@ -450,12 +448,15 @@ LogicalResult SeqDimAnalysis::relateAttention(Operation *op, Value v,
   known |= llvm::is_contained(lses, v) && d == rankedTensor(v).getRank() - 1;
   known |= v == mask && d == rankedTensor(v).getRank() - 2;
   // A mask along the keys only (its query dim broadcast): every rank needs
-  // all of it, gathered in original order (keyMasks).
+  // all of it, gathered in original order (wholeReads).
   if (v == mask && d == rankedTensor(v).getRank() - 1) {
     if (rankedTensor(v).getShape()[seqDimOf(v)] != 1)
       return op->emitOpError("the mask carries the sequence in its key dim "
                              "but not in its query dim; cannot shard it");
-    keyMasks.insert(op);
+    if (auto sdpa = dyn_cast<SDPAOp>(op))
+      wholeReads.insert(&sdpa.getMaskMutable()[0]);
+    else
+      wholeReads.insert(&cast<SDPABackwardOp>(op).getMaskMutable()[0]);
     known = true;
   }
   if (!known)
@@ -1152,6 +1153,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
   OpBuilder b(ctx);
   auto gridRef = FlatSymbolRefAttr::get(grid.getSymNameAttr());
   auto balancerAttr = LoadBalancerAttr::get(ctx, balancer);
+  UnitAttr padAttr = pad ? b.getUnitAttr() : UnitAttr();
   auto localType = [&](Value v, int64_t d) {
     auto t = rankedTensor(v);
     SmallVector<int64_t> shape(t.getShape());
@@ -1245,7 +1247,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       auto shard = ShardOp::create(
           b, def->getLoc(), localType(v, d), v, Value(), gridRef,
           b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(d), balancerAttr,
-          IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
+          IntegerAttr(), padAttr);
       v.replaceAllUsesExcept(shard.getResult(), shard);
       continue;
     }
@@ -1319,14 +1321,14 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       local = ShardOp::create(b, whole.getLoc(), localType(whole, d), whole,
                               Value(), gridRef, b.getDenseI16ArrayAttr({}),
                               b.getI64IntegerAttr(d), balancerAttr,
-                              IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr())
+                              IntegerAttr(), padAttr)
                   .getResult();
     }
     use->set(local);
   }
 
-  // Reads at data-dependent places see the whole tensor in original order
-  // (one gather per tensor, right after its definition).
+  // Whole reads (data-dependent places, key-dim masks) see the tensor in
+  // original order: one gather per tensor, right after its definition.
   DenseMap<Value, Value> wholeOf;
   for (OpOperand *use : analysis.wholeReads) {
     Value local = use->get();
@@ -1342,8 +1344,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       whole = UnshardOp::create(b, local.getLoc(), t.clone(shape), local,
                                 Value(), gridRef, b.getDenseI16ArrayAttr({}),
                                 b.getI64IntegerAttr(d), balancerAttr,
-                                IntegerAttr(),
-                                pad ? b.getUnitAttr() : UnitAttr())
+                                IntegerAttr(), padAttr)
                   .getResult();
     }
     use->set(whole);
@@ -1382,26 +1383,6 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
   UlyssesOptions ulysses{gridRef, world, balancer, seqLen, pad, getRank,
                          isSharded};
   for (Operation *op : attentionOps) {
-    // A mask sharded along its keys: gather it whole, in original order.
-    if (analysis.keyMasks.contains(op)) {
-      OpOperand *maskUse = nullptr;
-      if (auto sdpa = dyn_cast<SDPAOp>(op))
-        maskUse = &sdpa.getMaskMutable()[0];
-      else if (auto bw = dyn_cast<SDPABackwardOp>(op))
-        maskUse = &bw.getMaskMutable()[0];
-      if (!maskUse)
-        return op->emitOpError("expected a mask operand");
-      auto local = rankedTensor(maskUse->get());
-      int64_t keyDim = local.getRank() - 1;
-      SmallVector<int64_t> shape(local.getShape());
-      shape[keyDim] = seqLen;
-      b.setInsertionPoint(op);
-      auto whole = UnshardOp::create(
-          b, op->getLoc(), local.clone(shape), maskUse->get(), Value(),
-          gridRef, b.getDenseI16ArrayAttr({}), b.getI64IntegerAttr(keyDim),
-          balancerAttr, IntegerAttr(), pad ? b.getUnitAttr() : UnitAttr());
-      maskUse->set(whole.getResult());
-    }
     if (plan->lookup(op) == CPStrategy::ulysses) {
       if (failed(rewriteUlysses(op, ulysses)))
         return failure();
