@@ -603,8 +603,7 @@ LogicalResult lowerAllReduce(ModuleOp m, shard::AllReduceOp op) {
   FailureOr<std::string> sfx = c.suffix(t.getElementType());
   if (failed(sfx))
     return failure();
-  if ((*sfx != "f32" && *sfx != "f64" && *sfx != "i32" &&
-                      *sfx != "i64"))
+  if (*sfx != "f32" && *sfx != "f64" && *sfx != "i32" && *sfx != "i64")
     return op.emitOpError("the runtime all-reduces f32, f64, i32 or i64");
   int32_t kind;
   switch (op.getReduction()) {
@@ -745,7 +744,8 @@ Value inlineModifier(OpBuilder &b, Region &region, ValueRange args) {
 /// A rank-3 flex op ([B*H, S, D]: torch-mlir folds batch and heads when a
 /// model has one KV head) as the rank-4 [1, B*H, S, D] op, when its
 /// modifiers read neither the batch nor the head index (kv head x / group
-/// is right for the folded dim too). Returns the new op, or null.
+/// is right for the folded dim too). Returns the new op, or failure (with a
+/// diagnostic) when a modifier reads the batch or head index.
 FailureOr<FlexAttentionOp> unfoldRank3Flex(FlexAttentionOp op) {
   auto unusedBH = [](Region &r, unsigned first) {
     return r.empty() || (r.getArgument(first).use_empty() &&
