@@ -6,8 +6,10 @@
 // timing sweep (B=1, H=16, D=128, causal and not) against the mma.sync
 // kernel of FlashForward.cu. Build: bench/gpu/hopper/build.sh.
 //
-// Usage: hopper_bench [--no-check] [--no-time] [--variants 1,2,3]
+// Usage: hopper_bench [--no-check] [--no-time] [--variants 1,2,3,4,5,105,205]
 //                     [--sizes 4096,8192,16384,32768] [--reps N] [--seed N]
+//                     [--rounds N]   (correctness rounds, fresh inputs each)
+// Variants: see launchVariant in runtime/src/cuda/hopper/HopperAttention.cu.
 //
 //===----------------------------------------------------------------------===//
 #include "HopperAttention.h"
@@ -357,7 +359,8 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
 
 int main(int argc, char **argv) {
   bool check = true, timing = true;
-  std::vector<int> variants = {1, 2, 3}, sizes = {4096, 8192, 16384, 32768};
+  std::vector<int> variants = {1, 2, 3, 4, 5, 105, 205}, sizes = {4096, 8192, 16384, 32768};
+  int rounds = 2;
   int reps = 10;
   uint64_t seed = 12345;
   for (int i = 1; i < argc; ++i) {
@@ -368,6 +371,7 @@ int main(int argc, char **argv) {
     else if (s == "--sizes" && i + 1 < argc) sizes = parseList(argv[++i]);
     else if (s == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (s == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (s == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
     else {
       std::printf("unknown argument %s\n", argv[i]);
       return 2;
@@ -378,7 +382,7 @@ int main(int argc, char **argv) {
   std::printf("device: %s, %d SMs, cc %d.%d, seed %llu\n", prop.name, prop.multiProcessorCount,
               prop.major, prop.minor, (unsigned long long)seed);
   int fails = 0;
-  if (check) fails = checkSweep(variants, seed);
+  for (int r = 0; check && r < rounds; ++r) fails += checkSweep(variants, seed + 1000003 * r);
   if (timing) timeSweep(variants, sizes, reps, seed);
   return fails ? 1 : 0;
 }

@@ -10,9 +10,11 @@
 // (both operands K-major, 128-byte swizzle as TMA writes it), the online
 // softmax on the fp32 accumulators in registers (log2 domain, exp2), and
 // O += P V with P as the register A operand and V read N-major (transposed)
-// from shared memory. OVERLAP issues the next S = Q K^T before this tile's
-// O += P V and does the softmax while the tensor cores run (FA3's
-// intra-warpgroup overlap). The epilogue writes bf16 O and the natural-log
+// from shared memory. The overlapped loop issues the next S = Q K^T with
+// this tile's O += P V and does the softmax while the tensor cores run (FA3's
+// intra-warpgroup overlap); ping-pong also alternates the two consumer
+// warpgroups' GEMM issue through named barriers (FA3's inter-warpgroup
+// schedule). The epilogue writes bf16 O and the natural-log
 // LSE, or merges into an fp32 partial (ACC), as FlashForward.cu does.
 //
 //===----------------------------------------------------------------------===//
@@ -46,10 +48,12 @@ struct Params {
   float scaleLog2;
   int rowBegin, kEnd, diag, diagShift;
   uint32_t vLbo, vSbo; // V (N-major) descriptor strides
+  int headsFastest;    // grid (heads, query blocks, B) instead of (blocks, heads, B)
 };
 
 /// Shared memory: Q | K[STAGES] | V[STAGES] | mbarriers, from a 1024-B
-/// aligned base. Barriers: Q, fullK[s], fullV[s], empty[s].
+/// aligned base. Barriers: Q, fullK[s], fullV[s], emptyK[s], emptyV[s]: a K
+/// buffer goes back as soon as its S = Q K^T is done, a V buffer after P V.
 template <int ST> struct Layout {
   static constexpr uint32_t kQ = 0;
   static __device__ __forceinline__ uint32_t k(int s) { return (1 + s) * kTileBytes; }
@@ -58,8 +62,9 @@ template <int ST> struct Layout {
   static __device__ __forceinline__ uint32_t barQ() { return kBars; }
   static __device__ __forceinline__ uint32_t fullK(int s) { return kBars + 8 * (1 + s); }
   static __device__ __forceinline__ uint32_t fullV(int s) { return kBars + 8 * (1 + ST + s); }
-  static __device__ __forceinline__ uint32_t empty(int s) { return kBars + 8 * (1 + 2 * ST + s); }
-  static constexpr size_t kBytes = kBars + 8 * (1 + 3 * ST) + 1024; // + alignment slack
+  static __device__ __forceinline__ uint32_t emptyK(int s) { return kBars + 8 * (1 + 2 * ST + s); }
+  static __device__ __forceinline__ uint32_t emptyV(int s) { return kBars + 8 * (1 + 3 * ST + s); }
+  static constexpr size_t kBytes = kBars + 8 * (1 + 4 * ST) + 1024; // + alignment slack
 };
 
 __device__ __forceinline__ float fastExp2(float x) {
@@ -98,12 +103,13 @@ __device__ void produce(const CUtensorMap *tq, const CUtensorMap *tk, const CUte
   int stage = 0;
   uint32_t phase = 0;
   for (int t = 0; t < nTiles; ++t) {
-    if (t >= ST) mbarWait(base + L::empty(stage), phase ^ 1);
     const int n0 = t * kBN;
     const uint32_t fk = base + L::fullK(stage), fv = base + L::fullV(stage);
+    if (t >= ST) mbarWait(base + L::emptyK(stage), phase ^ 1);
     mbarArriveExpectTx(fk, kTileBytes);
     tmaLoad3d(base + L::k(stage), tk, fk, 0, n0, zkv);
     tmaLoad3d(base + L::k(stage) + kHalfBytes, tk, fk, 64, n0, zkv);
+    if (t >= ST) mbarWait(base + L::emptyV(stage), phase ^ 1);
     mbarArriveExpectTx(fv, kTileBytes);
     tmaLoad3d(base + L::v(stage), tv, fv, 0, n0, zkv);
     tmaLoad3d(base + L::v(stage) + kHalfBytes, tv, fv, 64, n0, zkv);
@@ -278,83 +284,126 @@ __device__ void mergeOut(const Params &p, const float (&o)[64], const Rows &rs, 
 // ---------------------------------------------------------------------------
 // Consumer main loop
 // ---------------------------------------------------------------------------
-template <int ST, bool OVERLAP, bool ACC>
-__device__ void consume(const Params &p, uint32_t base, int m0, int64_t bh, int nTiles, int cw) {
-  using L = Layout<ST>;
-  const int ctid = threadIdx.x - 128 * (1 + cw);
-  const int lane = ctid & 31;
-  const int i0 = m0 + cw * 64 + (ctid >> 5) * 16 + (lane >> 2);
-  const uint32_t qAddr = base + L::kQ + cw * 64 * 128; // this warpgroup's 64 rows
+/// Per-warpgroup state of the consumer loop.
+struct Consumer {
+  uint32_t base, qAddr;
+  int m0, i0, lane, cw;
   float o[64], s[64], alpha[2];
   uint32_t pf[32];
-#pragma unroll
-  for (int x = 0; x < 64; ++x) o[x] = s[x] = 0.f;
-  Rows rs{{-INFINITY, -INFINITY}, {0.f, 0.f}};
-  mbarWait(base + L::barQ(), 0);
+  Rows rs;
+};
 
-  if constexpr (!OVERLAP) {
-    int stage = 0;
-    uint32_t phase = 0;
-    for (int t = 0; t < nTiles; ++t) {
-      mbarWait(base + L::fullK(stage), phase);
-      issueQK(s, qAddr, base + L::k(stage));
-      wgmmaWait<0>();
-      fenceRegs(s);
-      softmaxAny(s, alpha, rs, p, m0, i0, t * kBN, lane);
-      rescaleAndPack(o, pf, s, alpha);
-      mbarWait(base + L::fullV(stage), phase);
-      issuePV(o, pf, base + L::v(stage), p);
-      wgmmaWait<0>();
-      fenceRegs(o);
-      fenceRegs(pf);
-      releaseStage(base + L::empty(stage), lane);
-      if (++stage == ST) {
-        stage = 0;
-        phase ^= 1;
-      }
-    }
-  } else {
-    // Tile 0: S, softmax, P. Then for t >= 1: issue S_t and O += P_{t-1} V_{t-1},
-    // softmax S_t once its GEMM is done while O's GEMM still runs.
-    mbarWait(base + L::fullK(0), 0);
-    issueQK(s, qAddr, base + L::k(0));
+/// Ping-pong between the two consumer warpgroups (FA3's inter-warpgroup
+/// schedule): named barrier 1 + cw is "warpgroup cw may issue its GEMMs";
+/// each warpgroup waits for its turn, issues, then hands the turn over, so
+/// one warpgroup's softmax runs while the other's GEMMs use the tensor cores.
+template <bool PP> __device__ __forceinline__ void turnWait(int cw) {
+  if constexpr (PP) asm volatile("bar.sync %0, 256;\n" ::"r"(1 + cw) : "memory");
+}
+template <bool PP> __device__ __forceinline__ void turnPass(int cw) {
+  if constexpr (PP) asm volatile("bar.arrive %0, 256;\n" ::"r"(2 - cw) : "memory");
+}
+
+/// Serial loop: S = Q K^T, softmax, O += P V, one tile after the other.
+template <int ST>
+__device__ void consumeSerial(Consumer &c, const Params &p, int nTiles) {
+  using L = Layout<ST>;
+  int stage = 0;
+  uint32_t phase = 0;
+  for (int t = 0; t < nTiles; ++t) {
+    mbarWait(c.base + L::fullK(stage), phase);
+    issueQK(c.s, c.qAddr, c.base + L::k(stage));
     wgmmaWait<0>();
-    fenceRegs(s);
-    softmaxAny(s, alpha, rs, p, m0, i0, 0, lane);
-    rescaleAndPack(o, pf, s, alpha);
-    int prev = 0, stage = 0;
-    uint32_t prevPhase = 0, phase = 0;
-    for (int t = 1; t < nTiles; ++t) {
-      if (++stage == ST) {
-        stage = 0;
-        phase ^= 1;
-      }
-      mbarWait(base + L::fullK(stage), phase);
-      issueQK(s, qAddr, base + L::k(stage));
-      mbarWait(base + L::fullV(prev), prevPhase);
-      issuePV(o, pf, base + L::v(prev), p);
-      wgmmaWait<1>();
-      fenceRegs(s);
-      softmaxAny(s, alpha, rs, p, m0, i0, t * kBN, lane);
-      wgmmaWait<0>();
-      fenceRegs(o);
-      fenceRegs(pf);
-      releaseStage(base + L::empty(prev), lane);
-      rescaleAndPack(o, pf, s, alpha);
-      prev = stage;
-      prevPhase = phase;
-    }
-    mbarWait(base + L::fullV(prev), prevPhase);
-    issuePV(o, pf, base + L::v(prev), p);
+    fenceRegs(c.s);
+    releaseStage(c.base + L::emptyK(stage), c.lane);
+    softmaxAny(c.s, c.alpha, c.rs, p, c.m0, c.i0, t * kBN, c.lane);
+    rescaleAndPack(c.o, c.pf, c.s, c.alpha);
+    mbarWait(c.base + L::fullV(stage), phase);
+    issuePV(c.o, c.pf, c.base + L::v(stage), p);
     wgmmaWait<0>();
-    fenceRegs(o);
-    releaseStage(base + L::empty(prev), lane);
+    fenceRegs(c.o);
+    fenceRegs(c.pf);
+    releaseStage(c.base + L::emptyV(stage), c.lane);
+    if (++stage == ST) {
+      stage = 0;
+      phase ^= 1;
+    }
   }
+}
 
-  if constexpr (ACC)
-    mergeOut(p, o, rs, bh, i0, lane);
+/// Overlapped loop: tile 0 alone; then for t >= 1 issue S_t = Q K_t^T and
+/// O += P_{t-1} V_{t-1} together and run the softmax of S_t while the PV GEMM
+/// still runs. PP adds the inter-warpgroup ping-pong around each issue.
+template <int ST, bool PP>
+__device__ void consumeOverlap(Consumer &c, const Params &p, int nTiles) {
+  using L = Layout<ST>;
+  if (PP && c.cw == 1) turnPass<PP>(1); // warpgroup 0 goes first
+  turnWait<PP>(c.cw);
+  mbarWait(c.base + L::fullK(0), 0);
+  issueQK(c.s, c.qAddr, c.base + L::k(0));
+  turnPass<PP>(c.cw);
+  wgmmaWait<0>();
+  fenceRegs(c.s);
+  releaseStage(c.base + L::emptyK(0), c.lane);
+  softmaxAny(c.s, c.alpha, c.rs, p, c.m0, c.i0, 0, c.lane);
+  rescaleAndPack(c.o, c.pf, c.s, c.alpha);
+  int prev = 0, stage = 0;
+  uint32_t prevPhase = 0, phase = 0;
+  for (int t = 1; t < nTiles; ++t) {
+    if (++stage == ST) {
+      stage = 0;
+      phase ^= 1;
+    }
+    turnWait<PP>(c.cw);
+    mbarWait(c.base + L::fullK(stage), phase);
+    issueQK(c.s, c.qAddr, c.base + L::k(stage));
+    mbarWait(c.base + L::fullV(prev), prevPhase);
+    issuePV(c.o, c.pf, c.base + L::v(prev), p);
+    turnPass<PP>(c.cw);
+    wgmmaWait<1>();
+    fenceRegs(c.s);
+    releaseStage(c.base + L::emptyK(stage), c.lane);
+    softmaxAny(c.s, c.alpha, c.rs, p, c.m0, c.i0, t * kBN, c.lane);
+    wgmmaWait<0>();
+    fenceRegs(c.o);
+    fenceRegs(c.pf);
+    releaseStage(c.base + L::emptyV(prev), c.lane);
+    rescaleAndPack(c.o, c.pf, c.s, c.alpha);
+    prev = stage;
+    prevPhase = phase;
+  }
+  turnWait<PP>(c.cw);
+  mbarWait(c.base + L::fullV(prev), prevPhase);
+  issuePV(c.o, c.pf, c.base + L::v(prev), p);
+  if (c.cw == 0) turnPass<PP>(c.cw); // warpgroup 1 takes no further turn
+  wgmmaWait<0>();
+  fenceRegs(c.o);
+  releaseStage(c.base + L::emptyV(prev), c.lane);
+}
+
+/// MODE: 0 serial, 1 overlap, 2 overlap + ping-pong.
+template <int ST, int MODE, bool ACC>
+__device__ void consume(const Params &p, uint32_t base, int m0, int64_t bh, int nTiles, int cw) {
+  Consumer c;
+  const int ctid = threadIdx.x - 128 * (1 + cw);
+  c.base = base;
+  c.m0 = m0;
+  c.cw = cw;
+  c.lane = ctid & 31;
+  c.i0 = m0 + cw * 64 + (ctid >> 5) * 16 + (c.lane >> 2);
+  c.qAddr = base + Layout<ST>::kQ + cw * 64 * 128; // this warpgroup's 64 rows
+#pragma unroll
+  for (int x = 0; x < 64; ++x) c.o[x] = c.s[x] = 0.f;
+  c.rs = Rows{{-INFINITY, -INFINITY}, {0.f, 0.f}};
+  mbarWait(base + Layout<ST>::barQ(), 0);
+  if constexpr (MODE == 0)
+    consumeSerial<ST>(c, p, nTiles);
   else
-    storeOut(p, o, rs, bh, i0, lane);
+    consumeOverlap<ST, MODE == 2>(c, p, nTiles);
+  if constexpr (ACC)
+    mergeOut(p, c.o, c.rs, bh, c.i0, c.lane);
+  else
+    storeOut(p, c.o, c.rs, bh, c.i0, c.lane);
 }
 
 /// Query block that sees no key: out = 0, lse = -inf (non-accumulating only).
@@ -366,15 +415,20 @@ __device__ void storeEmpty(const Params &p, int64_t bh, int m0) {
   for (int r = threadIdx.x; r < rows; r += blockDim.x) p.lse[bh * p.Sq + m0 + r] = -INFINITY;
 }
 
-template <int ST, bool OVERLAP, bool ACC>
+template <int ST, int MODE, bool ACC>
 __global__ void __launch_bounds__(kThreads, 1)
     fwdKernel(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
               const __grid_constant__ CUtensorMap tmV, const Params p) {
   using L = Layout<ST>;
   extern __shared__ __align__(1024) unsigned char smemRaw[];
   const uint32_t base = (smemU32(smemRaw) + 1023u) & ~1023u;
-  const int m0 = int(gridDim.x - 1 - blockIdx.x) * kBM; // long (causal) rows first
-  const int h = blockIdx.y, b = blockIdx.z;
+  // Query blocks are launched last-first (the long rows under a causal mask
+  // start first); headsFastest puts the heads on x so that every head's long
+  // blocks start before any short one.
+  const int mBlocks = (p.Sq + kBM - 1) / kBM;
+  const int mIdx = p.headsFastest ? blockIdx.y : blockIdx.x;
+  const int h = p.headsFastest ? blockIdx.x : blockIdx.y, b = blockIdx.z;
+  const int m0 = (mBlocks - 1 - mIdx) * kBM;
   const int64_t bh = int64_t(b) * p.Hq + h;
   const int zkv = b * (p.Hq / p.hRatio) + h / p.hRatio;
   const int nTiles = numKeyTiles(p, m0);
@@ -387,7 +441,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     for (int s = 0; s < ST; ++s) {
       mbarInit(base + L::fullK(s), 1);
       mbarInit(base + L::fullV(s), 1);
-      mbarInit(base + L::empty(s), kConsumerWarps);
+      mbarInit(base + L::emptyK(s), kConsumerWarps);
+      mbarInit(base + L::emptyV(s), kConsumerWarps);
     }
     mbarInitFence();
     tmaPrefetchDesc(&tmQ);
@@ -401,7 +456,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0) produce<ST>(&tmQ, &tmK, &tmV, base, m0, int(bh), zkv, nTiles);
   } else {
     regAlloc<240>();
-    consume<ST, OVERLAP, ACC>(p, base, m0, bh, nTiles, threadIdx.x / 128 - 1);
+    consume<ST, MODE, ACC>(p, base, m0, bh, nTiles, threadIdx.x / 128 - 1);
   }
 }
 
@@ -436,9 +491,9 @@ bool makeMap(CUtensorMap *m, const void *ptr, int64_t rows, int64_t bh) {
              CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
-template <int ST, bool OVERLAP, bool ACC>
+template <int ST, int MODE, bool ACC>
 cudaError_t launch(const CUtensorMap (&maps)[3], const Params &p, dim3 grid, cudaStream_t s) {
-  auto kern = fwdKernel<ST, OVERLAP, ACC>;
+  auto kern = fwdKernel<ST, MODE, ACC>;
   constexpr size_t bytes = Layout<ST>::kBytes;
   static const cudaError_t attr =
       cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
@@ -447,16 +502,23 @@ cudaError_t launch(const CUtensorMap (&maps)[3], const Params &p, dim3 grid, cud
   return cudaGetLastError();
 }
 
-/// Variants (bench): 1 = 2 stages, no overlap; 2 = 2 stages + overlap;
-/// 3 = 3 stages + overlap; 0 = the default (2). +10: swap the V
-/// descriptor's strides (a layout self-check for the bench).
+/// Variants (bench): variant % 10 picks the kernel: 1 = 2 stages serial,
+/// 2 = 2 stages overlapped, 3 = 3 stages overlapped, 4 = 2 stages
+/// overlapped + ping-pong, 5 = 3 stages overlapped + ping-pong; 0 = the
+/// default (kDefaultKernel). (variant / 10) % 10 == 1 swaps the V descriptor's
+/// strides (a layout self-check for the bench: must fail). (variant / 100) %
+/// 10 picks the grid order: 0 = heads fastest when diag (causal), 1 = query
+/// blocks fastest, 2 = heads fastest.
+constexpr int kDefaultKernel = 3;
 template <bool ACC>
 cudaError_t launchVariant(int variant, const CUtensorMap (&maps)[3], const Params &p, dim3 grid,
                           cudaStream_t s) {
-  switch (variant % 10) {
-  case 1: return launch<2, false, ACC>(maps, p, grid, s);
-  case 3: return launch<3, true, ACC>(maps, p, grid, s);
-  default: return launch<2, true, ACC>(maps, p, grid, s);
+  switch (variant % 10 == 0 ? kDefaultKernel : variant % 10) {
+  case 1: return launch<2, 0, ACC>(maps, p, grid, s);
+  case 2: return launch<2, 1, ACC>(maps, p, grid, s);
+  case 4: return launch<2, 2, ACC>(maps, p, grid, s);
+  case 5: return launch<3, 2, ACC>(maps, p, grid, s);
+  default: return launch<3, 1, ACC>(maps, p, grid, s);
   }
 }
 
@@ -469,7 +531,7 @@ const char *unsupportedReason(const FwdArgs &a) {
   if (a.B <= 0 || a.Hq <= 0 || a.Hkv <= 0 || a.Sq <= 0 || a.Skv <= 0) return "empty shape";
   if (a.Hq % a.Hkv != 0) return "Hq must be a multiple of Hkv";
   if (a.Sq >= (int64_t(1) << 30) || a.Skv >= (int64_t(1) << 30)) return "sequence too long";
-  if (a.B * a.Hq > 65535 * 64 || a.Hq > 65535 || a.B > 65535) return "too many heads";
+  if (a.Hq > 65535 || a.B > 65535) return "too many heads or batches";
   if (!a.q || !a.k || !a.v || !a.out || !a.lse) return "null pointer";
   if (!aligned16(a.q) || !aligned16(a.k) || !aligned16(a.v) || !aligned16(a.out))
     return "tensors must be 16-byte aligned";
@@ -501,10 +563,14 @@ cudaError_t attentionForward(const FwdArgs &a, cudaStream_t s) {
   p.kEnd = int(a.kEnd < 0 ? a.Skv : a.kEnd);
   p.diag = a.diag;
   p.diagShift = int(std::max<int64_t>(-(int64_t(1) << 30), std::min<int64_t>(a.diagShift, int64_t(1) << 30)));
-  const bool swap = a.variant >= 10;
+  const bool swap = (a.variant / 10) % 10 == 1;
   p.vLbo = swap ? 1024u : uint32_t(kHalfBytes); // next 64 d columns: the other half
   p.vSbo = swap ? uint32_t(kHalfBytes) : 1024u; // next 8 keys: next swizzle atom
-  const dim3 grid(unsigned((a.Sq + kBM - 1) / kBM), unsigned(a.Hq), unsigned(a.B));
+  const int order = (a.variant / 100) % 10;
+  const unsigned mBlocks = unsigned((a.Sq + kBM - 1) / kBM);
+  p.headsFastest = (order == 2 || (order == 0 && a.diag)) && mBlocks <= 65535;
+  const dim3 grid = p.headsFastest ? dim3(unsigned(a.Hq), mBlocks, unsigned(a.B))
+                                   : dim3(mBlocks, unsigned(a.Hq), unsigned(a.B));
   return a.accumulate ? launchVariant<true>(a.variant, maps, p, grid, s)
                       : launchVariant<false>(a.variant, maps, p, grid, s);
 }
