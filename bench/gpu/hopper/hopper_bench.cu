@@ -6,7 +6,7 @@
 // timing sweep (B=1, H=16, D=128, causal and not) against the mma.sync
 // kernel of FlashForward.cu. Build: bench/gpu/hopper/build.sh.
 //
-// Usage: hopper_bench [--no-check] [--no-time] [--variants 1,2,3,4,5,105,205]
+// Usage: hopper_bench [--no-check] [--no-time] [--variants 1,2,3,4,5,6,7,8,9]
 //                     [--sizes 4096,8192,16384,32768] [--reps N] [--seed N]
 //                     [--rounds N]   (correctness rounds, fresh inputs each)
 // Variants: see launchVariant in runtime/src/cuda/hopper/HopperAttention.cu.
@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -287,21 +288,31 @@ float medianMs(std::vector<float> v) {
   return v[v.size() / 2];
 }
 
-template <typename F> float timeIt(F &&launch, int reps) {
-  for (int w = 0; w < 3; ++w) launch();
+/// Median ms of each launcher; the launchers are interleaved (one launch of
+/// each per round) so that clock and temperature drift hits all alike.
+std::vector<float> timeInterleaved(const std::vector<std::function<void()>> &fns, int reps) {
+  for (int w = 0; w < 2; ++w)
+    for (auto &f : fns) f();
   CK(cudaDeviceSynchronize());
-  std::vector<cudaEvent_t> ev(2 * reps);
+  const size_t n = fns.size();
+  std::vector<cudaEvent_t> ev(2 * n * reps);
   for (auto &e : ev) CK(cudaEventCreate(&e));
-  for (int r = 0; r < reps; ++r) {
-    CK(cudaEventRecord(ev[2 * r]));
-    launch();
-    CK(cudaEventRecord(ev[2 * r + 1]));
-  }
+  for (int r = 0; r < reps; ++r)
+    for (size_t i = 0; i < n; ++i) {
+      CK(cudaEventRecord(ev[2 * (r * n + i)]));
+      fns[i]();
+      CK(cudaEventRecord(ev[2 * (r * n + i) + 1]));
+    }
   CK(cudaDeviceSynchronize());
-  std::vector<float> ms(reps);
-  for (int r = 0; r < reps; ++r) CK(cudaEventElapsedTime(&ms[r], ev[2 * r], ev[2 * r + 1]));
+  std::vector<float> med(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::vector<float> ms(reps);
+    for (int r = 0; r < reps; ++r)
+      CK(cudaEventElapsedTime(&ms[r], ev[2 * (r * n + i)], ev[2 * (r * n + i) + 1]));
+    med[i] = medianMs(ms);
+  }
   for (auto &e : ev) CK(cudaEventDestroy(e));
-  return medianMs(ms);
+  return med;
 }
 
 void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, int reps,
@@ -317,8 +328,8 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
   fillBf16<<<2048, 256>>>(k, n, seed + 12, 1.f);
   fillBf16<<<2048, 256>>>(v, n, seed + 13, 1.f);
   CK(cudaGetLastError());
-  std::printf("\n== timing: B=1 H=16 D=128 bf16, median of %d launches (events), TFLOP/s = "
-              "4*B*H*S^2*D/t (halved for causal)\n",
+  std::printf("\n== timing: B=1 H=16 D=128 bf16, median of %d launches each (events, "
+              "kernels interleaved), TFLOP/s = 4*B*H*S^2*D/t (halved for causal)\n",
               reps);
   std::printf("| S | causal | mma.sync (FlashForward) |");
   for (int vv : variants) std::printf(" hopper v%d |", vv);
@@ -337,8 +348,8 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
       fl.inType = fl.outType = 1;
       fl.step.kEnd = S;
       fl.step.diag = causal;
-      const float msOld = timeIt([&] { cprt::cuda::launchFlashForward(fl, nullptr); }, reps);
-      std::printf("| %d | %s | %.0f |", S, causal ? "yes" : "no", flops / msOld * 1e-9);
+      std::vector<std::function<void()>> fns;
+      fns.push_back([fl] { cprt::cuda::launchFlashForward(fl, nullptr); });
       for (int vv : variants) {
         hp::FwdArgs a;
         a.q = q; a.k = k; a.v = v; a.out = o; a.lse = lse;
@@ -346,9 +357,11 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
         a.scale = fl.scale;
         a.diag = causal;
         a.variant = vv;
-        const float ms = timeIt([&] { CK(hp::attentionForward(a, nullptr)); }, reps);
-        std::printf(" %.0f |", flops / ms * 1e-9);
+        fns.push_back([a] { CK(hp::attentionForward(a, nullptr)); });
       }
+      const std::vector<float> ms = timeInterleaved(fns, reps);
+      std::printf("| %d | %s |", S, causal ? "yes" : "no");
+      for (float m : ms) std::printf(" %.0f |", flops / m * 1e-9);
       std::printf("\n");
       std::fflush(stdout);
     }
@@ -359,9 +372,9 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
 
 int main(int argc, char **argv) {
   bool check = true, timing = true;
-  std::vector<int> variants = {1, 2, 3, 4, 5, 105, 205}, sizes = {4096, 8192, 16384, 32768};
-  int rounds = 2;
-  int reps = 10;
+  std::vector<int> variants = {1, 2, 3, 4, 5, 6, 7, 8, 9}, sizes = {4096, 8192, 16384, 32768};
+  int rounds = 3;
+  int reps = 15;
   uint64_t seed = 12345;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];

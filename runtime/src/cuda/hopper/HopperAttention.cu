@@ -127,10 +127,11 @@ __device__ void produce(const CUtensorMap *tq, const CUtensorMap *tk, const CUte
 /// waited for). Both tiles are [rows][128] as two 64-column swizzled halves.
 __device__ __forceinline__ void issueQK(float (&s)[64], uint32_t qAddr, uint32_t kAddr) {
   wgmmaFence();
+  const SmemDesc dq = smemDesc(qAddr, 16, 1024), dk = smemDesc(kAddr, 16, 1024);
 #pragma unroll
   for (int kk = 0; kk < kD / 16; ++kk) {
     const uint32_t off = (kk >> 2) * kHalfBytes + (kk & 3) * 32;
-    wgmmaSS(s, smemDesc(qAddr + off, 16, 1024), smemDesc(kAddr + off, 16, 1024), kk > 0);
+    wgmmaSS(s, descAt(dq, off), descAt(dk, off), kk > 0);
   }
   wgmmaCommit();
 }
@@ -139,10 +140,11 @@ __device__ __forceinline__ void issueQK(float (&s)[64], uint32_t qAddr, uint32_t
 __device__ __forceinline__ void issuePV(float (&o)[64], const uint32_t (&pf)[32], uint32_t vAddr,
                                         const Params &p) {
   wgmmaFence();
+  const SmemDesc dv = smemDesc(vAddr, p.vLbo, p.vSbo);
 #pragma unroll
   for (int kk = 0; kk < kBN / 16; ++kk)
     wgmmaRS(o, pf[4 * kk], pf[4 * kk + 1], pf[4 * kk + 2], pf[4 * kk + 3],
-            smemDesc(vAddr + kk * 16 * 128, p.vLbo, p.vSbo));
+            descAt(dv, kk * 16 * 128));
   wgmmaCommit();
 }
 
@@ -197,10 +199,16 @@ __device__ __forceinline__ void softmaxAny(float (&s)[64], float (&alpha)[2], Ro
 }
 
 /// o *= alpha (per row); P = bf16(s) in the wgmma register-A layout.
+/// SKIP: alpha is exactly 1 where a row's max did not move, so a warp whose
+/// 16 rows all kept their max skips the 64 multiplies (most tiles, late in
+/// a long row).
+template <bool SKIP>
 __device__ __forceinline__ void rescaleAndPack(float (&o)[64], uint32_t (&pf)[32],
                                                const float (&s)[64], const float (&alpha)[2]) {
+  if (!SKIP || __any_sync(0xffffffff, alpha[0] != 1.f || alpha[1] != 1.f)) {
 #pragma unroll
-  for (int x = 0; x < 64; ++x) o[x] *= alpha[(x >> 1) & 1];
+    for (int x = 0; x < 64; ++x) o[x] *= alpha[(x >> 1) & 1];
+  }
 #pragma unroll
   for (int kk = 0; kk < 8; ++kk) {
     pf[4 * kk + 0] = packBf16(s[8 * kk + 0], s[8 * kk + 1]);
@@ -317,7 +325,7 @@ __device__ void consumeSerial(Consumer &c, const Params &p, int nTiles) {
     fenceRegs(c.s);
     releaseStage(c.base + L::emptyK(stage), c.lane);
     softmaxAny(c.s, c.alpha, c.rs, p, c.m0, c.i0, t * kBN, c.lane);
-    rescaleAndPack(c.o, c.pf, c.s, c.alpha);
+    rescaleAndPack<false>(c.o, c.pf, c.s, c.alpha);
     mbarWait(c.base + L::fullV(stage), phase);
     issuePV(c.o, c.pf, c.base + L::v(stage), p);
     wgmmaWait<0>();
@@ -334,7 +342,7 @@ __device__ void consumeSerial(Consumer &c, const Params &p, int nTiles) {
 /// Overlapped loop: tile 0 alone; then for t >= 1 issue S_t = Q K_t^T and
 /// O += P_{t-1} V_{t-1} together and run the softmax of S_t while the PV GEMM
 /// still runs. PP adds the inter-warpgroup ping-pong around each issue.
-template <int ST, bool PP>
+template <int ST, bool PP, bool SKIP>
 __device__ void consumeOverlap(Consumer &c, const Params &p, int nTiles) {
   using L = Layout<ST>;
   if (PP && c.cw == 1) turnPass<PP>(1); // warpgroup 0 goes first
@@ -346,7 +354,7 @@ __device__ void consumeOverlap(Consumer &c, const Params &p, int nTiles) {
   fenceRegs(c.s);
   releaseStage(c.base + L::emptyK(0), c.lane);
   softmaxAny(c.s, c.alpha, c.rs, p, c.m0, c.i0, 0, c.lane);
-  rescaleAndPack(c.o, c.pf, c.s, c.alpha);
+  rescaleAndPack<false>(c.o, c.pf, c.s, c.alpha);
   int prev = 0, stage = 0;
   uint32_t prevPhase = 0, phase = 0;
   for (int t = 1; t < nTiles; ++t) {
@@ -368,7 +376,7 @@ __device__ void consumeOverlap(Consumer &c, const Params &p, int nTiles) {
     fenceRegs(c.o);
     fenceRegs(c.pf);
     releaseStage(c.base + L::emptyV(prev), c.lane);
-    rescaleAndPack(c.o, c.pf, c.s, c.alpha);
+    rescaleAndPack<SKIP>(c.o, c.pf, c.s, c.alpha);
     prev = stage;
     prevPhase = phase;
   }
@@ -381,7 +389,8 @@ __device__ void consumeOverlap(Consumer &c, const Params &p, int nTiles) {
   releaseStage(c.base + L::emptyV(prev), c.lane);
 }
 
-/// MODE: 0 serial, 1 overlap, 2 overlap + ping-pong.
+/// MODE: 0 serial, else the bits kOverlap (always set), kPingPong, kSkipRescale.
+constexpr int kOverlap = 1, kPingPong = 2, kSkipRescale = 4;
 template <int ST, int MODE, bool ACC>
 __device__ void consume(const Params &p, uint32_t base, int m0, int64_t bh, int nTiles, int cw) {
   Consumer c;
@@ -399,7 +408,7 @@ __device__ void consume(const Params &p, uint32_t base, int m0, int64_t bh, int 
   if constexpr (MODE == 0)
     consumeSerial<ST>(c, p, nTiles);
   else
-    consumeOverlap<ST, MODE == 2>(c, p, nTiles);
+    consumeOverlap<ST, (MODE & kPingPong) != 0, (MODE & kSkipRescale) != 0>(c, p, nTiles);
   if constexpr (ACC)
     mergeOut(p, c.o, c.rs, bh, c.i0, c.lane);
   else
@@ -503,22 +512,27 @@ cudaError_t launch(const CUtensorMap (&maps)[3], const Params &p, dim3 grid, cud
 }
 
 /// Variants (bench): variant % 10 picks the kernel: 1 = 2 stages serial,
-/// 2 = 2 stages overlapped, 3 = 3 stages overlapped, 4 = 2 stages
-/// overlapped + ping-pong, 5 = 3 stages overlapped + ping-pong; 0 = the
-/// default (kDefaultKernel). (variant / 10) % 10 == 1 swaps the V descriptor's
-/// strides (a layout self-check for the bench: must fail). (variant / 100) %
-/// 10 picks the grid order: 0 = heads fastest when diag (causal), 1 = query
-/// blocks fastest, 2 = heads fastest.
-constexpr int kDefaultKernel = 3;
+/// 2 / 3 = 2 / 3 stages overlapped, 4 / 5 = the same + ping-pong, 6 / 7 =
+/// overlapped + rescale skip, 8 / 9 = overlapped + ping-pong + rescale skip;
+/// 0 = the default (kDefaultKernel). (variant / 10) % 10 == 1 swaps the V
+/// descriptor's strides (a layout self-check for the bench: must fail).
+/// (variant / 100) % 10 picks the grid order: 0 = heads fastest when diag
+/// (causal), 1 = query blocks fastest, 2 = heads fastest.
+constexpr int kDefaultKernel = 8; // docs/hopper.md, 2026-12-02 sweep
 template <bool ACC>
 cudaError_t launchVariant(int variant, const CUtensorMap (&maps)[3], const Params &p, dim3 grid,
                           cudaStream_t s) {
+  constexpr int kO = kOverlap, kP = kPingPong, kS = kSkipRescale;
   switch (variant % 10 == 0 ? kDefaultKernel : variant % 10) {
   case 1: return launch<2, 0, ACC>(maps, p, grid, s);
-  case 2: return launch<2, 1, ACC>(maps, p, grid, s);
-  case 4: return launch<2, 2, ACC>(maps, p, grid, s);
-  case 5: return launch<3, 2, ACC>(maps, p, grid, s);
-  default: return launch<3, 1, ACC>(maps, p, grid, s);
+  case 2: return launch<2, kO, ACC>(maps, p, grid, s);
+  case 4: return launch<2, kO | kP, ACC>(maps, p, grid, s);
+  case 5: return launch<3, kO | kP, ACC>(maps, p, grid, s);
+  case 6: return launch<2, kO | kS, ACC>(maps, p, grid, s);
+  case 7: return launch<3, kO | kS, ACC>(maps, p, grid, s);
+  case 8: return launch<2, kO | kP | kS, ACC>(maps, p, grid, s);
+  case 9: return launch<3, kO | kP | kS, ACC>(maps, p, grid, s);
+  default: return launch<3, kO, ACC>(maps, p, grid, s);
   }
 }
 
