@@ -127,11 +127,10 @@ __device__ void produce(const CUtensorMap *tq, const CUtensorMap *tk, const CUte
 /// waited for). Both tiles are [rows][128] as two 64-column swizzled halves.
 __device__ __forceinline__ void issueQK(float (&s)[64], uint32_t qAddr, uint32_t kAddr) {
   wgmmaFence();
-  const SmemDesc dq = smemDesc(qAddr, 16, 1024), dk = smemDesc(kAddr, 16, 1024);
 #pragma unroll
   for (int kk = 0; kk < kD / 16; ++kk) {
     const uint32_t off = (kk >> 2) * kHalfBytes + (kk & 3) * 32;
-    wgmmaSS(s, descAt(dq, off), descAt(dk, off), kk > 0);
+    wgmmaSS(s, smemDesc(qAddr + off, 16, 1024), smemDesc(kAddr + off, 16, 1024), kk > 0);
   }
   wgmmaCommit();
 }
@@ -140,11 +139,10 @@ __device__ __forceinline__ void issueQK(float (&s)[64], uint32_t qAddr, uint32_t
 __device__ __forceinline__ void issuePV(float (&o)[64], const uint32_t (&pf)[32], uint32_t vAddr,
                                         const Params &p) {
   wgmmaFence();
-  const SmemDesc dv = smemDesc(vAddr, p.vLbo, p.vSbo);
 #pragma unroll
   for (int kk = 0; kk < kBN / 16; ++kk)
     wgmmaRS(o, pf[4 * kk], pf[4 * kk + 1], pf[4 * kk + 2], pf[4 * kk + 3],
-            descAt(dv, kk * 16 * 128));
+            smemDesc(vAddr + kk * 16 * 128, p.vLbo, p.vSbo));
   wgmmaCommit();
 }
 

@@ -73,21 +73,13 @@ template <int N> __device__ __forceinline__ void regAlloc() {
 // ---------------------------------------------------------------------------
 // wgmma
 // ---------------------------------------------------------------------------
-/// Shared-memory matrix descriptor, 128-byte swizzle, as two 32-bit halves
-/// (lo: start address >> 4 | lbo >> 4 << 16; hi: sbo >> 4 | swizzle mode).
-/// lbo / sbo in bytes. K-major operands: lbo unused (1), sbo = 1024 (next
-/// 8-row atom). MN-major operands: lbo = offset to the next 64-element MN
-/// block, sbo = offset to the next 8 K rows.
-struct SmemDesc {
-  uint32_t lo, hi;
-};
-__device__ __forceinline__ SmemDesc smemDesc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
-  return SmemDesc{((addr & 0x3FFFF) >> 4) | ((lbo >> 4) << 16), (sbo >> 4) | (1u << 30)};
-}
-/// The descriptor of the same layout `bytes` further on: only the start
-/// address moves (no carry out of its 14 bits: shared memory < 256 KiB).
-__device__ __forceinline__ uint64_t descAt(SmemDesc d, uint32_t bytes) {
-  return (uint64_t(d.hi) << 32) | (d.lo + (bytes >> 4));
+/// Shared-memory matrix descriptor, 128-byte swizzle. lbo / sbo in bytes.
+/// K-major operands: lbo unused (1), sbo = 1024 (next 8-row atom).
+/// MN-major operands: lbo = offset to the next 64-element MN block, sbo =
+/// offset to the next 8 K rows.
+__device__ __forceinline__ uint64_t smemDesc(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t(lbo >> 4) << 16) |
+         (uint64_t(sbo >> 4) << 32) | (uint64_t(1) << 62);
 }
 __device__ __forceinline__ void wgmmaFence() {
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
