@@ -29,18 +29,21 @@ struct HybridCase {
   Balancer balancer = Balancer::HeadTail;
   RotateMethod rotate = RotateMethod::Ring;
   int64_t window = 0;
+  bool masked = false; ///< a per-head boolean mask and documents
   int64_t seqLen() const { return S ? S : 4 * U * R + 3; }
   std::string name() const {
     return std::to_string(U) + "x" + std::to_string(R) + " S=" +
            std::to_string(seqLen()) + " Hq=" + std::to_string(Hq) +
            " Hkv=" + std::to_string(Hkv) + " " + dtypeName(dtype) + " " +
            balancerName(balancer) + (causal ? " causal" : "") +
-           (window ? " window" : "");
+           (window ? " window" : "") + (masked ? " masked" : "");
   }
 };
 
 struct HybridData {
   Buffer q, k, v, g;
+  std::vector<uint8_t> keep; ///< [B, Hq, S, S] when masked
+  std::vector<int32_t> docs; ///< [S] when masked
   RefResult ref;
   RingOptions opts;
 };
@@ -57,6 +60,19 @@ inline HybridData makeHybridData(const HybridCase &c) {
   d.opts.rotate = c.rotate;
   d.opts.causal = c.causal || c.window > 0;
   d.opts.mask.windowLeft = c.window;
+  if (c.masked) { // per-head keep-mask (indexed by global head) + documents
+    std::bernoulli_distribution coin(0.7);
+    d.keep.resize(size_t(c.B * c.Hq * S * S));
+    for (auto &x : d.keep) x = coin(rng);
+    d.docs.resize(size_t(S));
+    for (int64_t i = 0; i < S; ++i) d.docs[i] = int32_t(i / 9);
+    d.opts.mask.boolMask = d.keep.data();
+    d.opts.mask.maskBStride = c.Hq * S * S;
+    d.opts.mask.maskHStride = S * S;
+    d.opts.mask.maskRowStride = S;
+    d.opts.mask.docIds = d.docs.data();
+    d.opts.mask.docLen = S;
+  }
   AttentionParams gp;
   gp.shape = {c.B, c.Hq, c.Hkv, S, S, c.D};
   gp.mask = d.opts.mask;

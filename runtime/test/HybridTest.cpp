@@ -206,6 +206,12 @@ TEST(Hybrid, OtherBalancersRotationsAndWindow) {
   w.Hkv = 3;
   w.window = 5;
   runCase(w);
+  for (auto [U, R] : {std::make_pair(2, 3), std::make_pair(4, 1)}) {
+    HybridCase m{U, R, true};
+    m.masked = true; // per-head mask: rank u must read its own heads' rows
+    m.Hq = 8;
+    runCase(m);
+  }
   HybridCase ex{2, 2, true}; // S a multiple of 2N: no padding
   ex.S = 32;
   ex.B = 2;

@@ -22,7 +22,10 @@
 // heads read); the backward sums the replicas' gradients. Anything else is
 // an error naming both counts.
 //
-// Buffers are host memory (like Ulysses.h): threads, MPI, NCCL's host path.
+// Buffers are host memory and the grid's communicators host transports
+// (threads, MPI): the all-to-all staging uses host vectors. The GPU
+// transports split natively (NCCL, virtual ranks) but a device path of the
+// hybrid attention does not exist yet.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CPRT_HYBRID_H
