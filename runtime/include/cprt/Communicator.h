@@ -78,6 +78,15 @@ public:
                                      size_t count, ScanType type,
                                      ScanKind kind, bool reverse = false);
 
+  /// Collective (every rank calls it, like MPI_Comm_split): the ranks with
+  /// the same `color` form a new communicator, ordered by (key, rank); a
+  /// negative color takes part but gets null. The new communicator has its
+  /// own operation sequence (it may be used while this one is alive) and
+  /// this one's timeout; it must not outlive this one. Each transport makes
+  /// it natively (a thread group per color, MPI_Comm_split, ncclCommSplit,
+  /// a virtual-rank sub-group); the default throws.
+  virtual std::unique_ptr<Communicator> split(int color, int key);
+
   /// Equal-size all-to-all: block j of send goes to rank j, block i of recv
   /// comes from rank i.
   CommRequestPtr startAllToAll(const void *send, void *recv, size_t bytes);
@@ -112,6 +121,24 @@ public:
 protected:
   int64_t timeoutMs_ = defaultTimeoutMs();
 };
+
+/// What split() agrees on: all-gathers (color, key) over `comm` and returns
+/// the ranks (of `comm`) of this rank's color, ordered by (key, rank).
+std::vector<int> splitMembers(Communicator &comm, int color, int key);
+
+/// The two axis communicators of a 2-D grid of N = U x R ranks (the hybrid
+/// strategy: Ulysses over U, ring over R). Rank n = u + U * r: the grid is
+/// [R, U] in the shard dialect's order (last axis fastest), so the U ranks
+/// of one Ulysses group are consecutive (one node's fast links when ranks
+/// are placed node by node).
+struct GridComms {
+  int ulyssesSize = 1, ringSize = 1; ///< U, R
+  int ulyssesRank = 0, ringRank = 0; ///< u = n mod U, r = n / U
+  std::unique_ptr<Communicator> ulysses; ///< the U ranks {U*r .. U*r+U-1}
+  std::unique_ptr<Communicator> ring;    ///< the R ranks {u, u+U, ...}
+};
+/// Collective over `world`; U must divide world.size().
+GridComms makeGridComms(Communicator &world, int ulyssesSize);
 
 /// The in-process transport: W ranks are W threads of one process sharing a
 /// ThreadGroup. Messages are copied eagerly into the receiver's mailbox so a

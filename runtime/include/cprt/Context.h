@@ -25,6 +25,9 @@ struct RankContext {
   std::unique_ptr<KernelBackend> backend;
   /// Layouts of closed-form balancers, keyed by (balancer, S).
   std::map<std::pair<int, int64_t>, ShardLayout> layouts;
+  /// Grid communicators of the hybrid entry points, keyed by Ulysses size
+  /// (split from comm on first use; destroyed before comm).
+  std::map<int, GridComms> grids;
 
   const ShardLayout &layout(Balancer b, int64_t seqLen, const int32_t *docIds);
 

@@ -187,6 +187,35 @@ void cprt_c_seq_scan_i32(CPRT_MR, CPRT_MR, int32_t dim, int32_t balancer,
 void cprt_c_seq_scan_i64(CPRT_MR, CPRT_MR, int32_t dim, int32_t balancer,
                          int64_t seq_len, int32_t kind);
 
+/* Hybrid (Ulysses x ring) attention on a grid of ulysses_size x ring_size
+ * ranks (ulysses_size * ring_size = the world size; rank = u +
+ * ulysses_size * r, so a Ulysses group is consecutive ranks). Tensors are
+ * this rank's sequence shards [.., H, L, D] in the balancer's layout over
+ * all ranks (as for cprt_c_ring_*; balancer none, head_tail or striped):
+ * all-to-all over the Ulysses group to Hq/ulysses_size heads, ring attention
+ * over the ring group, all-to-all back (runtime/include/cprt/Hybrid.h; GQA:
+ * KV heads split when they divide ulysses_size, else replicated). flags:
+ * CPRT_C_CAUSAL, CPRT_C_HAS_LSE (forward; the backward always reads lse);
+ * no masks or segment ids yet. The grid communicators are split from the
+ * rank's communicator on first use. */
+#define CPRT_C_HYBRID_DECLS(T)                                                 \
+  void cprt_c_hybrid_fwd_##T(CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/,       \
+                             CPRT_MR /*out*/, CPRT_MR /*lse f32*/,             \
+                             double scale, int32_t flags, int32_t rotate,      \
+                             int32_t balancer, int64_t seq_len,                \
+                             int64_t window, int64_t ulysses_size,             \
+                             int64_t ring_size);                               \
+  void cprt_c_hybrid_bwd_##T(CPRT_MR /*dout*/, CPRT_MR /*q*/, CPRT_MR /*k*/,    \
+                             CPRT_MR /*v*/, CPRT_MR /*out*/, CPRT_MR /*lse*/,  \
+                             CPRT_MR /*dq*/, CPRT_MR /*dk*/, CPRT_MR /*dv*/,   \
+                             double scale, int32_t flags, int32_t rotate,      \
+                             int32_t balancer, int64_t seq_len,                \
+                             int64_t window, int64_t ulysses_size,             \
+                             int64_t ring_size);
+CPRT_C_HYBRID_DECLS(f32)
+CPRT_C_HYBRID_DECLS(bf16)
+CPRT_C_HYBRID_DECLS(f16)
+
 #undef CPRT_MR
 
 #ifdef __cplusplus

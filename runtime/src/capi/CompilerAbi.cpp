@@ -527,6 +527,12 @@ void matmulImpl(int64_t ra, const cprt_memref *a, int64_t rb,
 
 } // namespace
 
+namespace cprt {
+// The sticky error for entry points defined in other files (HybridCApi.cpp).
+bool compilerAbiFailed() { return stickyFailed; }
+void compilerAbiFail(const std::string &msg) { ::fail(msg); }
+} // namespace cprt
+
 extern "C" {
 
 void cprt_c_set_sdpa_offload(cprt_c_sdpa_offload_fn fn, void *user) {

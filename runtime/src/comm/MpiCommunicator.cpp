@@ -95,6 +95,12 @@ public:
         killAtOp_ = op && *op ? std::atoll(op) : 1;
       }
   }
+  /// Takes ownership of `c` (from MPI_Comm_split); no test hooks.
+  MpiCommunicator(MPI_Comm c, int64_t timeoutMs) : comm(c) {
+    MPI_Comm_rank(comm, &rank_);
+    MPI_Comm_size(comm, &size_);
+    setTimeoutMs(timeoutMs);
+  }
   ~MpiCommunicator() override {
     int fin = 0;
     MPI_Finalized(&fin);
@@ -183,6 +189,19 @@ public:
     for (int s = 0; s < size_; ++s) irecv(*r, dummy, 0, s, tag);
     for (int d = 0; d < size_; ++d) isend(*r, dummy, 0, d, tag);
     r->wait();
+  }
+
+  /// MPI_Comm_split cannot time out: the (color, key) all-gather with a
+  /// deadline first makes sure every peer reached the split.
+  std::unique_ptr<Communicator> split(int color, int key) override {
+    splitMembers(*this, color, key);
+    MPI_Comm sub = MPI_COMM_NULL;
+    int rc = MPI_Comm_split(comm, color < 0 ? MPI_UNDEFINED : color, key, &sub);
+    check(rc == MPI_SUCCESS, "cprt: rank " + std::to_string(rank_) +
+                                 ": MPI_Comm_split failed (" +
+                                 std::to_string(rc) + ")");
+    if (sub == MPI_COMM_NULL) return nullptr;
+    return std::make_unique<MpiCommunicator>(sub, timeoutMs_);
   }
 
   MPI_Comm comm = MPI_COMM_NULL;

@@ -13,6 +13,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <exception>
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -20,38 +22,61 @@
 
 namespace cprt {
 
+/// What every group split off one root shares: the lock, the wake-up and
+/// the failures (by root rank), so a failure anywhere wakes every waiter.
+struct ThreadShared {
+  explicit ThreadShared(int size) : failed(size) {}
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> failed; // non-empty: that root rank failed
+  int firstFailed = -1;
+  uint64_t nextId = 1;
+  /// Groups being formed by split(): (parent id, op tag, color) -> group
+  /// and how many members still have to take it.
+  std::map<std::tuple<uint64_t, uint64_t, int>,
+           std::pair<std::shared_ptr<ThreadGroup>, int>>
+      splits;
+};
+
 class ThreadGroup {
 public:
-  ThreadGroup(int size, int64_t timeoutMs)
-      : size(size), timeoutMs(timeoutMs), failed(size), exited(size, false) {}
+  ThreadGroup(std::shared_ptr<ThreadShared> sh, std::vector<int> members,
+              int64_t timeoutMs, uint64_t id)
+      : size(int(members.size())), timeoutMs(timeoutMs), sh(std::move(sh)),
+        members(std::move(members)), id(id), exited(size, false) {}
 
   const int size;
   const int64_t timeoutMs;
-  std::mutex mu;
-  std::condition_variable cv;
+  std::shared_ptr<ThreadShared> sh;
+  const std::vector<int> members; // group rank -> root rank
+  const uint64_t id;
+  // Guarded by sh->mu.
   std::map<std::tuple<int, int, uint64_t>, std::vector<char>> box;
-  std::vector<std::string> failed; // non-empty: that rank failed, with why
   std::vector<bool> exited;
-  int firstFailed = -1;
 };
 
 std::shared_ptr<ThreadGroup> makeThreadGroup(int size, int64_t timeoutMs) {
   check(size > 0, "thread group: size must be > 0");
+  std::vector<int> members(size);
+  for (int i = 0; i < size; ++i) members[i] = i;
   return std::make_shared<ThreadGroup>(
-      size, timeoutMs > 0 ? timeoutMs : Communicator::defaultTimeoutMs());
+      std::make_shared<ThreadShared>(size), std::move(members),
+      timeoutMs > 0 ? timeoutMs : Communicator::defaultTimeoutMs(), 0);
 }
 
 void threadGroupFail(ThreadGroup &g, int rank, const std::string &why) {
-  std::lock_guard<std::mutex> lock(g.mu);
-  if (g.failed[rank].empty()) g.failed[rank] = why.empty() ? "failed" : why;
-  if (g.firstFailed < 0) g.firstFailed = rank;
-  g.cv.notify_all();
+  ThreadShared &sh = *g.sh;
+  std::lock_guard<std::mutex> lock(sh.mu);
+  const int root = g.members[rank];
+  if (sh.failed[root].empty()) sh.failed[root] = why.empty() ? "failed" : why;
+  if (sh.firstFailed < 0) sh.firstFailed = root;
+  sh.cv.notify_all();
 }
 
 void threadGroupExit(ThreadGroup &g, int rank) {
-  std::lock_guard<std::mutex> lock(g.mu);
+  std::lock_guard<std::mutex> lock(g.sh->mu);
   g.exited[rank] = true;
-  g.cv.notify_all();
+  g.sh->cv.notify_all();
 }
 
 namespace {
@@ -84,7 +109,12 @@ public:
       : group(std::move(g)), rank_(rank) {
     timeoutMs_ = group->timeoutMs;
   }
-  ~ThreadCommunicator() override { threadGroupExit(*group, rank_); }
+  // Not while unwinding: a rank that throws is marked failed right after
+  // (runThreadRanks), and its peers should report that failure rather than
+  // "exited" (sub-communicators die during the unwinding).
+  ~ThreadCommunicator() override {
+    if (std::uncaught_exceptions() == 0) threadGroupExit(*group, rank_);
+  }
   int rank() const override { return rank_; }
   int size() const override { return group->size; }
   const char *name() const override { return "threads"; }
@@ -92,9 +122,9 @@ public:
   void post(int dst, uint64_t tag, const void *data, size_t bytes) {
     std::vector<char> msg(bytes);
     if (bytes) std::memcpy(msg.data(), data, bytes);
-    std::lock_guard<std::mutex> lock(group->mu);
+    std::lock_guard<std::mutex> lock(group->sh->mu);
     group->box[{dst, rank_, tag}] = std::move(msg);
-    group->cv.notify_all();
+    group->sh->cv.notify_all();
   }
 
   std::unique_ptr<ThreadRequest> begin(const char *op) {
@@ -105,14 +135,15 @@ public:
   std::vector<char> take(int src, uint64_t tag, const std::string &op) {
     using Clock = std::chrono::steady_clock;
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
-    std::unique_lock<std::mutex> lock(group->mu);
+    ThreadShared &sh = *group->sh;
+    std::unique_lock<std::mutex> lock(sh.mu);
     const auto key = std::make_tuple(rank_, src, tag);
     for (;;) {
-      if (group->firstFailed >= 0) {
-        int f = group->firstFailed;
+      if (sh.firstFailed >= 0) {
+        int f = sh.firstFailed;
         fail(ErrorCode::Comm, "cprt: rank " + std::to_string(rank_) + ": " +
                                   op + " aborted: rank " + std::to_string(f) +
-                                  " failed: " + group->failed[f]);
+                                  " failed: " + sh.failed[f]);
       }
       auto it = group->box.find(key);
       if (it != group->box.end()) {
@@ -124,8 +155,8 @@ public:
         fail(ErrorCode::Comm, "cprt: rank " + std::to_string(rank_) + ": " +
                                   op + ": peer rank " + std::to_string(src) +
                                   " exited without taking part");
-      if (group->cv.wait_until(lock, deadline) == std::cv_status::timeout &&
-          group->box.find(key) == group->box.end() && group->firstFailed < 0)
+      if (sh.cv.wait_until(lock, deadline) == std::cv_status::timeout &&
+          group->box.find(key) == group->box.end() && sh.firstFailed < 0)
         fail(ErrorCode::Timeout,
              "cprt: rank " + std::to_string(rank_) + ": " + op +
                  " timed out after " + std::to_string(timeoutMs_) +
@@ -204,6 +235,8 @@ public:
     req->wait();
   }
 
+  std::unique_ptr<Communicator> split(int color, int key) override;
+
   std::shared_ptr<ThreadGroup> group;
   int rank_;
   uint64_t seq = 0;
@@ -225,6 +258,37 @@ void ThreadRequest::wait() {
   }
   if (finish) finish();
   done = true;
+}
+
+/// A new thread group per color: the members agree on (color, key) by an
+/// all-gather; the first member to arrive creates the group in the shared
+/// registry, the others take it (keyed by this operation's tag, identical
+/// on all ranks).
+std::unique_ptr<Communicator> ThreadCommunicator::split(int color, int key) {
+  const uint64_t tag = seq; // the all-gather's tag inside splitMembers
+  const std::vector<int> ranks = splitMembers(*this, color, key);
+  if (color < 0) return nullptr;
+  const int newRank = int(std::find(ranks.begin(), ranks.end(), rank_) -
+                          ranks.begin());
+  std::shared_ptr<ThreadGroup> sub;
+  {
+    ThreadShared &sh = *group->sh;
+    std::lock_guard<std::mutex> lock(sh.mu);
+    auto k = std::make_tuple(group->id, tag, color);
+    auto it = sh.splits.find(k);
+    if (it == sh.splits.end()) {
+      std::vector<int> members;
+      for (int r : ranks) members.push_back(group->members[r]);
+      auto g = std::make_shared<ThreadGroup>(group->sh, std::move(members),
+                                             timeoutMs_, sh.nextId++);
+      it = sh.splits.emplace(k, std::make_pair(g, int(ranks.size()))).first;
+    }
+    sub = it->second.first;
+    if (--it->second.second == 0) sh.splits.erase(it);
+  }
+  auto c = std::make_unique<ThreadCommunicator>(std::move(sub), newRank);
+  c->setTimeoutMs(timeoutMs_);
+  return c;
 }
 
 } // namespace

@@ -69,6 +69,26 @@ public:
       throw;
     }
   }
+  /// Adopts `c`, made by ncclCommSplit (non-blocking: polled until ready).
+  NcclCommunicator(ncclComm_t c, int device, int64_t timeoutMs, cudaStream_t userStream)
+      : comm(c) {
+    timeoutMs_ = timeoutMs;
+    device_ = device;
+    stream_ = userStream;
+    CPRT_CUDA_CHECK(cudaSetDevice(device_));
+    try {
+      poll("ncclCommSplit");
+    } catch (...) {
+      comm = nullptr; // poll aborted it
+      throw;
+    }
+    ncclResult_t r1 = ncclCommUserRank(comm, &rank_), r2 = ncclCommCount(comm, &size_);
+    if (r1 != ncclSuccess || r2 != ncclSuccess) {
+      abort();
+      fail(ErrorCode::Comm, where("ncclCommSplit") + "cannot read the new rank / size");
+    }
+    CPRT_CUDA_CHECK(cudaStreamCreateWithFlags(&commStream, cudaStreamNonBlocking));
+  }
   ~NcclCommunicator() override {
     if (comm) {
       if (!aborted) {
@@ -138,6 +158,21 @@ public:
            "ncclAllReduce");
     })->wait();
     synchronize();
+  }
+  /// ncclCommSplit (NCCL_SPLIT_NOCOLOR for a negative color), non-blocking
+  /// like this one and polled with the timeout; the new communicator starts
+  /// on this one's device and user stream.
+  std::unique_ptr<Communicator> split(int color, int key) override {
+    if (aborted) fail(ErrorCode::Comm, where("ncclCommSplit") + "communicator was aborted");
+    synchronize(); // nothing of this communicator in flight during the split
+    ncclConfig_t cfg = NCCL_CONFIG_INITIALIZER;
+    cfg.blocking = 0;
+    ncclComm_t sub = nullptr;
+    call(ncclCommSplit(comm, color < 0 ? NCCL_SPLIT_NOCOLOR : color, key, &sub, &cfg),
+         "ncclCommSplit");
+    poll("ncclCommSplit");
+    if (color < 0 || !sub) return nullptr;
+    return std::make_unique<NcclCommunicator>(sub, device_, timeoutMs_, stream_);
   }
   void synchronize() override {
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
@@ -228,7 +263,7 @@ private:
     return ready;
   }
 
-  int rank_, size_;
+  int rank_ = 0, size_ = 1;
   ncclComm_t comm = nullptr;
   cudaStream_t commStream = nullptr;
   cudaEvent_t ready = nullptr;

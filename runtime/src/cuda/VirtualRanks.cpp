@@ -14,6 +14,7 @@
 #include "FlashKernels.h"
 #include "cprt/Error.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <exception>
@@ -74,6 +75,15 @@ public:
   std::map<uint64_t, std::shared_ptr<Slot>> slots;
   bool failed = false;
   std::string why;
+  /// split(): (color, key) of every rank by operation number, the groups
+  /// made for it and how many ranks still have to take theirs.
+  struct SplitSlot {
+    std::vector<std::pair<int, int>> colorKey;
+    int present = 0, left = 0;
+    std::map<int, std::shared_ptr<VirtualRankGroup>> groups;
+  };
+  std::map<uint64_t, SplitSlot> splits;
+  std::vector<std::weak_ptr<VirtualRankGroup>> children; ///< failed with this
 
   std::shared_ptr<Slot> slot(uint64_t seq) {
     auto &s = slots[seq];
@@ -188,6 +198,45 @@ public:
     CPRT_CUDA_CHECK(cudaStreamSynchronize(commStream));
     CPRT_CUDA_CHECK(cudaStreamSynchronize(stream_));
   }
+  /// A sub-group per color on the same device, agreed on by a host-side
+  /// rendezvous (no device traffic); a failure of this group fails them.
+  std::unique_ptr<Communicator> split(int color, int key) override {
+    const uint64_t seq = nextSeq++;
+    const int W = size();
+    std::shared_ptr<VirtualRankGroup> sub;
+    int newRank = 0;
+    {
+      std::unique_lock<std::mutex> lk(g->mu);
+      if (g->failed) fail(ErrorCode::Comm, "virtual rank " + std::to_string(rank_) +
+                                               ": split aborted: " + g->why);
+      auto &sl = g->splits[seq];
+      if (sl.colorKey.empty()) sl.colorKey.assign(W, {-1, 0}), sl.left = W;
+      sl.colorKey[rank_] = {color, key};
+      ++sl.present;
+      g->cv.notify_all();
+      g->waitFor(lk, [&] { return sl.present == W; }, rank_, seq, OpKind::Barrier, "split");
+      std::vector<int> members;
+      for (int j = 0; j < W; ++j)
+        if (color >= 0 && sl.colorKey[j].first == color) members.push_back(j);
+      std::stable_sort(members.begin(), members.end(), [&](int a, int b) {
+        return sl.colorKey[a].second < sl.colorKey[b].second;
+      });
+      if (color >= 0) {
+        newRank = int(std::find(members.begin(), members.end(), rank_) - members.begin());
+        auto &grp = sl.groups[color];
+        if (!grp) {
+          grp = std::make_shared<VirtualRankGroup>(int(members.size()), g->device, timeoutMs_);
+          g->children.push_back(grp);
+        }
+        sub = grp;
+      }
+      if (--sl.left == 0) g->splits.erase(seq);
+    }
+    if (!sub) return nullptr;
+    auto c = std::make_unique<VirtualRankCommunicator>(std::move(sub), newRank);
+    c->setStream(stream_);
+    return c;
+  }
 
 private:
   CommRequestPtr start(Pub mine) {
@@ -291,12 +340,18 @@ std::unique_ptr<GpuCommunicator> makeVirtualRankCommunicator(std::shared_ptr<Vir
 }
 
 void virtualRankGroupFail(VirtualRankGroup &g, int rank, const std::string &why) {
-  std::lock_guard<std::mutex> lk(g.mu);
-  if (!g.failed) {
-    g.failed = true;
-    g.why = "rank " + std::to_string(rank) + " failed: " + why;
+  std::vector<std::shared_ptr<VirtualRankGroup>> kids;
+  {
+    std::lock_guard<std::mutex> lk(g.mu);
+    if (!g.failed) {
+      g.failed = true;
+      g.why = "rank " + std::to_string(rank) + " failed: " + why;
+    }
+    for (auto &w : g.children)
+      if (auto k = w.lock()) kids.push_back(std::move(k));
+    g.cv.notify_all();
   }
-  g.cv.notify_all();
+  for (auto &k : kids) virtualRankGroupFail(*k, rank, why); // rank: the parent's
 }
 
 void runVirtualRanks(int size, const std::function<void(int, GpuCommunicator &)> &fn, int device,
