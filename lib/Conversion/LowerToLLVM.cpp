@@ -90,6 +90,10 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // The expanded ring is an scf.for carrying the received key/value block
+  // and the running partial result: each iteration yields the runtime's
+  // fresh buffers (the deallocation pipeline below frees the previous ones).
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;

@@ -8,6 +8,13 @@
 //                received block with the step's causal behaviour; merge the
 //                partial result; wait.
 //
+// Steps 1 .. W-2 are one scf.for whose iteration arguments are the current
+// key/value block (and its document ids) and the running fp32 (out, lse);
+// each iteration's shift token is started and waited on inside it. The last
+// step (no shift to post) is peeled after the loop, so the IR has the same
+// size for every W >= 2 (for W = 2 the loop runs no iteration; W = 1 is
+// step 0 alone).
+//
 // The behaviour of step i depends on this rank r only through `i <= r`
 // (the source of the block is (r - i) mod W):
 //
@@ -16,8 +23,9 @@
 //   head_tail  | kv_head_half  | q_tail_half
 //   striped    | causal        | causal_strict
 //
-// so each causal step is an scf.if on that comparison. allgather rotation
-// and rings with an explicit mask are left for the runtime.
+// so each causal step is an scf.if on that comparison, computed from the
+// step index. allgather rotation and rings with an explicit mask are left
+// for the runtime.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,6 +61,204 @@ std::pair<CausalBehavior, CausalBehavior> stepBehaviors(LoadBalancer b) {
   }
 }
 
+/// What travels around the ring: the key/value block and, with document
+/// ids, the block's ids (null otherwise).
+struct KVBlock {
+  Value k, v, seg;
+
+  SmallVector<Value> values() const {
+    SmallVector<Value> r = {k, v};
+    if (seg)
+      r.push_back(seg);
+    return r;
+  }
+  static KVBlock from(ValueRange r, bool withSeg) {
+    return {r[0], r[1], withSeg ? r[2] : Value()};
+  }
+};
+
+/// The running partial result (fp32 output and LSE).
+struct Partial {
+  Value out, lse;
+};
+
+/// Builds the schedule of one cp.ring_attention in front of it.
+class RingExpander {
+public:
+  RingExpander(RingAttentionOp op, int64_t world);
+  /// Builds the schedule and replaces the op by it.
+  void run();
+
+private:
+  Value positionsOf(OpBuilder &b, Value owner);
+  Partial block(OpBuilder &b, const KVBlock &kv, Value kvPos,
+                CausalBehavior behavior);
+  Partial step(OpBuilder &b, Value i, const KVBlock &kv, Partial acc);
+  Value shiftStart(OpBuilder &b, const KVBlock &kv);
+  KVBlock shiftWait(OpBuilder &b, Value token, const KVBlock &kv);
+  Value index(OpBuilder &b, int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  }
+
+  RingAttentionOp op;
+  int64_t world;
+  Location loc;
+  int64_t localLen;
+  bool padded, causal, usePositions;
+  RankedTensorType outType, lseType;
+  DenseI16ArrayAttr gridAxes;
+  // This rank's linear index, W as an index, this rank's query positions
+  // (the last two only with positions).
+  Value rank, worldIndex, qPos;
+};
+
+RingExpander::RingExpander(RingAttentionOp op, int64_t world)
+    : op(op), world(world), loc(op.getLoc()) {
+  auto qType = cast<RankedTensorType>(op.getQuery().getType());
+  localLen = qType.getShape()[qType.getRank() - 2];
+  padded = localLen * world != op.getSeqLen();
+  causal = op.getIsCausal();
+  usePositions = op.getWindow().has_value() || padded;
+  Type f32 = Float32Type::get(op.getContext());
+  outType = RankedTensorType::get(
+      cast<RankedTensorType>(op.getOutput().getType()).getShape(), f32);
+  lseType = RankedTensorType::get(outType.getShape().drop_back(), f32);
+  gridAxes = DenseI16ArrayAttr::get(op.getContext(), op.getGridAxes());
+}
+
+/// Original positions of the block owned by `owner` (padding -> -1).
+Value RingExpander::positionsOf(OpBuilder &b, Value owner) {
+  auto t = RankedTensorType::get({localLen}, b.getI64Type());
+  auto gen = tensor::GenerateOp::create(b, loc, t, ValueRange{});
+  Block *body = b.createBlock(&gen.getBody(), {}, {b.getIndexType()}, {loc});
+  OpBuilder gb = OpBuilder::atBlockEnd(body);
+  Value pos = GlobalPositionOp::create(
+      gb, loc, gb.getIndexType(), body->getArgument(0), owner,
+      op.getGridAttr(), gridAxes, op.getBalancerAttr(), op.getSeqLenAttr(),
+      op.getBlockSizeAttr(), op.getPadAttr());
+  Value p = arith::IndexCastOp::create(gb, loc, gb.getI64Type(), pos);
+  if (padded) {
+    Value cS =
+        arith::ConstantIntOp::create(gb, loc, gb.getI64Type(), op.getSeqLen());
+    Value neg = arith::ConstantIntOp::create(gb, loc, gb.getI64Type(), -1);
+    Value valid =
+        arith::CmpIOp::create(gb, loc, arith::CmpIPredicate::slt, p, cS);
+    p = arith::SelectOp::create(gb, loc, valid, p, neg);
+  }
+  tensor::YieldOp::create(gb, loc, p);
+  b.setInsertionPointAfter(gen);
+  return gen.getResult();
+}
+
+/// One block attention of the local queries against `kv`, in fp32.
+Partial RingExpander::block(OpBuilder &b, const KVBlock &kv, Value kvPos,
+                            CausalBehavior behavior) {
+  auto blk = BlockAttentionOp::create(
+      b, loc, outType, lseType, op.getQuery(), kv.k, kv.v, /*mask=*/Value(),
+      kvPos ? qPos : Value(), kvPos,
+      kv.seg ? op.getSegmentIds() : Value(), kv.seg,
+      CausalBehaviorAttr::get(op.getContext(), behavior), op.getWindowAttr(),
+      op.getScaleAttr(), op.getEnableGqaAttr());
+  return {blk.getOutput(), blk.getLse()};
+}
+
+/// Step `i` > 0 (an index value: the loop's induction variable or the last
+/// step's constant): the block of rank (rank - i) mod W with the step's
+/// causal behaviour, merged into `acc`.
+Partial RingExpander::step(OpBuilder &b, Value i, const KVBlock &kv,
+                           Partial acc) {
+  Value kvPos;
+  if (usePositions) {
+    Value back = arith::SubIOp::create(b, loc, worldIndex, i);
+    Value sum = arith::AddIOp::create(b, loc, rank, back);
+    kvPos = positionsOf(b, arith::RemUIOp::create(b, loc, sum, worldIndex));
+  }
+  auto mergeWith = [&](OpBuilder &mb, Partial p) -> Partial {
+    auto m = MergePartialOp::create(mb, loc, TypeRange{outType, lseType},
+                                    acc.out, acc.lse, p.out, p.lse);
+    return {m.getMergedOutput(), m.getMergedLse()};
+  };
+  if (!causal)
+    return mergeWith(b, block(b, kv, kvPos, CausalBehavior::not_causal));
+
+  auto [whenLe, whenGt] = stepBehaviors(op.getBalancer());
+  Value le = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, i, rank);
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{outType, lseType}, le,
+                                /*withElseRegion=*/true);
+  for (auto [region, behavior] :
+       {std::make_pair(&ifOp.getThenRegion(), whenLe),
+        std::make_pair(&ifOp.getElseRegion(), whenGt)}) {
+    OpBuilder rb = OpBuilder::atBlockBegin(&region->front());
+    Partial r = acc;
+    if (behavior != CausalBehavior::skip)
+      r = mergeWith(rb, block(rb, kv, kvPos, behavior));
+    scf::YieldOp::create(rb, loc, ValueRange{r.out, r.lse});
+  }
+  return {ifOp.getResult(0), ifOp.getResult(1)};
+}
+
+/// Posts the shift of `kv` to the next rank; returns its token.
+Value RingExpander::shiftStart(OpBuilder &b, const KVBlock &kv) {
+  return ShiftStartOp::create(b, loc, ShiftTokenType::get(op.getContext()),
+                              kv.values(), op.getGridAttr(), gridAxes,
+                              b.getI64IntegerAttr(1));
+}
+
+/// Waits for the shift of `token`: the block received in place of `kv`.
+KVBlock RingExpander::shiftWait(OpBuilder &b, Value token, const KVBlock &kv) {
+  SmallVector<Value> sent = kv.values();
+  auto wait = ShiftWaitOp::create(b, loc, ValueRange(sent).getTypes(), token);
+  return KVBlock::from(wait.getResults(), kv.seg != nullptr);
+}
+
+void RingExpander::run() {
+  OpBuilder b(op);
+  // The ring index is the linear process index: the ring spans the grid.
+  rank =
+      shard::ProcessLinearIndexOp::create(b, loc, op.getGridAttr()).getResult();
+  if (usePositions) {
+    worldIndex = index(b, world);
+    qPos = positionsOf(b, rank);
+  }
+
+  // Step 0: post the first shift, then the diagonal block.
+  KVBlock kv = {op.getKey(), op.getValue(), op.getSegmentIds()};
+  Value token = world > 1 ? shiftStart(b, kv) : Value();
+  Partial acc =
+      block(b, kv, qPos,
+            causal ? CausalBehavior::causal : CausalBehavior::not_causal);
+  if (world > 1) {
+    kv = shiftWait(b, token, kv);
+    // Steps 1 .. W-2: each posts the next shift before its compute.
+    SmallVector<Value> init = kv.values();
+    init.append({acc.out, acc.lse});
+    Value c1 = index(b, 1), last = index(b, world - 1);
+    auto loop = scf::ForOp::create(
+        b, loc, c1, last, c1, init,
+        [&](OpBuilder &lb, Location, Value i, ValueRange args) {
+          KVBlock cur = KVBlock::from(args, kv.seg != nullptr);
+          Value t = shiftStart(lb, cur);
+          Partial p = step(lb, i, cur, {args[args.size() - 2], args.back()});
+          SmallVector<Value> next = shiftWait(lb, t, cur).values();
+          next.append({p.out, p.lse});
+          scf::YieldOp::create(lb, loc, next);
+        });
+    ValueRange res = loop.getResults();
+    kv = KVBlock::from(res, kv.seg != nullptr);
+    // Step W-1: nothing left to shift.
+    acc = step(b, last, kv, {res[res.size() - 2], res.back()});
+  }
+
+  Value result = acc.out;
+  auto wantType = cast<RankedTensorType>(op.getOutput().getType());
+  if (wantType.getElementType() != outType.getElementType())
+    result = castElements(b, loc, acc.out, wantType.getElementType());
+  op.getOutput().replaceAllUsesWith(result);
+  if (op.getLse())
+    op.getLse().replaceAllUsesWith(acc.lse);
+  op.erase();
+}
+
 struct ExpandRingPass : cp::impl::CPExpandRingBase<ExpandRingPass> {
   using Base::Base;
 
@@ -86,152 +292,7 @@ LogicalResult ExpandRingPass::expand(RingAttentionOp op,
   int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
   if (ShapedType::isDynamic(world))
     return op.emitOpError("cannot expand a ring of dynamic size");
-
-  MLIRContext *ctx = op.getContext();
-  Location loc = op.getLoc();
-  OpBuilder b(op);
-  auto qType = cast<RankedTensorType>(op.getQuery().getType());
-  int64_t rank4 = qType.getRank();
-  int64_t localLen = qType.getShape()[rank4 - 2];
-  int64_t seqLen = op.getSeqLen();
-  bool padded = localLen * world != seqLen;
-  bool causal = op.getIsCausal();
-  bool usePositions = op.getWindow().has_value() || padded;
-  Type f32 = Float32Type::get(ctx);
-  auto outType = RankedTensorType::get(
-      cast<RankedTensorType>(op.getOutput().getType()).getShape(), f32);
-  SmallVector<int64_t> lseShape(outType.getShape().drop_back());
-  auto lseType = RankedTensorType::get(lseShape, f32);
-  auto gridAxes = b.getDenseI16ArrayAttr(op.getGridAxes());
-
-  // The ring index is the linear process index: the ring spans the grid.
-  Value rank =
-      shard::ProcessLinearIndexOp::create(b, loc, op.getGridAttr()).getResult();
-
-  // Original positions of the block owned by `owner` (padding -> -1).
-  auto positionsOf = [&](Value owner) -> Value {
-    auto t = RankedTensorType::get({localLen}, b.getI64Type());
-    auto gen = tensor::GenerateOp::create(b, loc, t, ValueRange{});
-    Block *body = b.createBlock(&gen.getBody(), {}, {b.getIndexType()}, {loc});
-    OpBuilder gb = OpBuilder::atBlockEnd(body);
-    Value pos = GlobalPositionOp::create(
-        gb, loc, gb.getIndexType(), body->getArgument(0), owner,
-        op.getGridAttr(), gridAxes, op.getBalancerAttr(), op.getSeqLenAttr(),
-        op.getBlockSizeAttr(), op.getPadAttr());
-    Value p = arith::IndexCastOp::create(gb, loc, gb.getI64Type(), pos);
-    if (padded) {
-      Value cS = arith::ConstantIntOp::create(gb, loc, gb.getI64Type(), seqLen);
-      Value neg = arith::ConstantIntOp::create(gb, loc, gb.getI64Type(), -1);
-      Value valid =
-          arith::CmpIOp::create(gb, loc, arith::CmpIPredicate::slt, p, cS);
-      p = arith::SelectOp::create(gb, loc, valid, p, neg);
-    }
-    tensor::YieldOp::create(gb, loc, p);
-    b.setInsertionPointAfter(gen);
-    return gen.getResult();
-  };
-  Value qPos = usePositions ? positionsOf(rank) : Value();
-
-  // One block attention; returns (out, lse) in fp32.
-  auto block = [&](OpBuilder &bb, Value k, Value v, Value seg, Value kvPos,
-                   CausalBehavior behavior) -> std::pair<Value, Value> {
-    OperationState state(loc, BlockAttentionOp::getOperationName());
-    state.addOperands({op.getQuery(), k, v});
-    if (kvPos)
-      state.addOperands({qPos, kvPos});
-    if (seg)
-      state.addOperands({op.getSegmentIds(), seg});
-    state.addAttribute("operandSegmentSizes",
-                       bb.getDenseI32ArrayAttr({1, 1, 1, 0, kvPos ? 1 : 0,
-                                                kvPos ? 1 : 0, seg ? 1 : 0,
-                                                seg ? 1 : 0}));
-    state.addAttribute("causal", CausalBehaviorAttr::get(ctx, behavior));
-    if (op.getWindowAttr())
-      state.addAttribute("window", op.getWindowAttr());
-    if (op.getScaleAttr())
-      state.addAttribute("scale", op.getScaleAttr());
-    if (op.getEnableGqa())
-      state.addAttribute("enable_gqa", bb.getUnitAttr());
-    state.addTypes({outType, lseType});
-    Operation *blk = bb.create(state);
-    return {blk->getResult(0), blk->getResult(1)};
-  };
-  auto merge = [&](OpBuilder &bb, Value o, Value l, Value ob, Value lb) {
-    auto m = MergePartialOp::create(bb, loc, TypeRange{outType, lseType}, o, l,
-                                    ob, lb);
-    return std::make_pair(m.getMergedOutput(), m.getMergedLse());
-  };
-
-  Value k = op.getKey(), v = op.getValue(), seg = op.getSegmentIds();
-  Value out, lse;
-  for (int64_t i = 0; i < world; ++i) {
-    // Post the next shift before this step's compute so they overlap.
-    ShiftStartOp shift;
-    if (i + 1 < world) {
-      SmallVector<Value> send = {k, v};
-      if (seg)
-        send.push_back(seg);
-      shift = ShiftStartOp::create(b, loc, ShiftTokenType::get(ctx), send,
-                                   op.getGridAttr(), gridAxes,
-                                   b.getI64IntegerAttr(1));
-    }
-    Value kvPos = i == 0 ? qPos : Value();
-    if (usePositions && i > 0) {
-      // Source of the block at step i: (rank - i) mod W.
-      Value cI = arith::ConstantIndexOp::create(b, loc, world - i);
-      Value cW = arith::ConstantIndexOp::create(b, loc, world);
-      Value sum = arith::AddIOp::create(b, loc, rank, cI);
-      Value src = arith::RemUIOp::create(b, loc, sum, cW);
-      kvPos = positionsOf(src);
-    }
-    if (i == 0) {
-      std::tie(out, lse) =
-          block(b, k, v, seg, kvPos,
-                causal ? CausalBehavior::causal : CausalBehavior::not_causal);
-    } else if (!causal) {
-      auto [o, l] = block(b, k, v, seg, kvPos, CausalBehavior::not_causal);
-      std::tie(out, lse) = merge(b, out, lse, o, l);
-    } else {
-      auto [whenLe, whenGt] = stepBehaviors(balancer);
-      Value cI = arith::ConstantIndexOp::create(b, loc, i);
-      Value le = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, cI,
-                                       rank);
-      auto ifOp = scf::IfOp::create(b, loc, TypeRange{outType, lseType}, le,
-                                    /*withElseRegion=*/true);
-      for (auto [region, behavior] :
-           {std::make_pair(&ifOp.getThenRegion(), whenLe),
-            std::make_pair(&ifOp.getElseRegion(), whenGt)}) {
-        OpBuilder rb = OpBuilder::atBlockBegin(&region->front());
-        if (behavior == CausalBehavior::skip) {
-          scf::YieldOp::create(rb, loc, ValueRange{out, lse});
-          continue;
-        }
-        auto [o, l] = block(rb, k, v, seg, kvPos, behavior);
-        auto [mo, ml] = merge(rb, out, lse, o, l);
-        scf::YieldOp::create(rb, loc, ValueRange{mo, ml});
-      }
-      out = ifOp.getResult(0);
-      lse = ifOp.getResult(1);
-    }
-    if (shift) {
-      SmallVector<Type> types = {k.getType(), v.getType()};
-      if (seg)
-        types.push_back(seg.getType());
-      auto wait = ShiftWaitOp::create(b, loc, types, shift.getToken());
-      k = wait.getResult(0);
-      v = wait.getResult(1);
-      if (seg)
-        seg = wait.getResult(2);
-    }
-  }
-  Value result = out;
-  auto wantType = cast<RankedTensorType>(op.getOutput().getType());
-  if (wantType.getElementType() != f32)
-    result = castElements(b, loc, out, wantType.getElementType());
-  op.getOutput().replaceAllUsesWith(result);
-  if (op.getLse())
-    op.getLse().replaceAllUsesWith(lse);
-  op.erase();
+  RingExpander(op, world).run();
   return success();
 }
 

@@ -1,7 +1,10 @@
 // RUN: cp-opt %s --split-input-file --cp-expand-ring | FileCheck %s
 
-// The ring schedule, step by step: shift posted before the block's compute,
-// per-step causal behaviour chosen by `step <= rank`, merges in fp32.
+// The ring schedule: step 0 peeled, steps 1 .. W-2 one scf.for carrying the
+// received key/value block and the running (out, lse), the last step peeled
+// (no shift to post). Each step's shift is posted before the block's compute
+// and waited on after it, inside the step; the causal behaviour is chosen by
+// `step <= rank`; merges are in fp32.
 
 shard.grid @grid(shape = 3)
 
@@ -12,25 +15,29 @@ shard.grid @grid(shape = 3)
 // CHECK: %[[T0:.+]] = cp.shift_start %[[K]], %[[V]] on @grid offset = 1
 // CHECK: %[[O0:[^ ]+]], %[[L0:[^ ]+]] = cp.block_attention %[[Q]], %[[K]], %[[V]] {causal = #cp.causal<causal>, enable_gqa} : ({{.+}}) -> (tensor<1x2x8x4xf32>, tensor<1x2x8xf32>)
 // CHECK: %[[KV1:.+]]:2 = cp.shift_wait %[[T0]]
-// Step 1: the next shift is posted first; then kv_head_half if 1 <= rank, else q_tail_half.
-// CHECK: %[[T1:.+]] = cp.shift_start %[[KV1]]#0, %[[KV1]]#1 on @grid offset = 1
+// Steps 1 .. W-2 = 1: the loop; the next shift is posted first, then
+// kv_head_half if i <= rank, else q_tail_half; the received block and the
+// merged partial are the next iteration's arguments.
 // CHECK: %[[C1:.+]] = arith.constant 1 : index
-// CHECK: %[[LE1:.+]] = arith.cmpi ule, %[[C1]], %[[R]] : index
+// CHECK: %[[LAST:.+]] = arith.constant 2 : index
+// CHECK: %[[LOOP:.+]]:4 = scf.for %[[I:.+]] = %[[C1]] to %[[LAST]] step %[[C1]] iter_args(%[[K1:[^ ]+]] = %[[KV1]]#0, %[[V1:[^ ]+]] = %[[KV1]]#1, %[[O1:[^ ]+]] = %[[O0]], %[[L1:[^ ]+]] = %[[L0]])
+// CHECK: %[[T1:.+]] = cp.shift_start %[[K1]], %[[V1]] on @grid offset = 1
+// CHECK: %[[LE1:.+]] = arith.cmpi ule, %[[I]], %[[R]] : index
 // CHECK: %[[S1:.+]]:2 = scf.if %[[LE1]]
-// CHECK: cp.block_attention %[[Q]], %[[KV1]]#0, %[[KV1]]#1 {causal = #cp.causal<kv_head_half>, enable_gqa}
-// CHECK: cp.merge_partial %[[O0]], %[[L0]]
+// CHECK: cp.block_attention %[[Q]], %[[K1]], %[[V1]] {causal = #cp.causal<kv_head_half>, enable_gqa}
+// CHECK: cp.merge_partial %[[O1]], %[[L1]]
 // CHECK: } else {
-// CHECK: cp.block_attention %[[Q]], %[[KV1]]#0, %[[KV1]]#1 {causal = #cp.causal<q_tail_half>, enable_gqa}
-// CHECK: cp.merge_partial %[[O0]], %[[L0]]
+// CHECK: cp.block_attention %[[Q]], %[[K1]], %[[V1]] {causal = #cp.causal<q_tail_half>, enable_gqa}
+// CHECK: cp.merge_partial %[[O1]], %[[L1]]
 // CHECK: %[[KV2:.+]]:2 = cp.shift_wait %[[T1]]
-// Step 2 (last): no shift.
+// CHECK: scf.yield %[[KV2]]#0, %[[KV2]]#1, %[[S1]]#0, %[[S1]]#1
+// Step W-1 = 2 (last, peeled): no shift.
 // CHECK-NOT: cp.shift_start
-// CHECK: %[[C2:.+]] = arith.constant 2 : index
-// CHECK: arith.cmpi ule, %[[C2]], %[[R]] : index
+// CHECK: arith.cmpi ule, %[[LAST]], %[[R]] : index
 // CHECK: %[[S2:.+]]:2 = scf.if
-// CHECK: cp.block_attention %[[Q]], %[[KV2]]#0, %[[KV2]]#1 {causal = #cp.causal<kv_head_half>, enable_gqa}
-// CHECK: cp.merge_partial %[[S1]]#0, %[[S1]]#1
-// CHECK: cp.block_attention %[[Q]], %[[KV2]]#0, %[[KV2]]#1 {causal = #cp.causal<q_tail_half>, enable_gqa}
+// CHECK: cp.block_attention %[[Q]], %[[LOOP]]#0, %[[LOOP]]#1 {causal = #cp.causal<kv_head_half>, enable_gqa}
+// CHECK: cp.merge_partial %[[LOOP]]#2, %[[LOOP]]#3
+// CHECK: cp.block_attention %[[Q]], %[[LOOP]]#0, %[[LOOP]]#1 {causal = #cp.causal<q_tail_half>, enable_gqa}
 // The fp32 result goes back to the query's element type.
 // CHECK: %[[OUT:.+]] = linalg.generic {{.+}} ins(%[[S2]]#0 : tensor<1x2x8x4xf32>) outs(%{{.+}} : tensor<1x2x8x4xbf16>)
 // CHECK: arith.truncf %{{.+}} : f32 to bf16
@@ -97,22 +104,33 @@ shard.grid @grid(shape = 2)
 
 // Sliding window with padding (7 tokens over 2 ranks of 4): positions are
 // passed, padded ones as -1; the key positions of step i belong to rank
-// (rank - i) mod W, and document ids travel with the key/value block.
+// (rank + W - i) mod W, and document ids travel with the key/value block
+// (a loop argument). W = 2: the loop runs no iteration, the last step is 1.
 // CHECK-LABEL: func.func @window_pad
 // CHECK-SAME: %[[SEG:[^:]+]]: tensor<4xi32>
 // CHECK: %[[R:.+]] = shard.process_linear_index on @grid : index
+// CHECK: %[[W:.+]] = arith.constant 2 : index
 // CHECK: %[[QP:.+]] = tensor.generate
 // CHECK: cp.global_position %{{.+}}, %[[R]] on @grid balancer = <head_tail> seq_len = 7 {pad} : index
 // CHECK: arith.select %{{.+}}, %{{.+}}, %c-1_i64
 // CHECK: %[[T:.+]] = cp.shift_start %{{.+}}, %{{.+}}, %[[SEG]] on @grid offset = 1
 // CHECK: cp.block_attention {{.+}} positions(%[[QP]], %[[QP]]) segment_ids(%[[SEG]], %[[SEG]]) {causal = #cp.causal<causal>, window = 3 : i64}
 // CHECK: %[[KV:.+]]:3 = cp.shift_wait %[[T]]
-// CHECK: %[[C1:.+]] = arith.constant 1 : index
-// CHECK: %[[SUM:.+]] = arith.addi %[[R]], %[[C1]] : index
-// CHECK: %[[SRC:.+]] = arith.remui %[[SUM]], %{{.+}} : index
+// CHECK: %[[LOOP:.+]]:5 = scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%{{.+}} = %[[KV]]#0, %{{.+}} = %[[KV]]#1, %[[KSEG:[^ ]+]] = %[[KV]]#2,
+// CHECK: cp.shift_start %{{.+}}, %{{.+}}, %[[KSEG]] on @grid offset = 1
+// CHECK: %[[BACK:.+]] = arith.subi %[[W]], %[[I]] : index
+// CHECK: %[[SUM:.+]] = arith.addi %[[R]], %[[BACK]] : index
+// CHECK: %[[SRC:.+]] = arith.remui %[[SUM]], %[[W]] : index
 // CHECK: %[[KP:.+]] = tensor.generate
 // CHECK: cp.global_position %{{.+}}, %[[SRC]]
-// CHECK: cp.block_attention {{.+}} positions(%[[QP]], %[[KP]]) segment_ids(%[[SEG]], %[[KV]]#2) {causal = #cp.causal<kv_head_half>, window = 3 : i64}
+// CHECK: cp.block_attention {{.+}} positions(%[[QP]], %[[KP]]) segment_ids(%[[SEG]], %[[KSEG]]) {causal = #cp.causal<kv_head_half>, window = 3 : i64}
+// CHECK: scf.yield
+// CHECK: %[[LBACK:.+]] = arith.subi %[[W]], %{{.+}} : index
+// CHECK: %[[LSUM:.+]] = arith.addi %[[R]], %[[LBACK]] : index
+// CHECK: %[[LSRC:.+]] = arith.remui %[[LSUM]], %[[W]] : index
+// CHECK: %[[LKP:.+]] = tensor.generate
+// CHECK: cp.global_position %{{.+}}, %[[LSRC]]
+// CHECK: cp.block_attention {{.+}} positions(%[[QP]], %[[LKP]]) segment_ids(%[[SEG]], %[[LOOP]]#2) {causal = #cp.causal<kv_head_half>, window = 3 : i64}
 func.func @window_pad(%q: tensor<1x1x4x4xf32>, %seg: tensor<4xi32>) -> tensor<1x1x4x4xf32> {
   %o = cp.ring_attention %q, %q, %q segment_ids %seg on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<head_tail>, is_causal, window = 3 : i64, pad, seq_len = 7 : i64} : (tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4x4xf32>, tensor<4xi32>) -> tensor<1x1x4x4xf32>
   return %o : tensor<1x1x4x4xf32>

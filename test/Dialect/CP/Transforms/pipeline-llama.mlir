@@ -7,14 +7,21 @@
 // TOSA: RMSNorm, RoPE from a position buffer, GQA causal SDPA, SwiGLU MLP)
 // becomes a per-rank function: hidden states sharded on the sequence, the
 // position buffer sharded in the function (so RoPE reads original
-// positions), and a 4-step overlapped ring that moves only the 2 KV heads.
+// positions), and a 4-step overlapped ring that moves only the 2 KV heads
+// (steps 1-2 an scf.for, step 3 peeled after it).
 
 // CHECK: shard.grid @cp_grid(shape = 4)
 // CHECK: func.func @llama_block_f32(%{{.+}}: tensor<1x16x64xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}}) -> (tensor<1x16x64xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}})
 // CHECK: cp.shard %{{.+}} on @cp_grid dim = 0 balancer = <head_tail> : tensor<64xi64> -> tensor<16xi64>
 // CHECK: cp.shift_start {{.+}} : tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>
 // CHECK: cp.block_attention {{.+}} {causal = #cp.causal<causal>, enable_gqa, scale = 2.500000e-01 : f64} : (tensor<1x4x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>)
-// CHECK-COUNT-3: cp.block_attention {{.+}} {causal = #cp.causal<kv_head_half>
+// CHECK: scf.for %{{.+}} = %c1{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(
+// CHECK: cp.shift_start {{.+}} : tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>
+// CHECK: cp.block_attention {{.+}} {causal = #cp.causal<kv_head_half>
+// CHECK: cp.shift_wait
+// CHECK: scf.yield
+// CHECK-NOT: cp.shift_start
+// CHECK: cp.block_attention {{.+}} {causal = #cp.causal<kv_head_half>
 // CHECK-NOT: cp.sdpa
 // CHECK-NOT: cp.ring_attention
 
