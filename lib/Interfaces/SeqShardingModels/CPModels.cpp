@@ -6,7 +6,9 @@
 // Their local form is ring attention (cp.ring_attention[_backward]); flex
 // attention attends to all-gathered keys/values with its modifiers seeing
 // original positions. (strategy=ulysses attention is rewritten by the pass
-// itself, Ulysses.cpp.)
+// itself, Ulysses.cpp.) The ops the pass creates (ring attention, Ulysses'
+// all-to-alls, cp.seq_scan, cp.shard/unshard) say that they are local
+// already.
 //
 //===----------------------------------------------------------------------===//
 
@@ -281,6 +283,26 @@ struct FlexSeqSharding
   }
 };
 
+/// The ops cp-context-parallel creates (ring attention, the Ulysses
+/// all-to-alls, scans, shards) already work on local shards: reaching one
+/// means the function is (partly) context-parallel already.
+template <typename OpTy>
+struct AlreadyLocalSeqSharding
+    : SeqShardingOpInterface::ExternalModel<AlreadyLocalSeqSharding<OpTy>,
+                                            OpTy> {
+  LogicalResult relateSeqDim(Operation *op, Value, int64_t,
+                             SeqRelateContext &) const {
+    return op->emitOpError("already works on local shards of the sequence; "
+                           "a function is made context-parallel once");
+  }
+};
+
+template <typename... OpTys>
+void registerAlreadyLocal(MLIRContext *ctx) {
+  (OpTys::template attachInterface<AlreadyLocalSeqSharding<OpTys>>(*ctx),
+   ...);
+}
+
 } // namespace
 
 void mlir::cp::detail::registerCPModels(DialectRegistry &registry) {
@@ -288,5 +310,8 @@ void mlir::cp::detail::registerCPModels(DialectRegistry &registry) {
     SDPAOp::attachInterface<SDPASeqSharding>(*ctx);
     SDPABackwardOp::attachInterface<SDPABackwardSeqSharding>(*ctx);
     FlexAttentionOp::attachInterface<FlexSeqSharding>(*ctx);
+    registerAlreadyLocal<RingAttentionOp, RingAttentionBackwardOp,
+                         SeqToHeadsOp, HeadsToSeqOp, SeqScanOp, ShardOp,
+                         UnshardOp>(ctx);
   });
 }

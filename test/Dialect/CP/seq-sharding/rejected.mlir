@@ -62,3 +62,14 @@ func.func @unknown_op(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
   %o = cp.sdpa %p, %p, %p : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
   return %o : tensor<1x2x16x8xf32>
 }
+
+// -----
+
+// cp's own local ops: the function is context-parallel already.
+shard.grid @g(shape = 4)
+func.func @twice(%q: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  // expected-error @+1 {{'cp.ring_attention' op already works on local shards of the sequence; a function is made context-parallel once}}
+  %r = cp.ring_attention %q, %q, %q on @g {balancer = #cp.balancer<head_tail>, rotate = #cp.rotate<ring>, seq_len = 64 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  %o = cp.sdpa %r, %r, %r : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  return %o : tensor<1x2x16x8xf32>
+}
