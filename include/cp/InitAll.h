@@ -14,6 +14,7 @@
 #include "cp/Dialect/CP/Transforms/Passes.h"
 #include "cp/Dialect/TMTensor/IR/TMTensorDialect.h"
 #include "cp/Dialect/TMTensor/Transforms/Passes.h"
+#include "cp/Interfaces/SeqShardingExternalModels.h"
 
 #include "mlir/Dialect/Func/Extensions/InlinerExtension.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -22,10 +23,12 @@ namespace mlir::cp {
 
 /// Registers the cp dialect and the dialects its ops depend on, and the
 /// subset of torch-mlir's tm_tensor dialect that exported models use, and the
-/// func inliner (cp-pipeline inlines calls first).
+/// func inliner (cp-pipeline inlines calls first), and the sequence-sharding
+/// models of the ops cp-context-parallel can shard.
 inline void registerAllDialects(DialectRegistry &registry) {
   registry.insert<CPDialect, shard::ShardDialect, tm_tensor::TMTensorDialect>();
   func::registerInlinerExtension(registry);
+  registerSeqShardingExternalModels(registry);
 }
 
 /// Registers the cp passes and pipelines with the global pass registry.
