@@ -90,6 +90,10 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // A loop over ring steps (cp-expand-ring's scf.for) yields the buffers
+  // that the runtime calls of an iteration wrote (fresh allocations, see
+  // cp-lower-to-runtime); ownership-based deallocation below frees them.
+  bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
@@ -119,6 +123,7 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::cp::registerCPLowerToLLVMPipeline() {
+  registerCPGPULowerToRuntimePass();
   PassPipelineRegistration<CPLowerToLLVMOptions>(
       "cp-lower-to-llvm",
       "Lower a (per-rank or single-device) module to the LLVM dialect with "
