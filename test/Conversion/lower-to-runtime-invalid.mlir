@@ -245,3 +245,21 @@ func.func @taken_name() -> index {
   %r = shard.process_linear_index on @grid : index
   return %r : index
 }
+
+// -----
+
+shard.grid @grid(shape = 2)
+func.func @document_shard(%x: tensor<8x4xf32>, %d: tensor<8xi32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'cp.shard' op the lowering shards with none, head_tail or striped balancing}}
+  %l = cp.shard %x documents %d : tensor<8xi32> on @grid dim = 0 balancer = <per_document_head_tail> : tensor<8x4xf32> -> tensor<4x4xf32>
+  return %l : tensor<4x4xf32>
+}
+
+// -----
+
+shard.grid @cp_grid(shape = 2)
+func.func @ulysses_i16(%x: tensor<1x4x8x8xi16>) -> tensor<1x2x16x8xi16> {
+  // expected-error @+1 {{'cp.seq_to_heads' op has element type 'i16' which the runtime does not take}}
+  %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xi16> -> tensor<1x2x16x8xi16>
+  return %h : tensor<1x2x16x8xi16>
+}
