@@ -88,6 +88,11 @@ struct GpuLowerToRuntimePass
     : PassWrapper<GpuLowerToRuntimePass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuLowerToRuntimePass)
   StringRef getArgument() const override { return "cp-gpu-lower-to-runtime"; }
+  StringRef getDescription() const override {
+    return "Lower cp and shard ops to calls of the CUDA runtime's cprt_gpu_* "
+           "entry points (the runtime lowering of cp-lower-to-llvm "
+           "target=cuda)";
+  }
   void getDependentDialects(DialectRegistry &registry) const override {
     registry.insert<func::FuncDialect, arith::ArithDialect,
                     bufferization::BufferizationDialect,

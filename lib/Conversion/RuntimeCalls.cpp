@@ -2,6 +2,7 @@
 
 #include "RuntimeCalls.h"
 #include "cp/Utils/ElementCast.h"
+#include "cprt/cprt_compiler.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -11,6 +12,9 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <cmath>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 
 using namespace mlir;
 using namespace mlir::cp;
@@ -74,6 +78,60 @@ constexpr Param kUlysses[] = {P::Buf, P::Buf, P::I64, P::I32,
                               P::I32, P::I32, P::I64};
 // (in, out, dim, balancer, seq_len, kind)
 constexpr Param kSeqScan[] = {P::Buf, P::Buf, P::I32, P::I32, P::I64, P::I32};
+
+//===----------------------------------------------------------------------===//
+// The parameter lists above are the C prototypes of cprt_compiler.h: an
+// unranked memref is (int64_t rank, const cprt_memref *), scalars are
+// themselves. A prototype that changes on either side stops the build here.
+//===----------------------------------------------------------------------===//
+
+template <Param P> struct CParams {
+  using type = std::tuple<int64_t, const cprt_memref *>; // Buf*
+};
+template <> struct CParams<Param::I32> { using type = std::tuple<int32_t>; };
+template <> struct CParams<Param::Flags> { using type = std::tuple<int32_t>; };
+template <> struct CParams<Param::I64> { using type = std::tuple<int64_t>; };
+template <> struct CParams<Param::Handle> { using type = std::tuple<int64_t>; };
+template <> struct CParams<Param::F64> { using type = std::tuple<double>; };
+
+template <typename F> struct CPrototype;
+template <typename R, typename... A> struct CPrototype<R(A...)> {
+  using result = R;
+  using args = std::tuple<A...>;
+};
+
+template <const auto &Params, size_t... I>
+auto cArgs(std::index_sequence<I...>)
+    -> decltype(std::tuple_cat(
+        std::declval<typename CParams<Params[I]>::type>()...));
+
+/// Whether the table's `Params` (and result) are the prototype `Fn`.
+template <const auto &Params, typename Fn, typename Result = void>
+constexpr bool isPrototype() {
+  using Args = decltype(cArgs<Params>(
+      std::make_index_sequence<std::size(Params)>()));
+  return std::is_same_v<Args, typename CPrototype<Fn>::args> &&
+         std::is_same_v<Result, typename CPrototype<Fn>::result>;
+}
+
+static_assert(std::is_same_v<decltype(cprt_c_rank), int64_t()>);
+static_assert(isPrototype<kSdpaFwd, decltype(cprt_c_sdpa_fwd_f32)>());
+static_assert(isPrototype<kSdpaBwd, decltype(cprt_c_sdpa_bwd_bf16)>());
+static_assert(isPrototype<kRingFwd, decltype(cprt_c_ring_fwd_f16)>());
+static_assert(isPrototype<kRingBwd, decltype(cprt_c_ring_bwd_f32)>());
+static_assert(isPrototype<kBlockFwd, decltype(cprt_c_block_fwd_f32)>());
+static_assert(isPrototype<kBlockBwd, decltype(cprt_c_block_bwd_f32)>());
+static_assert(isPrototype<kMerge, decltype(cprt_c_merge_f32)>());
+static_assert(isPrototype<kShiftStart, decltype(cprt_c_shift_start_i64),
+                          int64_t>());
+static_assert(isPrototype<kShiftWait, decltype(cprt_c_shift_wait_i1)>());
+static_assert(isPrototype<kShard, decltype(cprt_c_shard_f32)>());
+static_assert(isPrototype<kShard, decltype(cprt_c_unshard_bf16)>());
+static_assert(isPrototype<kAllGather, decltype(cprt_c_all_gather_i8)>());
+static_assert(isPrototype<kAllReduce, decltype(cprt_c_all_reduce_f64)>());
+static_assert(isPrototype<kUlysses, decltype(cprt_c_seq_to_heads_f32)>());
+static_assert(isPrototype<kUlysses, decltype(cprt_c_heads_to_seq_f16)>());
+static_assert(isPrototype<kSeqScan, decltype(cprt_c_seq_scan_i32)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
