@@ -90,9 +90,9 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
       bufferization::LayoutMapOption::IdentityLayoutMap;
   bufferize.unknownTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
-  // A loop over ring steps (cp-expand-ring's scf.for) yields the buffers
-  // that the runtime calls of an iteration wrote (fresh allocations, see
-  // cp-lower-to-runtime); ownership-based deallocation below frees them.
+  // The expanded ring is an scf.for carrying the received key/value block
+  // and the running partial result: each iteration yields the runtime's
+  // fresh buffers (the deallocation pipeline below frees the previous ones).
   bufferize.allowReturnAllocsFromLoops = true;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
