@@ -30,6 +30,29 @@ func.func @per_rank(%x: tensor<1x2x8x4xf32>) -> (tensor<1x2x8x4xf32>, tensor<1x2
 
 // -----
 
+// Ops without a runtime entry lower the same on every target: flex
+// attention is decomposed (its kernels are generated), positions are a
+// constant table.
+shard.grid @grid(shape = 2)
+// CHECK-LABEL: func.func @no_entry
+// CHECK-NOT: call
+// CHECK: linalg.generic
+// CHECK: arith.constant dense<[0, 3, 1, 2]> : tensor<4xindex>
+// CHECK: math.exp
+// CHECK-NOT: cp.
+func.func @no_entry(%q: tensor<1x1x2x4xf32>, %r: index) -> tensor<1x1x2x4xf32> {
+  %o = cp.flex_attention %q, %q, %q : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
+    mask_mod {
+    ^bb0(%b: index, %h: index, %i: index, %j: index):
+      %gi = cp.global_position %i, %r on @grid balancer = <head_tail> seq_len = 4 : index
+      %keep = arith.cmpi sge, %gi, %j : index
+      cp.yield %keep : i1
+    }
+  return %o : tensor<1x1x2x4xf32>
+}
+
+// -----
+
 // A hand-written call of a host entry that has a GPU twin is pointed at
 // the twin.
 // CHECK-LABEL: func.func @handwritten
