@@ -28,6 +28,7 @@
 #include "RuntimeAbi.h"
 #include "RuntimeCalls.h"
 
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -714,10 +715,10 @@ bool mlir::cp::needsRuntimeLowering(Operation *op,
   // cp.yield goes with the flex attention op whose modifier it ends.
   if (isa<YieldOp>(op))
     return false;
-  if (isa<CPDialect>(op->getDialect()) ||
-      isa<shard::ProcessLinearIndexOp, shard::AllGatherOp,
-          shard::AllReduceOp>(op))
-    return true;
+  // Every shard op but the grid (which goes once its users are lowered):
+  // one without a pattern would be left naming a removed grid.
+  if (isa<CPDialect, shard::ShardDialect>(op->getDialect()))
+    return !isa<shard::GridOp>(op);
   auto call = dyn_cast<func::CallOp>(op);
   if (!call || !call.getCallee().starts_with("cprt_c_"))
     return false;
@@ -753,11 +754,12 @@ mlir::cp::applyCPToRuntimeLowering(Operation *root,
       return failure();
   }
   bool left = false;
+  const auto &byOp = patterns.getOpSpecificNativePatterns();
   root->walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (op == root || !needsRuntimeLowering(op, target))
       return WalkResult::advance();
     // Ops without a pattern; the refused ones have said why.
-    if (!reported)
+    if (!byOp.count(op->getName()) || !reported)
       op->emitOpError(target.missingEntryMessage);
     left = true;
     return WalkResult::skip();

@@ -263,3 +263,16 @@ func.func @ulysses_i16(%x: tensor<1x4x8x8xi16>) -> tensor<1x2x16x8xi16> {
   %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xi16> -> tensor<1x2x16x8xi16>
   return %h : tensor<1x2x16x8xi16>
 }
+
+// -----
+
+// A shard op without a runtime lowering is reported (it would otherwise be
+// left naming the grid the lowering removes), also next to a refused op.
+shard.grid @grid(shape = 2)
+func.func @no_pattern(%x: tensor<4x8xf32>, %q: tensor<1x2x8x4xf64>) -> (tensor<2x8xf32>, tensor<1x2x8x4xf64>) {
+  // expected-error @+1 {{'shard.all_slice' op has no lowering to the runtime}}
+  %y = shard.all_slice %x on @grid grid_axes = [0] slice_axis = 0 : tensor<4x8xf32> -> tensor<2x8xf32>
+  // expected-error @+1 {{'cp.sdpa' op the runtime computes attention in f32, bf16 or f16, got 'f64'}}
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x8x4xf64>, tensor<1x2x8x4xf64>, tensor<1x2x8x4xf64>) -> tensor<1x2x8x4xf64>
+  return %y, %o : tensor<2x8xf32>, tensor<1x2x8x4xf64>
+}

@@ -85,8 +85,8 @@ void populateCPToRuntimePatterns(RewritePatternSet &patterns,
 void populateDecomposeFlexPatterns(RewritePatternSet &patterns);
 
 /// Whether `op` is something the runtime lowering must rewrite for
-/// `target`: a cp op, a shard collective, or a call of a runtime entry that
-/// the target names differently.
+/// `target`: a cp op, a shard op other than the grid, or a call of a
+/// runtime entry that the target names differently.
 bool needsRuntimeLowering(Operation *op, const RuntimeTarget &target);
 
 /// Applies `patterns` (populateCPToRuntimePatterns plus whatever a target

@@ -117,3 +117,12 @@ func.func @handwritten_unknown() -> i32 {
   %f = call @cprt_c_failed() : () -> i32
   return %f : i32
 }
+
+// -----
+
+shard.grid @grid(shape = 2)
+func.func @all_slice(%x: tensor<4x8xf32>) -> tensor<2x8xf32> {
+  // expected-error @+1 {{'shard.all_slice' op has no lowering on the GPU path (target=cuda)}}
+  %y = shard.all_slice %x on @grid grid_axes = [0] slice_axis = 0 : tensor<4x8xf32> -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
