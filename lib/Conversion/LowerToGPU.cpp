@@ -5,8 +5,9 @@
 //
 //   cp ops           -> calls of the runtime's `cprt_gpu_*` entry points
 //                       (same C ABI as cprt_compiler.h, device pointers, the
-//                       rank's stream and communicator); an op without a GPU
-//                       entry point is an error naming it
+//                       rank's stream and communicator): cp-lower-to-runtime's
+//                       patterns for the CUDA RuntimeTarget; an op without a
+//                       GPU entry point is an error naming it
 //   linalg.matmul /
 //   batch_matmul     -> `cprt_gpu_gemm_<in>_<out>` (cuBLAS), transposed
 //                       operands folded into the GEMM
@@ -24,8 +25,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "cp/Conversion/CPToRuntime.h"
 #include "cp/Conversion/Passes.h"
-#include "cp/Dialect/CP/IR/CPOps.h"
 #include "RuntimeAbi.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -38,9 +39,6 @@
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
-#include "mlir/Dialect/Shard/IR/ShardDialect.h"
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVM/NVVM/Target.h"
@@ -56,103 +54,57 @@
 #include <cstdlib>
 
 using namespace mlir;
+using namespace mlir::cp;
 
 namespace {
 
-/// cp / shard ops that have a GPU lowering (through runtime calls or, for
-/// the decomposed ones, through linalg kernels).
-bool cpOpHasGpuPath(Operation *op) {
-  return isa<cp::SDPAOp, cp::FlexAttentionOp, cp::YieldOp, cp::ShardOp,
-             cp::UnshardOp, cp::GlobalPositionOp, cp::RingAttentionOp,
-             shard::GridOp, shard::AllGatherOp, shard::ProcessLinearIndexOp>(
-      op);
+/// What the runtime provides for compiled code on the GPU
+/// (runtime/src/cuda/GpuCompiledAbi.cpp): `cprt_gpu_*` twins of the
+/// cprt_compiler.h entries with the same signatures over device pointers,
+/// for the forward attention (causal and sliding windows; no explicit masks
+/// or document ids yet) and the data movement around it. The rank stays a
+/// host call. Every other cp op is refused at the op.
+RuntimeTarget cudaRuntimeTarget() {
+  RuntimeTarget t;
+  t.prefix = "cprt_gpu_";
+  t.provided = {RuntimeEntry::SdpaFwd, RuntimeEntry::RingFwd,
+                RuntimeEntry::Shard, RuntimeEntry::Unshard,
+                RuntimeEntry::AllGather};
+  t.hostOnly = {RuntimeEntry::Rank};
+  t.refusedAttentionFlags = CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS;
+  t.refusedFlagsMessage =
+      "attention with an explicit mask or document ids has no GPU lowering "
+      "yet (target=cuda; causal and sliding windows do)";
+  t.missingEntryMessage =
+      "has no lowering on the GPU path (target=cuda): the runtime has no "
+      "CUDA entry point for it; use target=cpu or the unexpanded ring";
+  t.missingCallMessage = "has no GPU twin (target=cuda)";
+  return t;
 }
 
-/// Runtime entry points (cprt_compiler.h names) that have a `cprt_gpu_`
-/// twin in runtime/src/cuda/GpuCompiledAbi.cpp.
-bool runtimeEntryHasGpuTwin(StringRef name) {
-  for (StringRef prefix :
-       {"cprt_c_sdpa_fwd_", "cprt_c_ring_fwd_", "cprt_c_shard_",
-        "cprt_c_unshard_", "cprt_c_all_gather_"})
-    if (name.starts_with(prefix))
-      return true;
-  return false;
-}
-
-/// The GPU twins of the attention entries take no explicit mask or
-/// document ids yet (causal and sliding windows are fine): refuse them here,
-/// at compile time, with the op's location.
-LogicalResult checkAttentionFlags(func::CallOp call) {
-  StringRef callee = call.getCallee();
-  unsigned flagsIdx;
-  if (callee.starts_with("cprt_c_sdpa_fwd_"))
-    flagsIdx = 7;
-  else if (callee.starts_with("cprt_c_ring_fwd_"))
-    flagsIdx = 8;
-  else
-    return success();
-  std::optional<int64_t> flags = getConstantIntValue(call.getOperand(flagsIdx));
-  if (flags && !(*flags & (CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS)))
-    return success();
-  return call.emitError("attention with an explicit mask or document ids has "
-                        "no GPU lowering yet (target=cuda; causal and sliding "
-                        "windows do)");
-}
-
-/// Refuses cp / shard ops the GPU path cannot lower (before
-/// cp-lower-to-runtime turns them into calls).
-struct GpuCheckOpsPass : PassWrapper<GpuCheckOpsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuCheckOpsPass)
-  StringRef getArgument() const override { return "cp-gpu-check-ops"; }
-  void runOnOperation() override {
-    bool ok = true;
-    getOperation().walk([&](Operation *op) {
-      StringRef ns = op->getDialect() ? op->getDialect()->getNamespace() : "";
-      if ((ns == "cp" || ns == "shard") && !cpOpHasGpuPath(op)) {
-        op->emitOpError("has no lowering on the GPU path (target=cuda): the "
-                        "runtime has no CUDA entry point for it; use "
-                        "target=cpu or the unexpanded ring");
-        ok = false;
-      }
-    });
-    if (!ok)
-      signalPassFailure();
+/// cp ops to calls of the GPU runtime: the patterns of
+/// cp-lower-to-runtime (populateCPToRuntimePatterns) for the CUDA target.
+struct GpuLowerToRuntimePass
+    : PassWrapper<GpuLowerToRuntimePass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuLowerToRuntimePass)
+  StringRef getArgument() const override { return "cp-gpu-lower-to-runtime"; }
+  StringRef getDescription() const override {
+    return "Lower cp and shard ops to calls of the CUDA runtime's cprt_gpu_* "
+           "entry points (the runtime lowering of cp-lower-to-llvm "
+           "target=cuda)";
   }
-};
-
-/// Points the runtime calls that cp-lower-to-runtime made at their GPU
-/// twins (`cprt_c_X` -> `cprt_gpu_X`, same signature, device pointers).
-struct GpuRuntimeCallsPass
-    : PassWrapper<GpuRuntimeCallsPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GpuRuntimeCallsPass)
-  StringRef getArgument() const override { return "cp-gpu-runtime-calls"; }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<func::FuncDialect, arith::ArithDialect,
+                    bufferization::BufferizationDialect,
+                    memref::MemRefDialect, tensor::TensorDialect,
+                    linalg::LinalgDialect, math::MathDialect>();
+  }
   void runOnOperation() override {
-    ModuleOp module = getOperation();
-    bool ok = true;
-    module.walk([&](func::CallOp call) {
-      StringRef callee = call.getCallee();
-      if (!callee.starts_with("cprt_c_") || callee == "cprt_c_rank")
-        return;
-      if (!runtimeEntryHasGpuTwin(callee)) {
-        call.emitError("runtime entry '")
-            << callee << "' has no GPU twin (target=cuda)";
-        ok = false;
-        return;
-      }
-      if (failed(checkAttentionFlags(call))) {
-        ok = false;
-        return;
-      }
-      std::string gpuName = "cprt_gpu_" + callee.drop_front(7).str();
-      call.setCallee(gpuName);
-    });
-    for (auto f : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
-      StringRef name = f.getSymName();
-      if (f.isExternal() && name.starts_with("cprt_c_") &&
-          runtimeEntryHasGpuTwin(name))
-        f.setSymName("cprt_gpu_" + name.drop_front(7).str());
-    }
-    if (!ok)
+    RuntimeTarget target = cudaRuntimeTarget();
+    RewritePatternSet patterns(&getContext());
+    populateCPToRuntimePatterns(patterns, target);
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    if (failed(applyCPToRuntimeLowering(getOperation(), frozen, target)))
       signalPassFailure();
   }
 };
@@ -590,9 +542,7 @@ struct GpuCheckLoweredPass
 };
 
 void addFrontend(OpPassManager &pm) {
-  pm.addPass(std::make_unique<GpuCheckOpsPass>());
-  pm.addPass(cp::createCPLowerToRuntime());
-  pm.addPass(std::make_unique<GpuRuntimeCallsPass>());
+  pm.addPass(std::make_unique<GpuLowerToRuntimePass>());
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions(),
                               TosaToLinalgNamedOptions(),
                               /*validationOptions=*/std::nullopt);
@@ -639,6 +589,10 @@ std::string cudaToolkit(StringRef option) {
 }
 
 } // namespace
+
+void mlir::cp::registerCPGPULowerToRuntimePass() {
+  PassRegistration<GpuLowerToRuntimePass>();
+}
 
 void mlir::cp::buildCPLowerToGPUPipeline(OpPassManager &pm,
                                          const CPLowerToLLVMOptions &opts) {

@@ -123,6 +123,7 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
 }
 
 void mlir::cp::registerCPLowerToLLVMPipeline() {
+  registerCPGPULowerToRuntimePass();
   PassPipelineRegistration<CPLowerToLLVMOptions>(
       "cp-lower-to-llvm",
       "Lower a (per-rank or single-device) module to the LLVM dialect with "

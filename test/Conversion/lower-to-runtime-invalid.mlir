@@ -179,3 +179,100 @@ func.func @reduce_bf16(%x: tensor<4xbf16>) -> tensor<4xbf16> {
   %r = shard.all_reduce %x on @grid grid_axes = [0] reduction = sum : tensor<4xbf16> -> tensor<4xbf16>
   return %r : tensor<4xbf16>
 }
+
+// -----
+
+// A token carried through a loop's iter_args: the start's token is not used
+// by a cp.shift_wait, and the wait's token is a block argument. Both are
+// reported.
+shard.grid @grid(shape = 2)
+func.func @token_through_loop(%k: tensor<4xf32>, %n: index) -> tensor<4xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  // expected-error @+1 {{'cp.shift_start' op expected its token to be used by cp.shift_wait only (a shift never waited on stays pending)}}
+  %t0 = cp.shift_start %k on @grid offset = 1 : tensor<4xf32>
+  %r:2 = scf.for %i = %c0 to %n step %c1 iter_args(%t = %t0, %x = %k) -> (!cp.shift_token, tensor<4xf32>) {
+    // expected-error @+1 {{'cp.shift_wait' op expected the token of a cp.shift_start, not one passed through a block argument or region result}}
+    %y = cp.shift_wait %t : tensor<4xf32>
+    // expected-error @+1 {{'cp.shift_start' op expected its token to be used by cp.shift_wait only}}
+    %t1 = cp.shift_start %y on @grid offset = 1 : tensor<4xf32>
+    scf.yield %t1, %y : !cp.shift_token, tensor<4xf32>
+  }
+  return %r#1 : tensor<4xf32>
+}
+
+// -----
+
+// A refused cp.shift_start is reported once: its cp.shift_wait says nothing.
+shard.grid @grid(shape = 2)
+func.func @refused_start(%k: tensor<4xi16>) -> tensor<4xi16> {
+  // expected-error @+1 {{'cp.shift_start' op has element type 'i16' which the runtime does not take}}
+  %t = cp.shift_start %k on @grid offset = 1 : tensor<4xi16>
+  %y = cp.shift_wait %t : tensor<4xi16>
+  return %y : tensor<4xi16>
+}
+
+// -----
+
+// Every refused op of a function is reported, not just the first.
+shard.grid @grid(shape = 2)
+func.func @two_refusals(%x: tensor<4xbf16>, %q: tensor<1x2x8x4xf64>) -> (tensor<4xbf16>, tensor<1x2x8x4xf64>) {
+  // expected-error @+1 {{'shard.all_reduce' op the runtime all-reduces f32, f64, i32 or i64}}
+  %r = shard.all_reduce %x on @grid grid_axes = [0] reduction = sum : tensor<4xbf16> -> tensor<4xbf16>
+  // expected-error @+1 {{'cp.sdpa' op the runtime computes attention in f32, bf16 or f16, got 'f64'}}
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x8x4xf64>, tensor<1x2x8x4xf64>, tensor<1x2x8x4xf64>) -> tensor<1x2x8x4xf64>
+  return %r, %o : tensor<4xbf16>, tensor<1x2x8x4xf64>
+}
+
+// -----
+
+// A module that declares a runtime entry with another signature: refused
+// at the op instead of calling it with the wrong arguments.
+func.func private @cprt_c_sdpa_fwd_f32(memref<*xf32>)
+func.func @wrong_declaration(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+  // expected-error @+1 {{'cp.sdpa' op calls runtime entry 'cprt_c_sdpa_fwd_f32' as '(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, i32) -> ()', but the module declares it as '(memref<*xf32>) -> ()'}}
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// A symbol of a runtime entry's name that is not a function.
+shard.grid @grid(shape = 2)
+memref.global "private" @cprt_c_rank : memref<1xi64>
+func.func @taken_name() -> index {
+  // expected-error @+1 {{'shard.process_linear_index' op calls runtime entry 'cprt_c_rank', but the module has another symbol of that name}}
+  %r = shard.process_linear_index on @grid : index
+  return %r : index
+}
+
+// -----
+
+shard.grid @grid(shape = 2)
+func.func @document_shard(%x: tensor<8x4xf32>, %d: tensor<8xi32>) -> tensor<4x4xf32> {
+  // expected-error @+1 {{'cp.shard' op the lowering shards with none, head_tail or striped balancing}}
+  %l = cp.shard %x documents %d : tensor<8xi32> on @grid dim = 0 balancer = <per_document_head_tail> : tensor<8x4xf32> -> tensor<4x4xf32>
+  return %l : tensor<4x4xf32>
+}
+
+// -----
+
+shard.grid @cp_grid(shape = 2)
+func.func @ulysses_i16(%x: tensor<1x4x8x8xi16>) -> tensor<1x2x16x8xi16> {
+  // expected-error @+1 {{'cp.seq_to_heads' op has element type 'i16' which the runtime does not take}}
+  %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xi16> -> tensor<1x2x16x8xi16>
+  return %h : tensor<1x2x16x8xi16>
+}
+
+// -----
+
+// A shard op without a runtime lowering is reported (it would otherwise be
+// left naming the grid the lowering removes), also next to a refused op.
+shard.grid @grid(shape = 2)
+func.func @no_pattern(%x: tensor<4x8xf32>, %q: tensor<1x2x8x4xf64>) -> (tensor<2x8xf32>, tensor<1x2x8x4xf64>) {
+  // expected-error @+1 {{'shard.all_slice' op has no lowering to the runtime}}
+  %y = shard.all_slice %x on @grid grid_axes = [0] slice_axis = 0 : tensor<4x8xf32> -> tensor<2x8xf32>
+  // expected-error @+1 {{'cp.sdpa' op the runtime computes attention in f32, bf16 or f16, got 'f64'}}
+  %o = cp.sdpa %q, %q, %q : (tensor<1x2x8x4xf64>, tensor<1x2x8x4xf64>, tensor<1x2x8x4xf64>) -> tensor<1x2x8x4xf64>
+  return %y, %o : tensor<2x8xf32>, tensor<1x2x8x4xf64>
+}

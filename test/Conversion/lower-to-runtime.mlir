@@ -95,3 +95,65 @@ func.func @flex(%q: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
     }
   return %o : tensor<1x2x8x4xf32>
 }
+
+// -----
+
+shard.grid @grid(shape = 2)
+
+// Backward ops: gradients in fresh buffers; block steps write f32
+// contributions and take positions (i64) and document ids (i32).
+// CHECK-LABEL: func.func @backward
+// CHECK: call @cprt_c_sdpa_bwd_bf16({{.+}}) : (memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xf32>, memref<*xf32>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, f64, i32) -> ()
+// CHECK: call @cprt_c_ring_bwd_bf16({{.+}}) : (memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xf32>, memref<*xf32>, memref<*xi32>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, f64, i32, i32, i32, i64, i64) -> ()
+// CHECK: %[[QP:.+]] = linalg.generic {{.+}} ins(%{{.+}} : tensor<8xindex>) outs(%{{.+}} : tensor<8xi64>)
+// CHECK: %[[FLAGS:.+]] = arith.constant 16 : i32
+// CHECK: call @cprt_c_block_bwd_bf16({{.+}}, %[[FLAGS]], {{.+}}) : (memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xf32>, memref<*xf32>, memref<*xi64>, memref<*xi64>, memref<*xi32>, memref<*xi32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, i32, i32, i64) -> ()
+// CHECK-NOT: cp.
+func.func @backward(%do: tensor<1x2x8x4xbf16>, %q: tensor<1x2x8x4xbf16>, %o: tensor<1x2x8x4xbf16>, %l: tensor<1x2x8xf32>, %p: tensor<8xindex>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xf32>) {
+  %dq, %dk, %dv = cp.sdpa_backward %do, %q, %q, %q, %o, %l {is_causal} : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>)
+  %rq, %rk, %rv = cp.ring_attention_backward %do, %q, %q, %q, %o, %l on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<head_tail>, is_causal, seq_len = 16 : i64} : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>)
+  %bq, %bk, %bv = cp.block_attention_backward %do, %q, %q, %q, %o, %l positions(%p, %p) {causal = #cp.causal<not_causal>, window = 4 : i64} : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>, tensor<8xindex>, tensor<8xindex>) -> (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>)
+  return %dq, %rq, %bq : tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// Rank-3 [B*H, S, D] flex attention is unfolded to [1, B*H, S, D] first;
+// the LSE is folded back too.
+// CHECK-LABEL: func.func @flex_rank3
+// CHECK: tensor.expand_shape %{{.+}} {{\[}}[0, 1], [2], [3]] output_shape [1, 2, 8, 4] : tensor<2x8x4xf16> into tensor<1x2x8x4xf16>
+// CHECK: math.exp
+// CHECK: math.log
+// CHECK: tensor.collapse_shape %{{.+}} {{\[}}[0, 1], [2], [3]] : tensor<1x2x8x4xf16> into tensor<2x8x4xf16>
+// CHECK: tensor.collapse_shape %{{.+}} {{\[}}[0, 1], [2]] : tensor<1x2x8xf32> into tensor<2x8xf32>
+// CHECK-NOT: cp.flex_attention
+func.func @flex_rank3(%q: tensor<2x8x4xf16>) -> (tensor<2x8x4xf16>, tensor<2x8xf32>) {
+  %o, %l = cp.flex_attention %q, %q, %q : (tensor<2x8x4xf16>, tensor<2x8x4xf16>, tensor<2x8x4xf16>) -> (tensor<2x8x4xf16>, tensor<2x8xf32>)
+    score_mod {
+    ^bb0(%s: f32, %b: index, %h: index, %i: index, %j: index):
+      cp.yield %s : f32
+    }
+  return %o, %l : tensor<2x8x4xf16>, tensor<2x8xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2)
+
+// A cp.global_position in a modifier is lowered after the modifier is
+// inlined into the decomposition's linalg.generic.
+// CHECK-LABEL: func.func @flex_positions
+// CHECK: linalg.generic
+// CHECK: arith.constant dense<[0, 3, 1, 2]> : tensor<4xindex>
+// CHECK: tensor.extract
+// CHECK-NOT: cp.
+func.func @flex_positions(%q: tensor<1x1x2x4xf32>, %r: index) -> tensor<1x1x2x4xf32> {
+  %o = cp.flex_attention %q, %q, %q : (tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>, tensor<1x1x2x4xf32>) -> tensor<1x1x2x4xf32>
+    mask_mod {
+    ^bb0(%b: index, %h: index, %i: index, %j: index):
+      %gi = cp.global_position %i, %r on @grid balancer = <head_tail> seq_len = 4 : index
+      %keep = arith.cmpi sge, %gi, %j : index
+      cp.yield %keep : i1
+    }
+  return %o : tensor<1x1x2x4xf32>
+}

@@ -80,8 +80,14 @@ struct CPLowerToLLVMOptions : PassPipelineOptions<CPLowerToLLVMOptions> {
 void buildCPLowerToGPUPipeline(OpPassManager &pm,
                                const CPLowerToLLVMOptions &options);
 
-/// Registers the `cp-lower-to-llvm` pass pipeline.
+/// Registers the `cp-lower-to-llvm` pass pipeline (and
+/// `cp-gpu-lower-to-runtime`, its target=cuda runtime lowering, for tests).
 void registerCPLowerToLLVMPipeline();
+
+/// Registers `cp-gpu-lower-to-runtime`: the patterns of cp-lower-to-runtime
+/// for the CUDA runtime's entry points (`cprt_gpu_*`), as the target=cuda
+/// pipeline runs them.
+void registerCPGPULowerToRuntimePass();
 
 } // namespace mlir::cp
 
