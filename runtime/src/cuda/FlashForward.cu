@@ -12,7 +12,11 @@
 #include "FlashCommon.cuh"
 #include "FlashKernels.h"
 #include "CudaCheck.h"
+#ifdef CPRT_HAVE_HOPPER_FWD
+#include "hopper/HopperAttention.h"
+#endif
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 
@@ -395,8 +399,72 @@ StepRanges toStepRanges(const StepDesc &d) {
   return r;
 }
 
+namespace {
+
+std::atomic<int64_t> hopperLaunches{0}, mmaLaunches{0};
+
+/// [B, H, S, D] with unit head-dim stride and no gaps (B = 1: any b stride).
+bool packed(const int64_t st[3], int64_t B, int64_t H, int64_t S, int64_t D) {
+  return st[2] == D && st[1] == S * D && (B == 1 || st[0] == H * S * D);
+}
+
+/// The sm_90a wgmma/TMA kernel (hopper/, docs/hopper.md) when this build has
+/// it, the device is sm_90, hopperForwardEnabled() and the problem fits:
+/// bf16 in, D = 128, no general mask (step behaviour only), packed tensors,
+/// bf16 out (fp32 when accumulating). False: the caller runs mma.sync.
+bool tryHopper(const FwdLaunch &l, cudaStream_t s) {
+#ifdef CPRT_HAVE_HOPPER_FWD
+  if (l.inType != 1 || l.D != 128 || l.mask.general || l.mask.usesPos) return false;
+  if (l.accumulate ? l.outType != 0 : l.outType != 1) return false;
+  if (!packed(l.qS, l.B, l.Hq, l.Sq, l.D) || !packed(l.kS, l.B, l.Hkv, l.Skv, l.D) ||
+      !packed(l.vS, l.B, l.Hkv, l.Skv, l.D) || !packed(l.oS, l.B, l.Hq, l.Sq, l.D))
+    return false;
+  if (!hopperForwardEnabled()) return false;
+  hopper::FwdArgs a;
+  a.q = l.q; a.k = l.k; a.v = l.v; a.out = l.out; a.lse = l.lse;
+  a.B = l.B; a.Hq = l.Hq; a.Hkv = l.Hkv; a.Sq = l.Sq; a.Skv = l.Skv; a.D = l.D;
+  a.scale = l.scale;
+  a.accumulate = l.accumulate;
+  a.rowBegin = l.step.rowBegin; a.kEnd = l.step.kEnd;
+  a.diag = l.step.diag; a.diagShift = l.step.diagShift;
+  const char *v = std::getenv("CPRT_HOPPER_VARIANT");
+  a.variant = v ? std::atoi(v) : 0;
+  if (hopper::unsupportedReason(a)) return false;
+  CPRT_CUDA_CHECK(hopper::attentionForward(a, s));
+  return true;
+#else
+  (void)l; (void)s;
+  return false;
+#endif
+}
+
+} // namespace
+
+bool hopperForwardBuilt() {
+#ifdef CPRT_HAVE_HOPPER_FWD
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool hopperForwardEnabled() {
+  const char *e = std::getenv("CPRT_HOPPER_FWD");
+  return hopperForwardBuilt() && !(e && e[0] == '0' && e[1] == 0);
+}
+
+void forwardKernelCounts(int64_t &hopper, int64_t &mma) {
+  hopper = hopperLaunches.load(std::memory_order_relaxed);
+  mma = mmaLaunches.load(std::memory_order_relaxed);
+}
+
 void launchFlashForward(const FwdLaunch &l, cudaStream_t s) {
   if (l.B == 0 || l.Sq == 0) return;
+  if (tryHopper(l, s)) {
+    hopperLaunches.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  mmaLaunches.fetch_add(1, std::memory_order_relaxed);
   FwdParams fp;
   fp.q = l.q; fp.k = l.k; fp.v = l.v; fp.out = l.out; fp.lse = l.lse;
   for (int i = 0; i < 3; ++i) {
