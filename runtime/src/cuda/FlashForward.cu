@@ -411,11 +411,14 @@ bool packed(const int64_t st[3], int64_t B, int64_t H, int64_t S, int64_t D) {
 /// The sm_90a wgmma/TMA kernel (hopper/, docs/hopper.md) when this build has
 /// it, the device is sm_90, hopperForwardEnabled() and the problem fits:
 /// bf16 in, D = 128, no general mask (step behaviour only), packed tensors,
-/// bf16 out (fp32 when accumulating). False: the caller runs mma.sync.
+/// bf16 or fp32 out. False: the caller runs mma.sync.
 bool tryHopper(const FwdLaunch &l, cudaStream_t s) {
 #ifdef CPRT_HAVE_HOPPER_FWD
   if (l.inType != 1 || l.D != 128 || l.mask.general || l.mask.usesPos) return false;
-  if (l.accumulate ? l.outType != 0 : l.outType != 1) return false;
+  // fp32 out: the accumulating kernel into (0, -inf) writes exactly o / l
+  // and the LSE (the merge never reads out where the old LSE is -inf).
+  const bool f32Out = !l.accumulate && l.outType == 0;
+  if (!l.accumulate && !f32Out && l.outType != 1) return false;
   if (!packed(l.qS, l.B, l.Hq, l.Sq, l.D) || !packed(l.kS, l.B, l.Hkv, l.Skv, l.D) ||
       !packed(l.vS, l.B, l.Hkv, l.Skv, l.D) || !packed(l.oS, l.B, l.Hq, l.Sq, l.D))
     return false;
@@ -430,6 +433,13 @@ bool tryHopper(const FwdLaunch &l, cudaStream_t s) {
   const char *v = std::getenv("CPRT_HOPPER_VARIANT");
   a.variant = v ? std::atoi(v) : 0;
   if (hopper::unsupportedReason(a)) return false;
+  if (f32Out) {
+    launchFillF32(l.lse, -INFINITY, l.B * l.Hq * l.Sq, s);
+    // Rows that see no key keep out: zero it when there can be such rows.
+    if (a.rowBegin > 0 || a.kEnd <= 0 || (a.diag && a.diagShift > 0))
+      CPRT_CUDA_CHECK(cudaMemsetAsync(l.out, 0, size_t(l.B * l.Hq * l.Sq * l.D) * 4, s));
+    a.accumulate = 1;
+  }
   CPRT_CUDA_CHECK(hopper::attentionForward(a, s));
   return true;
 #else

@@ -546,8 +546,14 @@ def hopper_suite():
                    ("S=4096 causal", dict(Sq=4096, Skv=4096, step="causal", sdpa="causal"))):
         runs_kernel(f"hopper {nm}", want, lambda: check_kernel(
             f"hopper {nm}", D=128, backward=False, **kw))
-    # declined: fp32 out (not accumulating), fp16, D=64, masks by position
-    for nm, kw in (("out fp32", dict(out_dtype=torch.float32)), ("fp16", dict(dtype=torch.float16)),
+    # fp32 out (not accumulating: the accumulating kernel into a (0, -inf) partial),
+    # with rows that see nothing
+    for step in ("not_causal", "causal", "causal_strict", "q_tail_half", "skip"):
+        runs_kernel(f"hopper out fp32 step={step} 700x500", want, lambda: check_kernel(
+            f"hopper out fp32 step={step} 700x500", D=128, step=step, Sq=700, Skv=500,
+            out_dtype=torch.float32, backward=False))
+    # declined: fp16, D=64, masks by position
+    for nm, kw in (("fp16", dict(dtype=torch.float16)),
                    ("D64", dict(D=64)), ("positions causal", dict(positions=True, causal=True))):
         kw.setdefault("D", 128)
         runs_kernel(f"hopper declines {nm}", "mma", lambda: check_kernel(
@@ -557,16 +563,15 @@ def hopper_suite():
         if step == "skip":  # nothing to merge: the backend launches no kernel
             check_accumulate(nm, D=128, step=step)
             continue
-        # block 1 (fp32 out, not accumulating) runs mma.sync in any case
         runs_kernel(nm, want, lambda: check_accumulate(nm, D=128, Sq=640, Skv1=500, Skv2=640,
-                                                       step=step), mma_too=True)
+                                                       step=step))
     runs_kernel("hopper accumulate gqa 8:2 B2 causal_strict", want, lambda: check_accumulate(
         "hopper accumulate gqa 8:2 B2 causal_strict", B=2, Hq=8, Hkv=2, D=128, Sq=700,
-        Skv1=300, Skv2=700, step="causal_strict", first="causal"), mma_too=True)
+        Skv1=300, Skv2=700, step="causal_strict", first="causal"))
     runs_kernel("hopper accumulate ragged 1000x(777+1000) q_tail_half", want,
                 lambda: check_accumulate("hopper accumulate ragged 1000x(777+1000) q_tail_half",
                                          D=128, Sq=1000, Skv1=777, Skv2=1000, first="q_tail_half",
-                                         step="q_tail_half"), mma_too=True)
+                                         step="q_tail_half"))
     # the same problem through Hopper and through mma.sync (the oracle), same inputs
     if hop:
         hopper_vs_mma(4096, True)
