@@ -581,8 +581,14 @@ def hopper_suite():
                            (4, "none", True), (4, "striped", True), (3, "headtail", False),
                            (8, "none", False)):
         nm = f"hopper ring W={W} {bal} {'causal' if causal else 'full'}"
-        runs_kernel(nm, want, lambda: run_ring(W, bal, "ring", causal, Hq=4, Hkv=2, S=2048,
-                                               D=128, backward=False, name=nm))
+        # S % 2W == 0: no padding (S=2304 for W=3)
+        runs_kernel(nm, want, lambda: run_ring(W, bal, "ring", causal, Hq=4, Hkv=2,
+                                               S=2304 if W == 3 else 2048, D=128,
+                                               backward=False, name=nm))
+    # a padded ring (2048 % 6 != 0) masks the pads by position: mma.sync
+    runs_kernel("hopper declines padded ring W=3", "mma", lambda: run_ring(
+        3, "headtail", "ring", False, Hq=4, Hkv=2, S=2048, D=128, backward=False,
+        name="hopper declines padded ring W=3 (S=2048)"))
     runs_kernel("hopper ring W=4 headtail causal f+b", want, lambda: run_ring(
         4, "headtail", "ring", True, B=2, Hq=8, Hkv=8, S=1000, D=128,
         name="hopper ring W=4 headtail causal f+b (S=1000)"))
