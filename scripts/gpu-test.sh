@@ -2,7 +2,7 @@
 # Builds the runtime with CUDA on the GPU machine (CMake only, no MLIR) and
 # runs the GPU tests; with --bench also the GPU benchmarks. Logs go to $OUT
 # (the device tool brings them back) or to $BUILD/logs.
-#   scripts/gpu-test.sh [--quick] [--bench] [--no-test] [--no-cudnn] [--nccl] [--nccl-only]
+#   scripts/gpu-test.sh [--quick] [--bench] [--hopper-bench] [--no-test] [--no-cudnn] [--nccl] [--nccl-only]
 # The cuDNN and auto backends are built (and tested, benchmarked) whenever the
 # cudnn-frontend headers are in runtime/src/cuda/.cudnn-frontend (fetch them
 # here with scripts/fetch-cudnn-frontend.sh and carry that folder);
@@ -10,17 +10,24 @@
 # --nccl runs the multi-GPU NCCL tests (runtime/test/gpu/test_nccl.py, one process
 # per GPU; with --bench also bench/gpu/bench_nccl.py); automatic when
 # `nvidia-smi -L` lists >= 2 GPUs. --nccl-only runs only those (no single-GPU suite).
+# The flash forward runs the Hopper (sm_90a) kernel on sm_90 devices
+# (docs/hopper.md): the single-GPU suite runs once as is (its "hopper" suite
+# checks which kernel ran) and its forward suites once more with the kernel
+# forced off (CPRT_HOPPER_FWD=0, the mma.sync kernels). --hopper-bench runs
+# bench/gpu/bench_hopper.py (Hopper vs mma.sync vs cuDNN, plain and ring,
+# forward) instead of the full bench_gpu.py sweep.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 export PYTHONUNBUFFERED=1
 OUT=${OUT:-build-gpu/logs}
 mkdir -p "$OUT"
-QUICK= BENCH=0 TEST=1 CUDNN=1 NCCL=0 SINGLE=1
+QUICK= BENCH=0 TEST=1 CUDNN=1 NCCL=0 SINGLE=1 HBENCH=0
 for a in "$@"; do
   case $a in
     --quick) QUICK=--quick ;;
     --bench) BENCH=1 ;;
+    --hopper-bench) HBENCH=1 ;;
     --no-test) TEST=0 ;;
     --cudnn) CUDNN=1 ;;  # the default; kept for old command lines
     --no-cudnn) CUDNN=0 ;;
@@ -58,6 +65,10 @@ rc=0
 if [ $TEST = 1 ] && [ $SINGLE = 1 ]; then
   python3 runtime/test/gpu/test_gpu.py --lib $LIB $QUICK 2>&1 | tee "$OUT/test.log"
   rc=${PIPESTATUS[0]}
+  echo "forward suites again with the Hopper kernel forced off (CPRT_HOPPER_FWD=0)"
+  CPRT_HOPPER_FWD=0 python3 runtime/test/gpu/test_gpu.py --lib $LIB $QUICK \
+    --only hopper,kernels,accumulate 2>&1 | tee "$OUT/test-mma.log"
+  [ ${PIPESTATUS[0]} = 0 ] || rc=1
 fi
 MPICHECK=$BUILD/src/cuda/test/cprt-nccl-mpi-check
 if [ $TEST = 1 ] && [ $NCCL = 0 ] && [ -x "$MPICHECK" ] && command -v mpirun > /dev/null; then
@@ -77,6 +88,10 @@ if [ $BENCH = 1 ] && [ $NCCL = 1 ]; then
 fi
 if [ $BENCH = 1 ] && [ $SINGLE = 1 ]; then
   python3 bench/gpu/bench_gpu.py --lib $LIB --out "$OUT/bench.md" 2>&1 | tee "$OUT/bench.log"
+  [ ${PIPESTATUS[0]} = 0 ] || rc=1
+fi
+if [ $HBENCH = 1 ] && [ $SINGLE = 1 ]; then
+  python3 bench/gpu/bench_hopper.py --lib $LIB --out "$OUT/bench_hopper.md" 2>&1 | tee "$OUT/bench_hopper.log"
   [ ${PIPESTATUS[0]} = 0 ] || rc=1
 fi
 exit $rc

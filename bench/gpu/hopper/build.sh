@@ -8,7 +8,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../../.." && pwd)"
 OUT_DIR="${1:-$ROOT/build-hopper-bin}"
 NVCC="${NVCC:-/usr/local/cuda/bin/nvcc}"
-FLAGS=(-O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -lineinfo
+FLAGS=(-O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -lineinfo -DCPRT_HOPPER_ALL_VARIANTS
        -I"$ROOT/runtime/include" -I"$ROOT/runtime/src/cuda" -I"$ROOT/runtime/src/cuda/hopper")
 mkdir -p "$OUT_DIR/obj"
 "$NVCC" "${FLAGS[@]}" -Xptxas -v -c "$ROOT/runtime/src/cuda/hopper/HopperAttention.cu" \

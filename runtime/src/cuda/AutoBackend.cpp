@@ -1,6 +1,7 @@
 //===- AutoBackend.cpp - Measured per-problem choice of flash or cuDNN ----===//
 #include "cprt/cuda/AutoBackend.h"
 #include "CudaCheck.h"
+#include "FlashKernels.h"
 #include "cprt/CpuBackend.h"
 #include "cprt/Error.h"
 
@@ -25,7 +26,9 @@ std::string problemKey(const char *kind, const AttentionParams &p, DType in, DTy
   return std::string(kind) + ":" + std::to_string(s.batch) + "," + std::to_string(s.headsQ) +
          "," + std::to_string(s.headsKV) + "," + std::to_string(s.seqQ) + "," +
          std::to_string(s.seqKV) + "," + std::to_string(s.headDim) + "," + dtypeName(in) +
-         "->" + dtypeName(out) + "," + stepCausalName(p.stepCausal);
+         "->" + dtypeName(out) + "," + stepCausalName(p.stepCausal) +
+         // Measured again when the flash forward kernel changes (CPRT_HOPPER_FWD).
+         (cuda::hopperForwardEnabled() ? ",hopper" : "");
 }
 
 /// Two CUDA events around a piece of stream work.

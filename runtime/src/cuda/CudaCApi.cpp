@@ -234,6 +234,14 @@ int cprt_cuda_default_backend(void) {
 #endif
 }
 
+int cprt_cuda_forward_kernel_counts(int64_t *hopper, int64_t *mma) {
+  int64_t h = 0, m = 0;
+  cprt::cuda::forwardKernelCounts(h, m);
+  if (hopper) *hopper = h;
+  if (mma) *mma = m;
+  return cprt::cuda::hopperForwardEnabled() ? 1 : 0;
+}
+
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a) {
   return guarded([&] {
     CudaBackend &be = backendFor(a->backend, static_cast<cudaStream_t>(a->stream));

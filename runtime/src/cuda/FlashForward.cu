@@ -12,7 +12,11 @@
 #include "FlashCommon.cuh"
 #include "FlashKernels.h"
 #include "CudaCheck.h"
+#ifdef CPRT_HAVE_HOPPER_FWD
+#include "hopper/HopperAttention.h"
+#endif
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 
@@ -395,8 +399,82 @@ StepRanges toStepRanges(const StepDesc &d) {
   return r;
 }
 
+namespace {
+
+std::atomic<int64_t> hopperLaunches{0}, mmaLaunches{0};
+
+/// [B, H, S, D] with unit head-dim stride and no gaps (B = 1: any b stride).
+bool packed(const int64_t st[3], int64_t B, int64_t H, int64_t S, int64_t D) {
+  return st[2] == D && st[1] == S * D && (B == 1 || st[0] == H * S * D);
+}
+
+/// The sm_90a wgmma/TMA kernel (hopper/, docs/hopper.md) when this build has
+/// it, the device is sm_90, hopperForwardEnabled() and the problem fits:
+/// bf16 in, D = 128, no general mask (step behaviour only), packed tensors,
+/// bf16 or fp32 out. False: the caller runs mma.sync.
+bool tryHopper(const FwdLaunch &l, cudaStream_t s) {
+#ifdef CPRT_HAVE_HOPPER_FWD
+  if (l.inType != 1 || l.D != 128 || l.mask.general || l.mask.usesPos) return false;
+  // fp32 out: the accumulating kernel into (0, -inf) writes exactly o / l
+  // and the LSE (the merge never reads out where the old LSE is -inf).
+  const bool f32Out = !l.accumulate && l.outType == 0;
+  if (!l.accumulate && !f32Out && l.outType != 1) return false;
+  if (!packed(l.qS, l.B, l.Hq, l.Sq, l.D) || !packed(l.kS, l.B, l.Hkv, l.Skv, l.D) ||
+      !packed(l.vS, l.B, l.Hkv, l.Skv, l.D) || !packed(l.oS, l.B, l.Hq, l.Sq, l.D))
+    return false;
+  if (!hopperForwardEnabled()) return false;
+  hopper::FwdArgs a;
+  a.q = l.q; a.k = l.k; a.v = l.v; a.out = l.out; a.lse = l.lse;
+  a.B = l.B; a.Hq = l.Hq; a.Hkv = l.Hkv; a.Sq = l.Sq; a.Skv = l.Skv; a.D = l.D;
+  a.scale = l.scale;
+  a.accumulate = l.accumulate;
+  a.rowBegin = l.step.rowBegin; a.kEnd = l.step.kEnd;
+  a.diag = l.step.diag; a.diagShift = l.step.diagShift;
+  const char *v = std::getenv("CPRT_HOPPER_VARIANT");
+  a.variant = v ? std::atoi(v) : 0;
+  if (hopper::unsupportedReason(a)) return false;
+  if (f32Out) {
+    launchFillF32(l.lse, -INFINITY, l.B * l.Hq * l.Sq, s);
+    // Rows that see no key keep out: zero it when there can be such rows.
+    if (a.rowBegin > 0 || a.kEnd <= 0 || (a.diag && a.diagShift > 0))
+      CPRT_CUDA_CHECK(cudaMemsetAsync(l.out, 0, size_t(l.B * l.Hq * l.Sq * l.D) * 4, s));
+    a.accumulate = 1;
+  }
+  CPRT_CUDA_CHECK(hopper::attentionForward(a, s));
+  return true;
+#else
+  (void)l; (void)s;
+  return false;
+#endif
+}
+
+} // namespace
+
+bool hopperForwardBuilt() {
+#ifdef CPRT_HAVE_HOPPER_FWD
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool hopperForwardEnabled() {
+  const char *e = std::getenv("CPRT_HOPPER_FWD");
+  return hopperForwardBuilt() && !(e && e[0] == '0' && e[1] == 0);
+}
+
+void forwardKernelCounts(int64_t &hopper, int64_t &mma) {
+  hopper = hopperLaunches.load(std::memory_order_relaxed);
+  mma = mmaLaunches.load(std::memory_order_relaxed);
+}
+
 void launchFlashForward(const FwdLaunch &l, cudaStream_t s) {
   if (l.B == 0 || l.Sq == 0) return;
+  if (tryHopper(l, s)) {
+    hopperLaunches.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  mmaLaunches.fetch_add(1, std::memory_order_relaxed);
   FwdParams fp;
   fp.q = l.q; fp.k = l.k; fp.v = l.v; fp.out = l.out; fp.lse = l.lse;
   for (int i = 0; i < 3; ++i) {

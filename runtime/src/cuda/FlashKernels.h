@@ -57,7 +57,17 @@ struct BwdLaunch {
   DevMaskDesc mask;
 };
 
+/// Runs the Hopper (sm_90a, hopper/HopperAttention.h) kernel when it is
+/// built, the device is sm_90, hopperForwardEnabled() and the problem fits
+/// (bf16 in, D = 128, step behaviour only, packed tensors), else mma.sync.
 void launchFlashForward(const FwdLaunch &l, cudaStream_t s);
+/// True when this library has the Hopper forward (archs include 90).
+bool hopperForwardBuilt();
+/// hopperForwardBuilt() and not forced off by CPRT_HOPPER_FWD=0 (read on
+/// every call: the mma.sync kernels stay the oracle and the comparison).
+bool hopperForwardEnabled();
+/// Process-wide counts of launchFlashForward launches per kernel (tests).
+void forwardKernelCounts(int64_t &hopper, int64_t &mma);
 void launchFlashBackward(const BwdLaunch &l, cudaStream_t s);
 /// True when the kernels support head dim d for the given direction.
 bool flashSupportsHeadDim(int64_t d, bool backward);

@@ -13,7 +13,7 @@ fp32 accumulation); LSE max |got - ref| <= 1e-2 on finite rows and exactly
 NaN anywhere fails.
 
 Usage: python3 test_gpu.py [--lib build-gpu/src/cuda/libcprt_cuda.so] [--quick]
-       [--only kernels,merge,accumulate,rings,cudnn,comm,errors,accumulate_cudnn,auto] [--cudnn]
+       [--only kernels,merge,accumulate,rings,cudnn,comm,errors,hopper,accumulate_cudnn,auto] [--cudnn]
 """
 import argparse
 import ctypes as C
@@ -501,6 +501,131 @@ def ring_suite(quick):
         run_ring(1, "headtail", rot, True, transport=1)
 
 
+def fwd_counts():
+    """(Hopper kernel enabled, Hopper launches, mma.sync launches) so far."""
+    h, m = C.c_int64(0), C.c_int64(0)
+    on = LIB.cprt_cuda_forward_kernel_counts(C.byref(h), C.byref(m))
+    return bool(on), h.value, m.value
+
+
+def runs_kernel(name, want, fn, mma_too=False):
+    """Runs fn (which reports its own numbers) and checks which flash forward
+    kernel it launched: want "hopper" (every launch, or at least one when
+    mma_too) or "mma" (no Hopper launch)."""
+    _, h0, m0 = fwd_counts()
+    fn()
+    _, h1, m1 = fwd_counts()
+    dh, dm = h1 - h0, m1 - m0
+    ok = (dh > 0 and (mma_too or dm == 0)) if want == "hopper" else (dh == 0 and dm > 0)
+    report(f"{name} [{want}]", ok, f"launches: hopper {dh}, mma.sync {dm}")
+
+
+def hopper_suite():
+    """bf16 D=128 forwards that the Hopper (sm_90a) kernel takes on an sm_90 device
+    when built and not forced off (CPRT_HOPPER_FWD=0), else the mma.sync kernels:
+    every step behaviour, ragged S (not a multiple of the 128-row / 128-key tiles),
+    GQA, accumulate mode and rings, against the float64 reference; problems it
+    must decline go to mma.sync."""
+    on = fwd_counts()[0]
+    hop = on and torch.cuda.get_device_capability() == (9, 0)
+    want = "hopper" if hop else "mma"
+    print(f"hopper suite: kernel built and enabled {on}, device "
+          f"{torch.cuda.get_device_capability()}: expecting {want}")
+    bf = torch.bfloat16
+    for step in cc.STEP:
+        runs_kernel(f"hopper step={step} 640", want, lambda: check_kernel(
+            f"hopper step={step} 640", D=128, step=step, Sq=640, Skv=640, backward=False))
+    for nm, kw in (("ragged 1000x777 causal", dict(Sq=1000, Skv=777, step="causal")),
+                   ("ragged 777x1500 q_tail_half", dict(Sq=777, Skv=1500, step="q_tail_half")),
+                   ("ragged 300x1000 kv_head_half", dict(Sq=300, Skv=1000, step="kv_head_half")),
+                   ("ragged 129x257 causal_strict", dict(Sq=129, Skv=257, step="causal_strict")),
+                   ("tiny 1x1", dict(Sq=1, Skv=1)),
+                   ("gqa 8:2 B2 1000 causal", dict(B=2, Hq=8, Hkv=2, Sq=1000, Skv=1000,
+                                                   step="causal", sdpa="causal")),
+                   ("gqa 16:1 300 plain", dict(Hq=16, Hkv=1, Sq=300, Skv=300, sdpa="plain")),
+                   ("S=4096 causal", dict(Sq=4096, Skv=4096, step="causal", sdpa="causal"))):
+        runs_kernel(f"hopper {nm}", want, lambda: check_kernel(
+            f"hopper {nm}", D=128, backward=False, **kw))
+    # fp32 out (not accumulating: the accumulating kernel into a (0, -inf) partial),
+    # with rows that see nothing
+    for step in ("not_causal", "causal", "causal_strict", "q_tail_half", "skip"):
+        runs_kernel(f"hopper out fp32 step={step} 700x500", want, lambda: check_kernel(
+            f"hopper out fp32 step={step} 700x500", D=128, step=step, Sq=700, Skv=500,
+            out_dtype=torch.float32, backward=False))
+    # declined: fp16, D=64, masks by position
+    for nm, kw in (("fp16", dict(dtype=torch.float16)),
+                   ("D64", dict(D=64)), ("positions causal", dict(positions=True, causal=True))):
+        kw.setdefault("D", 128)
+        runs_kernel(f"hopper declines {nm}", "mma", lambda: check_kernel(
+            f"hopper declines {nm}", Sq=300, Skv=300, backward=False, **kw))
+    for step in cc.STEP:
+        nm = f"hopper accumulate step={step}"
+        if step == "skip":  # nothing to merge: the backend launches no kernel
+            check_accumulate(nm, D=128, step=step)
+            continue
+        runs_kernel(nm, want, lambda: check_accumulate(nm, D=128, Sq=640, Skv1=500, Skv2=640,
+                                                       step=step))
+    runs_kernel("hopper accumulate gqa 8:2 B2 causal_strict", want, lambda: check_accumulate(
+        "hopper accumulate gqa 8:2 B2 causal_strict", B=2, Hq=8, Hkv=2, D=128, Sq=700,
+        Skv1=300, Skv2=700, step="causal_strict", first="causal"))
+    runs_kernel("hopper accumulate ragged 1000x(777+1000) q_tail_half", want,
+                lambda: check_accumulate("hopper accumulate ragged 1000x(777+1000) q_tail_half",
+                                         D=128, Sq=1000, Skv1=777, Skv2=1000, first="q_tail_half",
+                                         step="q_tail_half"))
+    # the same problem through Hopper and through mma.sync (the oracle), same inputs
+    if hop:
+        hopper_vs_mma(4096, True)
+        hopper_vs_mma(3000, False)
+    # rings: every ring step's forward (bf16, D=128)
+    for W, bal, causal in ((2, "headtail", True), (4, "headtail", True), (8, "headtail", True),
+                           (4, "none", True), (4, "striped", True), (3, "headtail", False),
+                           (8, "none", False)):
+        nm = f"hopper ring W={W} {bal} {'causal' if causal else 'full'}"
+        # S % 2W == 0: no padding (S=2304 for W=3)
+        runs_kernel(nm, want, lambda: run_ring(W, bal, "ring", causal, Hq=4, Hkv=2,
+                                               S=2304 if W == 3 else 2048, D=128,
+                                               backward=False, name=nm))
+    # a padded ring (2048 % 6 != 0) masks the pads by position: mma.sync
+    runs_kernel("hopper declines padded ring W=3", "mma", lambda: run_ring(
+        3, "headtail", "ring", False, Hq=4, Hkv=2, S=2048, D=128, backward=False,
+        name="hopper declines padded ring W=3 (S=2048)"))
+    runs_kernel("hopper ring W=4 headtail causal f+b", want, lambda: run_ring(
+        4, "headtail", "ring", True, B=2, Hq=8, Hkv=8, S=1000, D=128,
+        name="hopper ring W=4 headtail causal f+b (S=1000)"))
+
+
+def hopper_vs_mma(S, causal, Hq=8, Hkv=4):
+    """out / lse of the Hopper kernel against the mma.sync kernels (CPRT_HOPPER_FWD=0)."""
+    import os
+    q = torch.randn(1, Hq, S, 128, device=dev).to(torch.bfloat16)
+    k = torch.randn(1, Hkv, S, 128, device=dev).to(torch.bfloat16)
+    v = torch.randn(1, Hkv, S, 128, device=dev).to(torch.bfloat16)
+    res = []
+    for force_off in (False, True):
+        out = torch.full_like(q, float("nan"))
+        lse = torch.full((1, Hq, S), float("nan"), device=dev)
+        step = "causal" if causal else "not_causal"
+        a = attn_desc(1, Hq, Hkv, S, S, 128, torch.bfloat16, torch.bfloat16, step,
+                      1 / math.sqrt(128), {"q": q, "k": k, "v": v, "out": out, "lse": lse}, {})
+        old = os.environ.get("CPRT_HOPPER_FWD")
+        if force_off:
+            os.environ["CPRT_HOPPER_FWD"] = "0"
+        try:
+            cc.check(LIB, LIB.cprt_cuda_attention_forward(C.byref(a)), "hopper vs mma")
+        finally:
+            if force_off:
+                if old is None:
+                    del os.environ["CPRT_HOPPER_FWD"]
+                else:
+                    os.environ["CPRT_HOPPER_FWD"] = old
+        torch.cuda.synchronize()
+        res.append((out, lse))
+    eo = relerr(res[0][0], res[1][0].double())
+    el = (res[0][1] - res[1][1]).abs().max().item()
+    report(f"hopper vs mma.sync S={S} {'causal' if causal else 'full'} gqa {Hq}:{Hkv}",
+           eo <= TOL and el <= TOL, f"out {eo:.1e} lse {el:.1e}")
+
+
 def cudnn_suite():
     """The cuDNN backend (and its flash fallback) against the same references."""
     for dtype, D in itertools.product([torch.bfloat16, torch.float16], [64, 128]):
@@ -581,7 +706,7 @@ def main():
     suites = {"kernels": lambda: kernel_suite(args.quick), "merge": merge_and_permute,
               "accumulate": accumulate_suite,
               "rings": lambda: ring_suite(args.quick), "cudnn": cudnn_suite, "comm": comm_suite,
-              "errors": errors_suite,
+              "errors": errors_suite, "hopper": hopper_suite,
               # the cuDNN accumulate cases alone (also part of "cudnn")
               "accumulate_cudnn": lambda: accumulate_suite(backend=1), "auto": auto_suite}
     only = args.only.split(",") if args.only else []

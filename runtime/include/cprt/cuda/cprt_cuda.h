@@ -47,6 +47,11 @@ typedef struct cprt_cuda_attn {
 /* The backend -1 stands for: 2 (auto) when the library was built with the
  * cuDNN backend, else 0 (flash kernels). */
 int cprt_cuda_default_backend(void);
+/* Flash forward kernels: writes how many flash forwards this process ran
+ * with the Hopper (sm_90a) kernel and with the mma.sync kernels (either
+ * pointer may be null); returns 1 when the Hopper kernel is built and not
+ * forced off (CPRT_HOPPER_FWD=0), else 0 (docs/hopper.md). */
+int cprt_cuda_forward_kernel_counts(int64_t *hopper, int64_t *mma);
 
 int cprt_cuda_attention_forward(const cprt_cuda_attn *a);
 /* Uses out and lse of the forward; writes dq, dk, dv (grad_dtype). */

@@ -81,6 +81,20 @@ __device__ __forceinline__ uint64_t smemDesc(uint32_t addr, uint32_t lbo, uint32
   return uint64_t((addr & 0x3FFFF) >> 4) | (uint64_t(lbo >> 4) << 16) |
          (uint64_t(sbo >> 4) << 32) | (uint64_t(1) << 62);
 }
+/// The same descriptor split in two 32-bit halves (lo: start address >> 4 |
+/// lbo >> 4 << 16; hi: sbo >> 4 | swizzle mode), built once per GEMM:
+/// descAt gives the descriptor of the same layout `bytes` further on by
+/// adding to the start address only (no carry out of its 14 bits: shared
+/// memory < 256 KiB). Variant bit kHoist (HopperAttention.cu).
+struct SmemDesc {
+  uint32_t lo, hi;
+};
+__device__ __forceinline__ SmemDesc smemDescHalves(uint32_t addr, uint32_t lbo, uint32_t sbo) {
+  return SmemDesc{((addr & 0x3FFFF) >> 4) | ((lbo >> 4) << 16), (sbo >> 4) | (1u << 30)};
+}
+__device__ __forceinline__ uint64_t descAt(SmemDesc d, uint32_t bytes) {
+  return (uint64_t(d.hi) << 32) | (d.lo + (bytes >> 4));
+}
 __device__ __forceinline__ void wgmmaFence() {
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 }

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""The flash backend's forward with the Hopper (sm_90a) kernel against the
+mma.sync kernels (CPRT_HOPPER_FWD=0) and a kernel variant (CPRT_HOPPER_VARIANT),
+plain and as the ring over N virtual ranks on one GPU; cuDNN / auto for
+reference. Forward only.
+
+B=1, H=16, D=128, bf16. Plain: TFLOP/s (4*B*H*S*S*D, half when causal), median
+of CUDA-event timings (triton do_bench). Ring at S=--ring-seq: ms per
+iteration (host wall time, all ranks synchronised) and efficiency = plain
+single attention (same backend and kernel) / ring, as bench_gpu.py.
+
+  python3 bench/gpu/bench_hopper.py --lib build-gpu/src/cuda/libcprt_cuda.so --out hopper.md
+"""
+import argparse
+import ctypes as C
+import datetime
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import torch  # noqa: E402
+from triton.testing import do_bench  # noqa: E402
+
+import bench_gpu as bg  # noqa: E402
+import cprt_cuda as cc  # noqa: E402
+
+# mode name -> (backend, environment)
+MODES = {
+    "mma": (0, {"CPRT_HOPPER_FWD": "0"}),
+    "hopper": (0, {"CPRT_HOPPER_VARIANT": "0"}),
+    "hopper-desc-per-wgmma": (0, {"CPRT_HOPPER_VARIANT": "2000"}),
+    "hopper-desc-hoisted": (0, {"CPRT_HOPPER_VARIANT": "1000"}),
+    "cuDNN": (1, {}),
+    "auto": (2, {}),
+}
+
+
+def set_env(env):
+    for k in ("CPRT_HOPPER_FWD", "CPRT_HOPPER_VARIANT"):
+        os.environ.pop(k, None)
+    os.environ.update(env)
+
+
+def plain_fwd(lib, S, causal, backend):
+    q = torch.randn(bg.B, bg.H, S, bg.D, device="cuda", dtype=bg.dt)
+    k, v = torch.randn_like(q), torch.randn_like(q)
+    out = torch.empty_like(q)
+    lse = torch.empty(bg.B, bg.H, S, device="cuda")
+    a = cc.self_attention(q, k, v, out, lse, causal, backend,
+                          torch.cuda.current_stream().cuda_stream)
+    ref = C.byref(a)
+    cc.check(lib, lib.cprt_cuda_attention_forward(ref), "fwd")
+    torch.cuda.synchronize()
+    return do_bench(lambda: lib.cprt_cuda_attention_forward(ref), warmup=25, rep=200,
+                    return_mode="median")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lib", default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--seqs", default="4096,16384,32768")
+    ap.add_argument("--ring-seq", type=int, default=32768)
+    ap.add_argument("--ranks", default="1,4,8")
+    ap.add_argument("--modes", default="mma,hopper,hopper-desc-hoisted,cuDNN,auto")
+    args = ap.parse_args()
+    lib = cc.load(args.lib)
+    modes = [m for m in args.modes.split(",")
+             if MODES[m][0] == 0 or lib.cprt_cuda_default_backend() == 2]
+    torch.manual_seed(0)
+    lines = [f"Device: {torch.cuda.get_device_name()}; date "
+             f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; forward only; "
+             "mma = CPRT_HOPPER_FWD=0, hopper = the default (Hopper kernel), "
+             "desc variants = CPRT_HOPPER_VARIANT 2000 / 1000", "",
+             "Plain forward, TFLOP/s:", "",
+             "| S | causal | " + " | ".join(modes) + " |", "|---|---|" + "---|" * len(modes)]
+    plain = {}
+    for S in [int(x) for x in args.seqs.split(",")]:
+        for causal in (False, True):
+            cells = []
+            for m in modes:
+                be, env = MODES[m]
+                set_env(env)
+                ms = plain_fwd(lib, S, causal, be)
+                plain[(S, causal, m)] = ms
+                cells.append(f"{bg.flops(S, causal) / (ms * 1e-3) / 1e12:.0f}")
+            lines.append(f"| {S} | {'yes' if causal else 'no'} | " + " | ".join(cells) + " |")
+            print(lines[-1], flush=True)
+            torch.cuda.empty_cache()
+    S = args.ring_seq
+    lines += ["", f"Ring over N virtual ranks, S={S}, head-tail, p2p rotation; fwd ms per "
+              "iteration and efficiency (plain / ring):", "",
+              "| mode | N | causal | fwd ms | fwd eff |", "|---|---|---|---|---|"]
+    for m in modes:
+        be, env = MODES[m]
+        set_env(env)
+        for causal in (False, True):
+            if (S, causal, m) not in plain:
+                plain[(S, causal, m)] = plain_fwd(lib, S, causal, be)
+            for W in [int(x) for x in args.ranks.split(",")]:
+                rf = bg.ring(lib, S, W, causal, False, backend=be)
+                lines.append(f"| {m} | {W} | {'yes' if causal else 'no'} | {rf:.2f} | "
+                             f"{plain[(S, causal, m)] / rf:.0%} |")
+                print(lines[-1], flush=True)
+    h, mm = C.c_int64(0), C.c_int64(0)
+    lib.cprt_cuda_forward_kernel_counts(C.byref(h), C.byref(mm))
+    lines += ["", f"flash forward launches in this process: hopper {h.value}, mma.sync {mm.value}"]
+    text = "\n".join(lines)
+    print("\n" + text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
