@@ -38,3 +38,8 @@
 // RUN: %cp-run %fixtures/Inputs/sdpa_causal_bf16.linalg.mlir --entry sdpa_causal_bf16 --ranks 4 --pipeline "strategy=hybrid ulysses-size=2" --random-inputs --seed 623 --compare-single-device 2>&1 | FileCheck %s --check-prefix=BF16
 // GQA: result #0 vs single device f32(1, 4, 64, 16): max abs err {{.*}} ok
 // BF16: result #0 vs single device bf16(1, 4, 64, 16): max abs err {{.*}} ok
+
+// The torch-mlir Llama block (projections, RoPE, causal attention, MLP) as a
+// hybrid of 2 groups of 2.
+// RUN: %cp-run %fixtures/Inputs/llama_block_f32.linalg.mlir --entry llama_block_f32 --ranks 4 --pipeline "strategy=hybrid ulysses-size=2" --random-inputs --seed 624 --compare-single-device 2>&1 | FileCheck %s --check-prefix=LLAMA
+// LLAMA: result #0 vs single device f32(1, 64, 64): max abs err {{.*}} ok
