@@ -76,13 +76,15 @@ class RuntimePattern : public OpConversionPattern<OpTy> {
 public:
   using OpAdaptor = typename OpConversionPattern<OpTy>::OpAdaptor;
   RuntimePattern(MLIRContext *ctx, const RuntimeTarget &target,
-                 ArrayRef<RuntimeEntry> entries)
-      : OpConversionPattern<OpTy>(ctx), target(target),
+                 ArrayRef<RuntimeEntry> entries, PatternBenefit benefit = 1)
+      : OpConversionPattern<OpTy>(ctx, benefit), target(target),
         entries(entries.begin(), entries.end()) {}
 
   LogicalResult
   matchAndRewrite(OpTy op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const final {
+    if (!matches(op))
+      return rewriter.notifyMatchFailure(op, "another pattern's form");
     for (RuntimeEntry e : entries)
       if (!target.provides(e))
         return op->emitOpError(target.missingEntryMessage);
@@ -93,6 +95,9 @@ public:
   }
 
 protected:
+  /// Whether this pattern lowers `op` (several patterns may share an op
+  /// kind, each taking one form of it).
+  virtual bool matches(OpTy op) const { return true; }
   virtual LogicalResult lower(OpTy op, OpAdaptor a,
                               RuntimeCallBuilder &c) const = 0;
 
@@ -200,6 +205,9 @@ struct RingPattern : RuntimePattern<Op> {
       : RuntimePattern<Op>(ctx, t, {kBackward ? RuntimeEntry::RingBwd
                                               : RuntimeEntry::RingFwd}) {}
 
+  /// The hybrid (ulysses_size) has its own pattern.
+  bool matches(Op op) const override { return !op.getUlyssesSize(); }
+
   LogicalResult lower(Op op, OpAdaptor a,
                       RuntimeCallBuilder &c) const override {
     Type et = rtt(a.getQuery()).getElementType();
@@ -252,6 +260,76 @@ struct RingPattern : RuntimePattern<Op> {
                  c.i32(abi::value(op.getRotate())),
                  c.i32(abi::value(op.getBalancer())), c.i64(op.getSeqLen()),
                  c.i64(op.getWindow().value_or(0))});
+    if (failed(c.call(this->entries[0], et, args)))
+      return failure();
+    this->replaceWithBuffers(op, buffers, c);
+    return success();
+  }
+};
+
+/// cp.ring_attention(_backward) with ulysses_size = U ->
+/// cprt_c_hybrid_{fwd,bwd}_<T>: Ulysses inside groups of U ranks, a ring of
+/// the W/U groups, all in the runtime.
+template <typename Op>
+struct HybridPattern : RuntimePattern<Op> {
+  static constexpr bool kBackward = std::is_same_v<Op, RingAttentionBackwardOp>;
+  using OpAdaptor = typename RuntimePattern<Op>::OpAdaptor;
+  HybridPattern(MLIRContext *ctx, const RuntimeTarget &t)
+      : RuntimePattern<Op>(ctx, t, {kBackward ? RuntimeEntry::HybridBwd
+                                              : RuntimeEntry::HybridFwd}) {}
+
+  bool matches(Op op) const override { return op.getUlyssesSize().has_value(); }
+
+  LogicalResult lower(Op op, OpAdaptor a,
+                      RuntimeCallBuilder &c) const override {
+    Type et = rtt(a.getQuery()).getElementType();
+    if (failed(c.attentionSuffix(et)))
+      return failure();
+    if (a.getMask() || a.getSegmentIds())
+      return op.emitOpError("the hybrid lowering takes no mask or segment ids");
+    if constexpr (kBackward)
+      if (failed(checkBackwardTypes(op, et, /*f32Grads=*/false)))
+        return failure();
+    SymbolTableCollection symbols;
+    shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
+    if (!grid)
+      return op.emitOpError("needs its grid");
+    SmallVector<int16_t> axes(op.getGridAxes());
+    if (axes.empty())
+      for (int16_t i = 0; i < grid.getRank(); ++i)
+        axes.push_back(i);
+    int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
+    int64_t u = *op.getUlyssesSize();
+    if (ShapedType::isDynamic(world) || world % u != 0)
+      return op.emitOpError("needs a static grid that ulysses_size divides");
+    int32_t flags = op.getIsCausal() ? kCausal : 0;
+    SmallVector<Value> args, buffers;
+    if constexpr (kBackward) {
+      for (Value g : op.getResults())
+        buffers.push_back(c.alloc(rtt(g)));
+      args = {c.input(a.getGradOutput()), c.input(a.getQuery()),
+              c.input(a.getKey()),        c.input(a.getValue()),
+              c.input(a.getOutput()),     c.input(a.getLse()),
+              c.unranked(buffers[0]),     c.unranked(buffers[1]),
+              c.unranked(buffers[2])};
+    } else {
+      buffers.push_back(c.alloc(rtt(op.getOutput())));
+      if (op.getLse()) {
+        flags |= kHasLse;
+        buffers.push_back(c.alloc(rtt(op.getLse())));
+      }
+      args = {c.input(a.getQuery()), c.input(a.getKey()),
+              c.input(a.getValue()), c.unranked(buffers[0]),
+              op.getLse() ? c.unranked(buffers[1])
+                          : c.absent(c.b.getF32Type())};
+    }
+    if (failed(c.checkAttentionFlags(flags)))
+      return failure();
+    args.append({c.f64(scaleOf(op.getScale())), c.i32(flags),
+                 c.i32(abi::value(op.getRotate())),
+                 c.i32(abi::value(op.getBalancer())), c.i64(op.getSeqLen()),
+                 c.i64(op.getWindow().value_or(0)), c.i64(u),
+                 c.i64(world / u)});
     if (failed(c.call(this->entries[0], et, args)))
       return failure();
     this->replaceWithBuffers(op, buffers, c);
@@ -700,6 +778,8 @@ void mlir::cp::populateCPToRuntimePatterns(RewritePatternSet &patterns,
   patterns.add<SDPAPattern<SDPAOp>, SDPAPattern<SDPABackwardOp>,
                RingPattern<RingAttentionOp>,
                RingPattern<RingAttentionBackwardOp>,
+               HybridPattern<RingAttentionOp>,
+               HybridPattern<RingAttentionBackwardOp>,
                BlockPattern<BlockAttentionOp>,
                BlockPattern<BlockAttentionBackwardOp>, MergePattern,
                ShiftStartPattern, ShiftWaitPattern, ShardPattern<ShardOp>,

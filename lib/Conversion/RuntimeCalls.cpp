@@ -78,6 +78,16 @@ constexpr Param kUlysses[] = {P::Buf, P::Buf, P::I64, P::I32,
                               P::I32, P::I32, P::I64};
 // (in, out, dim, balancer, seq_len, kind)
 constexpr Param kSeqScan[] = {P::Buf, P::Buf, P::I32, P::I32, P::I64, P::I32};
+// (q, k, v, out, lse, scale, flags, rotate, balancer, seq_len, window,
+//  ulysses_size, ring_size)
+constexpr Param kHybridFwd[] = {P::Buf,   P::Buf, P::Buf, P::Buf, P::BufF32,
+                                P::F64,   P::Flags, P::I32, P::I32, P::I64,
+                                P::I64,   P::I64, P::I64};
+// (dout, q, k, v, out, lse, dq, dk, dv, scale, flags, rotate, balancer,
+//  seq_len, window, ulysses_size, ring_size)
+constexpr Param kHybridBwd[] = {
+    P::Buf, P::Buf, P::Buf, P::Buf,  P::Buf,   P::BufF32, P::Buf, P::Buf, P::Buf,
+    P::F64, P::Flags, P::I32, P::I32, P::I64, P::I64,    P::I64, P::I64};
 
 //===----------------------------------------------------------------------===//
 // The parameter lists above are the C prototypes of cprt_compiler.h: an
@@ -132,6 +142,8 @@ static_assert(isPrototype<kAllReduce, decltype(cprt_c_all_reduce_f64)>());
 static_assert(isPrototype<kUlysses, decltype(cprt_c_seq_to_heads_f32)>());
 static_assert(isPrototype<kUlysses, decltype(cprt_c_heads_to_seq_f16)>());
 static_assert(isPrototype<kSeqScan, decltype(cprt_c_seq_scan_i32)>());
+static_assert(isPrototype<kHybridFwd, decltype(cprt_c_hybrid_fwd_bf16)>());
+static_assert(isPrototype<kHybridBwd, decltype(cprt_c_hybrid_bwd_f32)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
@@ -152,6 +164,8 @@ const EntrySpec kEntries[] = {
     {E::SeqToHeads, "seq_to_heads", kMovement, kUlysses, false},
     {E::HeadsToSeq, "heads_to_seq", kMovement, kUlysses, false},
     {E::SeqScan, "seq_scan", kNumeric, kSeqScan, false},
+    {E::HybridFwd, "hybrid_fwd", kAttention, kHybridFwd, false},
+    {E::HybridBwd, "hybrid_bwd", kAttention, kHybridBwd, false},
 };
 } // namespace
 

@@ -28,6 +28,10 @@ Attention bigAttention(MaskKind mask = MaskKind::full) {
 
 Topology h200() { return *builtinTopology("h200-nvlink"); }
 
+constexpr Strategy kSweptStrategies[] = {Strategy::ring, Strategy::alltoall,
+                                         Strategy::allgather,
+                                         Strategy::ulysses, Strategy::hybrid};
+
 TEST(CostModel, BuiltinTopologies) {
   for (const std::string &name : builtinTopologyNames()) {
     std::optional<Topology> t = builtinTopology(name);
@@ -111,6 +115,63 @@ TEST(CostModel, UlyssesByHand) {
   EXPECT_NEAR(p.totalUs, 43503.961, 0.01);
 }
 
+TEST(CostModel, HybridLegality) {
+  std::string why;
+  EXPECT_TRUE(hybridLegal(16, 16, 8, 2));
+  EXPECT_TRUE(hybridLegal(16, 4, 8, 4));
+  EXPECT_TRUE(hybridLegal(16, 2, 16, 4)); // KV replicated twice per group
+  EXPECT_FALSE(hybridLegal(16, 16, 8, 8, &why)); // U = N is Ulysses
+  EXPECT_NE(why.find("does not split 8 ranks"), std::string::npos) << why;
+  EXPECT_FALSE(hybridLegal(16, 16, 8, 1)); // U = 1 is the ring
+  EXPECT_FALSE(hybridLegal(16, 16, 6, 4)); // 4 does not divide 6
+  EXPECT_FALSE(hybridLegal(12, 12, 16, 8, &why));
+  EXPECT_NE(why.find("12 query heads do not divide over 8"), std::string::npos)
+      << why;
+  Attention a = bigAttention();
+  a.qHeads = a.kvHeads = 5;
+  Prediction p = bestHybrid(a, 8, Balance::head_tail, h200());
+  EXPECT_FALSE(p.legal);
+  EXPECT_NE(p.whyIllegal.find("no Ulysses group size"), std::string::npos);
+  // Two ranks leave no hybrid (U would have to be 1 or 2).
+  EXPECT_FALSE(bestHybrid(bigAttention(), 2, Balance::head_tail, h200()).legal);
+}
+
+// The hybrid is its two parts: the group all-to-alls of S/N tokens per rank
+// over U ranks, then a ring of N/U ranks over Hq/U heads.
+TEST(CostModel, HybridIsItsParts) {
+  Attention a = bigAttention(MaskKind::causal);
+  Topology t = h200();
+  Prediction h = predictHybrid(a, 8, 2, Balance::head_tail, t);
+  ASSERT_TRUE(h.legal);
+  EXPECT_EQ(h.ulyssesSize, 2);
+  EXPECT_EQ(predictionName(h), "hybrid(U=2)");
+  Attention ra = a;
+  ra.qHeads = ra.kvHeads = 8;
+  Prediction ring = predict(ra, Strategy::ring, 4, Balance::head_tail, t);
+  // Ulysses over 2 ranks of 4096 tokens each: q, k, v there, out back.
+  double bytes = 16.0 * 4096 * 128 * 2;
+  double a2a = t.latencyUs + bytes / 2 / (t.linkGBps * t.allToAllEfficiency * 1e3);
+  EXPECT_NEAR(h.totalUs, ring.totalUs + 4 * a2a, 1e-6);
+  EXPECT_NEAR(h.computeUs, ring.computeUs, 1e-9);
+}
+
+// Across nodes (16 ranks of h100-ib, two nodes of 8) Ulysses inside the
+// node and the ring between nodes beat both pure strategies, with U = 8.
+TEST(CostModel, HybridWinsAcrossNodes) {
+  Attention a = bigAttention();
+  Topology ib = *builtinTopology("h100-ib");
+  Prediction h = bestHybrid(a, 16, Balance::head_tail, ib);
+  ASSERT_TRUE(h.legal);
+  EXPECT_EQ(h.ulyssesSize, 8);
+  EXPECT_LT(h.totalUs,
+            predict(a, Strategy::ring, 16, Balance::head_tail, ib).totalUs);
+  EXPECT_LT(h.totalUs,
+            predict(a, Strategy::ulysses, 16, Balance::head_tail, ib).totalUs);
+  std::vector<Prediction> all = predictAll(a, 16, Balance::head_tail, ib);
+  ASSERT_EQ(all.size(), std::size(kAllStrategies) + 1);
+  EXPECT_EQ(all.back().strategy, Strategy::hybrid);
+}
+
 std::vector<Attention> sweep() {
   std::vector<Attention> out;
   for (int64_t s : {1024, 8192, 65536})
@@ -134,7 +195,7 @@ TEST(CostModel, MonotonicInMachine) {
     Topology base = *builtinTopology(name);
     for (const Attention &a : sweep())
       for (int64_t n : {1, 2, 4, 8, 16})
-        for (Strategy s : kAllStrategies) {
+        for (Strategy s : kSweptStrategies) {
           Prediction p = predict(a, s, n, Balance::head_tail, base);
           if (!p.legal)
             continue;
@@ -168,7 +229,7 @@ TEST(CostModel, MonotonicInProblem) {
   Topology t = h200();
   for (Attention a : sweep())
     for (int64_t n : {2, 4, 8, 16})
-      for (Strategy s : kAllStrategies) {
+      for (Strategy s : kSweptStrategies) {
         Prediction full = predict(a, s, n, Balance::head_tail, t);
         if (!full.legal)
           continue;

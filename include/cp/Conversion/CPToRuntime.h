@@ -41,6 +41,8 @@ enum class RuntimeEntry {
   SeqToHeads,
   HeadsToSeq,
   SeqScan,
+  HybridFwd,
+  HybridBwd,
 };
 
 /// Where the lowered code runs: which entry families the runtime provides

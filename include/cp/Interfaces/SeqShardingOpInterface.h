@@ -90,6 +90,9 @@ public:
   virtual std::optional<unsigned> getSeqReduction(Operation *op) const = 0;
   /// True when `op` scans along the sequence.
   virtual bool isSeqScan(Operation *op) const = 0;
+  /// The Ulysses group size U when the attention `op` uses the hybrid
+  /// strategy (its ring op gets ulysses_size = U), else 0.
+  virtual int64_t getUlyssesSize(Operation *op) const { return 0; }
 
 private:
   Layout layout;

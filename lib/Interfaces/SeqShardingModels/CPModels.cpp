@@ -131,6 +131,8 @@ void replaceByRing(Operation *op, RewriterBase &rewriter, StringRef name,
   state.addAttribute("operandSegmentSizes",
                      rewriter.getDenseI32ArrayAttr(segments));
   addRingAttributes(state, rewriter, ctx, causal, scale, gqa);
+  if (int64_t u = ctx.getUlyssesSize(op))
+    state.addAttribute("ulysses_size", rewriter.getI64IntegerAttr(u));
   state.addTypes(op->getResultTypes());
   Operation *ring = rewriter.create(state);
   rewriter.replaceOp(op, ring->getResults());

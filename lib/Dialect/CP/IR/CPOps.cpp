@@ -558,6 +558,35 @@ LogicalResult GlobalPositionOp::verifySymbolUses(SymbolTableCollection &symbols)
 // Ring attention
 //===----------------------------------------------------------------------===//
 
+/// The hybrid's `ulysses_size`: at least 2, query heads dividing over it,
+/// key/value heads split or replicated over it, no mask or segment ids.
+/// (That it divides the ring size is checked with the grid symbol.)
+template <typename RingOp>
+static LogicalResult verifyUlyssesSize(RingOp op, int64_t rank) {
+  std::optional<int64_t> u = op.getUlyssesSize();
+  if (!u)
+    return success();
+  if (*u < 2)
+    return op.emitOpError("expected ulysses_size >= 2 (omit it for a plain "
+                          "ring), got ")
+           << *u;
+  if (rank < 3)
+    return op.emitOpError("ulysses_size needs a heads dim ([.., H, L, D])");
+  int64_t hq = rtt(op.getQuery()).getShape()[rank - 3];
+  int64_t hkv = rtt(op.getKey()).getShape()[rank - 3];
+  if (!ShapedType::isDynamic(hq) && hq % *u != 0)
+    return op.emitOpError("ulysses_size ")
+           << *u << " does not divide the " << hq << " query heads";
+  if (!ShapedType::isDynamic(hkv) && hkv % *u != 0 && *u % hkv != 0)
+    return op.emitOpError("ulysses_size ")
+           << *u << ": the " << hkv
+           << " key/value heads neither divide over it nor divide it";
+  if (op.getMask() || op.getSegmentIds())
+    return op.emitOpError("ulysses_size (the hybrid strategy) does not "
+                          "support a mask or segment_ids yet");
+  return success();
+}
+
 /// Checks shared by ring attention forward and backward on local shards.
 /// `world` is the ring size or kDynamic before the symbol is resolved.
 template <typename RingOp>
@@ -590,6 +619,8 @@ static LogicalResult verifyRingCommon(RingOp op,
   if (op.getSegmentIds() &&
       failed(verifyIdVector(op, "segment_ids", op.getSegmentIds(), lq,
                             /*allowIndex=*/false)))
+    return failure();
+  if (failed(verifyUlyssesSize(op, rank)))
     return failure();
   if (Value mask = op.getMask()) {
     auto m = rtt(mask);
@@ -628,6 +659,11 @@ static LogicalResult verifyRingSymbols(RingOp op,
   if (failed(verifySplit(op, op.getSeqLen(), lq, *world, op.getBalancer(),
                          op.getBlockSize(), op.getPad())))
     return failure();
+  std::optional<int64_t> u = op.getUlyssesSize();
+  if (u && (*u > *world || *world % *u != 0))
+    return op.emitOpError("ulysses_size ")
+           << *u << " does not divide the " << *world
+           << " ranks of the grid into groups";
   return success();
 }
 

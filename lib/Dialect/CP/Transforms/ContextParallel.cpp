@@ -466,6 +466,11 @@ public:
   bool isSeqScan(Operation *op) const override {
     return analysis.seqScans.contains(op);
   }
+  int64_t getUlyssesSize(Operation *op) const override {
+    return hybridSizes.lookup(op);
+  }
+  /// Attention ops of the hybrid strategy, with their group size.
+  DenseMap<Operation *, int64_t> hybridSizes;
 
   /// `v`'s type with the sequence dim `d` local (outer * L * inner).
   RankedTensorType localType(Value v, int64_t d) const {
@@ -612,14 +617,18 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     return failure();
   // Which attention ops use Ulysses (strategy=auto: StrategyChoice.cpp).
   auto plan = chooseStrategies(func, layout->worldSize, strategy, topology,
-                               rotate, loadBalance);
+                               rotate, loadBalance, ulyssesSize);
   if (failed(plan))
     return failure();
   // Ulysses distributes heads: check every attention before rewriting.
   DenseSet<Operation *> ulyssesOps;
-  for (auto &[op, s] : *plan)
-    if (s == CPStrategy::ulysses)
+  DenseMap<Operation *, int64_t> hybridSizes;
+  for (auto &[op, s] : *plan) {
+    if (s.strategy == CPStrategy::ulysses)
       ulyssesOps.insert(op);
+    if (s.strategy == CPStrategy::hybrid)
+      hybridSizes[op] = s.ulyssesSize;
+  }
   WalkResult bad = func.walk([&](Operation *op) {
     if (ulyssesOps.contains(op) && failed(checkUlysses(op, layout->worldSize)))
       return WalkResult::interrupt();
@@ -655,6 +664,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
                              : std::optional<int64_t>(it->second));
   }
   FunctionRewriter rewriter(func, *layout, *analysis);
+  rewriter.hybridSizes = std::move(hybridSizes);
   rewriter.localizeValues();
   rewriter.rewriteUses();
   if (failed(rewriter.rewriteOps(ulyssesOps)))

@@ -22,8 +22,16 @@ const char *strategyName(Strategy s) {
     return "ring(allgather)";
   case Strategy::ulysses:
     return "ulysses";
+  case Strategy::hybrid:
+    return "hybrid";
   }
   return "?";
+}
+
+std::string predictionName(const Prediction &p) {
+  if (p.strategy == Strategy::hybrid && p.ulyssesSize > 0)
+    return "hybrid(U=" + std::to_string(p.ulyssesSize) + ")";
+  return strategyName(p.strategy);
 }
 
 std::optional<Topology> builtinTopology(std::string_view name) {
@@ -102,6 +110,19 @@ bool ulyssesLegal(int64_t hq, int64_t hkv, int64_t ranks, std::string *why) {
   return true;
 }
 
+bool hybridLegal(int64_t hq, int64_t hkv, int64_t ranks, int64_t ulyssesSize,
+                 std::string *why) {
+  if (ulyssesSize <= 1 || ulyssesSize >= ranks || ranks % ulyssesSize != 0) {
+    if (why)
+      *why = "a Ulysses size of " + std::to_string(ulyssesSize) +
+             " does not split " + std::to_string(ranks) +
+             " ranks into groups of more than one rank and a ring of more "
+             "than one group";
+    return false;
+  }
+  return ulyssesLegal(hq, hkv, ulyssesSize, why);
+}
+
 double maskFraction(const Attention &a) {
   switch (a.mask) {
   case MaskKind::full:
@@ -166,6 +187,23 @@ double memoryUs(double bytes, const Topology &t) {
   return bytes / (t.memoryGBps * 1e3);
 }
 
+/// The all-to-alls of Ulysses over `ranks` ranks that each hold `l` tokens:
+/// q, k, v to heads and out back (forward); dout, q, out, k, v, lse to heads
+/// and dq, dk, dv back (backward). KV heads are replicated up to `ranks`
+/// when fewer.
+double ulyssesCommUs(const Attention &a, double l, int64_t ranks,
+                     const Topology &t) {
+  double n = double(ranks);
+  double b = double(a.batch), hq = double(a.qHeads), hkv = double(a.kvHeads);
+  double d = double(a.headDim), e = double(a.elementBytes);
+  double hkvSent = (a.kvHeads % ranks == 0) ? hkv : n;
+  double qA = allToAllUs(b * hq * l * d * e, ranks, t);
+  double kvA = allToAllUs(b * hkvSent * l * d * e, ranks, t);
+  if (a.direction == Direction::forward)
+    return 2 * qA + 2 * kvA;
+  return 4 * qA + 4 * kvA + allToAllUs(b * hq * l * 4, ranks, t);
+}
+
 } // namespace
 
 Prediction predict(const Attention &a, Strategy s, int64_t ranks,
@@ -178,6 +216,8 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
     p.computeUs = p.totalUs = kernelUs(attentionFlops(a), dir, t);
     return p;
   }
+  if (s == Strategy::hybrid)
+    return bestHybrid(a, ranks, balance, t);
   if (s == Strategy::ulysses && !ulyssesLegal(a.qHeads, a.kvHeads, ranks,
                                                &p.whyIllegal)) {
     p.legal = false;
@@ -189,17 +229,7 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
   double l = std::ceil(double(a.seqLen) / n); // local sequence length
 
   if (s == Strategy::ulysses) {
-    // Heads after the all-to-all: KV heads replicated up to N when fewer.
-    double hkvSent = (a.kvHeads % ranks == 0) ? hkv : n;
-    double qBytes = b * hq * l * d * e;   // q, out, dout, dq
-    double kvBytes = b * hkvSent * l * d * e; // k, v, dk, dv
-    double lseBytes = b * hq * l * 4;
-    double qA = allToAllUs(qBytes, ranks, t);
-    double kvA = allToAllUs(kvBytes, ranks, t);
-    if (!bwd) // q, k, v to heads; out back
-      p.commUs = 2 * qA + 2 * kvA;
-    else // dout, q, out, k, v, lse to heads; dq, dk, dv back
-      p.commUs = 4 * qA + 4 * kvA + allToAllUs(lseBytes, ranks, t);
+    p.commUs = ulyssesCommUs(a, l, ranks, t);
     p.computeUs = kernelUs(attentionFlops(a) / n, dir, t);
     p.totalUs = p.commUs + p.computeUs;
     return p;
@@ -255,11 +285,66 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
   return p;
 }
 
+Prediction predictHybrid(const Attention &a, int64_t ranks,
+                         int64_t ulyssesSize, Balance balance,
+                         const Topology &t) {
+  Prediction p;
+  p.strategy = Strategy::hybrid;
+  p.ulyssesSize = ulyssesSize;
+  if (!hybridLegal(a.qHeads, a.kvHeads, ranks, ulyssesSize, &p.whyIllegal)) {
+    p.legal = false;
+    return p;
+  }
+  // The all-to-alls inside a group of U consecutive ranks (of one node when
+  // U fits one), each rank holding S/N tokens.
+  double commUs = ulyssesCommUs(
+      a, std::ceil(double(a.seqLen) / double(ranks)), ulyssesSize, t);
+  // The ring of R = N/U groups: each rank holds Hq/U heads (Hkv/U, or one
+  // replicated head) of S/R tokens; ring neighbours are U ranks apart, so
+  // the ring leaves the node when the whole grid does.
+  int64_t r = ranks / ulyssesSize;
+  Attention ra = a;
+  ra.qHeads = a.qHeads / ulyssesSize;
+  ra.kvHeads = a.kvHeads % ulyssesSize == 0 ? a.kvHeads / ulyssesSize : 1;
+  Topology rt = t;
+  if (t.ranksPerNode > 0)
+    rt.ranksPerNode = std::max<int64_t>(1, t.ranksPerNode / ulyssesSize);
+  Prediction ring = predict(ra, Strategy::ring, r, balance, rt);
+  p.computeUs = ring.computeUs;
+  p.mergeUs = ring.mergeUs;
+  p.commUs = commUs + ring.commUs;
+  p.totalUs = commUs + ring.totalUs;
+  return p;
+}
+
+Prediction bestHybrid(const Attention &a, int64_t ranks, Balance balance,
+                      const Topology &t) {
+  std::optional<Prediction> best;
+  for (int64_t u = 2; u < ranks; ++u) {
+    if (ranks % u != 0)
+      continue;
+    Prediction p = predictHybrid(a, ranks, u, balance, t);
+    if (p.legal && (!best || p.totalUs < best->totalUs))
+      best = p;
+  }
+  if (best)
+    return *best;
+  Prediction p;
+  p.strategy = Strategy::hybrid;
+  p.legal = false;
+  p.whyIllegal = "no Ulysses group size 1 < U < " + std::to_string(ranks) +
+                 " divides the ranks and fits " + std::to_string(a.qHeads) +
+                 " query and " + std::to_string(a.kvHeads) +
+                 " key/value heads";
+  return p;
+}
+
 std::vector<Prediction> predictAll(const Attention &a, int64_t ranks,
                                    Balance balance, const Topology &t) {
   std::vector<Prediction> out;
   for (Strategy s : kAllStrategies)
     out.push_back(predict(a, s, ranks, balance, t));
+  out.push_back(bestHybrid(a, ranks, balance, t));
   return out;
 }
 

@@ -276,8 +276,9 @@ struct ExpandRingPass : cp::impl::CPExpandRingBase<ExpandRingPass> {
 
 LogicalResult ExpandRingPass::expand(RingAttentionOp op,
                                      SymbolTableCollection &symbols) {
-  if (op.getRotate() == RotateMethod::allgather || op.getMask())
-    return success(); // the runtime runs these as one op
+  if (op.getRotate() == RotateMethod::allgather || op.getMask() ||
+      op.getUlyssesSize())
+    return success(); // the runtime runs these (and the hybrid) as one op
   LoadBalancer balancer = op.getBalancer();
   if (balancer == LoadBalancer::per_document_head_tail ||
       balancer == LoadBalancer::ptrr)

@@ -29,6 +29,7 @@ void mlir::cp::buildCPPipeline(OpPassManager &pm,
   cpOptions.seqArgs = llvm::to_vector(options.seqArgs);
   cpOptions.pad = options.pad;
   cpOptions.strategy = options.strategy;
+  cpOptions.ulyssesSize = options.ulyssesSize;
   cpOptions.topology = options.topology;
   pm.addPass(createCPContextParallel(cpOptions));
   if (options.expand)

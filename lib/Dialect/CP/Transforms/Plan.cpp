@@ -66,6 +66,7 @@ struct PlanPass : cp::impl::CPPlanBase<PlanPass> {
       os << llvm::formatv("  {0,5} |", "ranks");
       for (cost::Strategy s : cost::kAllStrategies)
         os << llvm::formatv(" {0,15} |", cost::strategyName(s));
+      os << llvm::formatv(" {0,15} |", "hybrid (U)");
       os << " best\n";
       for (int64_t n : sizes) {
         os << llvm::formatv("  {0,5} |", n);
@@ -77,12 +78,17 @@ struct PlanPass : cp::impl::CPPlanBase<PlanPass> {
             os << llvm::formatv(" {0,15} |", "illegal");
             continue;
           }
-          os << llvm::formatv(" {0,15:F1} |", p.totalUs);
+          if (p.strategy == cost::Strategy::hybrid)
+            os << llvm::formatv(" {0,15} |",
+                                llvm::formatv("{0:F1} ({1})", p.totalUs,
+                                              p.ulyssesSize)
+                                    .str());
+          else
+            os << llvm::formatv(" {0,15:F1} |", p.totalUs);
           if (!best || p.totalUs < best->totalUs)
             best = &p;
         }
-        os << " " << (best ? cost::strategyName(best->strategy) : "-")
-           << "\n";
+        os << " " << (best ? cost::predictionName(*best) : "-") << "\n";
       }
     });
     if (index == 0)

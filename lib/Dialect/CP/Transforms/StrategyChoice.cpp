@@ -89,22 +89,102 @@ cost::Strategy mlir::cp::ringCostStrategy(RotateMethod r) {
   }
 }
 
-FailureOr<llvm::DenseMap<Operation *, CPStrategy>>
+/// Whether the hybrid runtime path can run `op`: cp.sdpa / cp.sdpa_backward
+/// without a mask (flex modifiers and masks have no hybrid entry yet).
+static bool hybridSupports(Operation *op, std::string *why) {
+  Value mask;
+  if (auto s = dyn_cast<SDPAOp>(op))
+    mask = s.getMask();
+  else if (auto b = dyn_cast<SDPABackwardOp>(op))
+    mask = b.getMask();
+  else {
+    *why = "flex attention has no hybrid form";
+    return false;
+  }
+  if (mask) {
+    *why = "an attention with a mask has no hybrid form";
+    return false;
+  }
+  return true;
+}
+
+/// The hybrid's prediction for `a`: with the given group size, or the best.
+static cost::Prediction predictHybrid(const cost::Attention &a, int64_t world,
+                                      int64_t ulyssesSize, LoadBalancer b,
+                                      const cost::Topology &t) {
+  if (ulyssesSize > 0)
+    return cost::predictHybrid(a, world, ulyssesSize, costBalance(b), t);
+  return cost::bestHybrid(a, world, costBalance(b), t);
+}
+
+/// strategy=hybrid for `op`: its group size (the option, or the cost
+/// model's best on `topo`), or a diagnostic.
+static FailureOr<int64_t> hybridSizeFor(Operation *op, int64_t world,
+                                        int64_t ulyssesSize, LoadBalancer b,
+                                        const std::optional<cost::Topology> &topo,
+                                        StringRef topology) {
+  std::string why;
+  if (!hybridSupports(op, &why))
+    return op->emitOpError("strategy=hybrid: ")
+           << why << "; use strategy=ring or strategy=ulysses";
+  if (b != LoadBalancer::none && b != LoadBalancer::head_tail &&
+      b != LoadBalancer::striped)
+    return op->emitOpError("strategy=hybrid needs load-balance=none, "
+                           "head_tail or striped, got ")
+           << stringifyLoadBalancer(b);
+  std::optional<cost::Attention> a = attentionShape(op);
+  if (ulyssesSize > 0) {
+    if (a && !cost::hybridLegal(a->qHeads, a->kvHeads, world, ulyssesSize,
+                                &why))
+      return op->emitOpError("strategy=hybrid with ulysses-size=")
+             << ulyssesSize << " on " << world << " ranks: " << why;
+    if (!a && (ulyssesSize < 2 || world % ulyssesSize != 0))
+      return op->emitOpError("strategy=hybrid: ulysses-size=")
+             << ulyssesSize << " does not split " << world
+             << " ranks into groups";
+    return ulyssesSize;
+  }
+  if (!topo)
+    return op->emitOpError("unknown topology '")
+           << topology << "' (expected h200-nvlink, h100-ib or cpu)";
+  if (!a)
+    return op->emitOpError("strategy=hybrid without ulysses-size needs "
+                           "static [.., heads, seq, dim] shapes for the cost "
+                           "model; give ulysses-size=U");
+  cost::Prediction p = cost::bestHybrid(*a, world, costBalance(b), *topo);
+  if (!p.legal)
+    return op->emitOpError("strategy=hybrid on ")
+           << world << " ranks: " << p.whyIllegal;
+  return p.ulyssesSize;
+}
+
+FailureOr<StrategyPlan>
 mlir::cp::chooseStrategies(func::FuncOp func, int64_t world,
                            CPStrategy requested, StringRef topology,
-                           RotateMethod rotate, LoadBalancer balancer) {
-  llvm::DenseMap<Operation *, CPStrategy> plan;
+                           RotateMethod rotate, LoadBalancer balancer,
+                           int64_t ulyssesSize) {
+  StrategyPlan plan;
   SmallVector<Operation *> ops;
   func.walk([&](Operation *op) {
     if (isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(op))
       ops.push_back(op);
   });
-  if (requested != CPStrategy::automatic) {
-    for (Operation *op : ops)
-      plan[op] = requested;
+  std::optional<cost::Topology> topo = cost::builtinTopology(topology.str());
+  if (requested == CPStrategy::hybrid) {
+    for (Operation *op : ops) {
+      FailureOr<int64_t> u =
+          hybridSizeFor(op, world, ulyssesSize, balancer, topo, topology);
+      if (failed(u))
+        return failure();
+      plan[op] = {CPStrategy::hybrid, *u};
+    }
     return plan;
   }
-  std::optional<cost::Topology> topo = cost::builtinTopology(topology.str());
+  if (requested != CPStrategy::automatic) {
+    for (Operation *op : ops)
+      plan[op] = {requested, 0};
+    return plan;
+  }
   if (!topo)
     return func.emitOpError("unknown topology '")
            << topology << "' (expected h200-nvlink, h100-ib or cpu)";
@@ -112,7 +192,7 @@ mlir::cp::chooseStrategies(func::FuncOp func, int64_t world,
   for (Operation *op : ops) {
     std::optional<cost::Attention> a = attentionShape(op);
     if (!a) {
-      plan[op] = CPStrategy::ring;
+      plan[op] = {CPStrategy::ring, 0};
       op->emitRemark("strategy=auto: no static [.., heads, seq, dim] shape "
                      "for the cost model; chose ring");
       continue;
@@ -121,26 +201,50 @@ mlir::cp::chooseStrategies(func::FuncOp func, int64_t world,
                                        *topo);
     cost::Prediction u = cost::predict(*a, cost::Strategy::ulysses, world,
                                        costBalance(balancer), *topo);
-    bool ulysses = u.legal && u.totalUs < r.totalUs;
-    plan[op] = ulysses ? CPStrategy::ulysses : CPStrategy::ring;
-    std::string us =
-        u.legal ? llvm::formatv("ulysses {0:F1} us", u.totalUs).str()
-                : "ulysses illegal (" + u.whyIllegal + ")";
+    cost::Prediction h = predictHybrid(*a, world, ulyssesSize, balancer, *topo);
+    std::string why;
+    if (h.legal && !hybridSupports(op, &why)) {
+      h.legal = false;
+      h.whyIllegal = why;
+    }
+    StrategyPlanEntry choice{CPStrategy::ring, 0};
+    double best = r.totalUs;
+    std::string name = cost::strategyName(ring);
+    if (u.legal && u.totalUs < best) {
+      choice = {CPStrategy::ulysses, 0};
+      best = u.totalUs;
+      name = "ulysses";
+    }
+    if (h.legal && h.totalUs < best) {
+      choice = {CPStrategy::hybrid, h.ulyssesSize};
+      name = cost::predictionName(h);
+    }
+    plan[op] = choice;
+    auto describe = [](const cost::Prediction &p, StringRef label) {
+      return p.legal ? llvm::formatv("{0} {1:F1} us", label, p.totalUs).str()
+                     : (label + " illegal (" + p.whyIllegal + ")").str();
+    };
     op->emitRemark() << llvm::formatv(
-        "strategy=auto on {0} ranks of {1} ({2}): {3} {4:F1} us, {5}; chose "
-        "{6}",
+        "strategy=auto on {0} ranks of {1} ({2}): {3} {4:F1} us, {5}, {6}; "
+        "chose {7}",
         world, topo->name, describeAttention(*a), cost::strategyName(ring),
-        r.totalUs, us, ulysses ? "ulysses" : "ring");
+        r.totalUs, describe(u, "ulysses"),
+        describe(h, h.legal ? cost::predictionName(h) : "hybrid"), name);
   }
   return plan;
 }
 
-std::optional<StringRef> mlir::cp::strategySummary(
-    const llvm::DenseMap<Operation *, CPStrategy> &plan) {
-  size_t n = llvm::count_if(plan, [](auto &kv) {
-    return kv.second == CPStrategy::ulysses;
-  });
-  if (n == 0)
+std::optional<StringRef> mlir::cp::strategySummary(const StrategyPlan &plan) {
+  auto count = [&](CPStrategy s) {
+    return (size_t)llvm::count_if(
+        plan, [&](auto &kv) { return kv.second.strategy == s; });
+  };
+  size_t u = count(CPStrategy::ulysses), h = count(CPStrategy::hybrid);
+  if (u == 0 && h == 0)
     return std::nullopt;
-  return n == plan.size() ? StringRef("ulysses") : StringRef("mixed");
+  if (u == plan.size())
+    return StringRef("ulysses");
+  if (h == plan.size())
+    return StringRef("hybrid");
+  return StringRef("mixed");
 }

@@ -30,20 +30,31 @@ std::string describeAttention(const cost::Attention &a);
 cost::Balance costBalance(LoadBalancer b);
 cost::Strategy ringCostStrategy(RotateMethod r);
 
+/// One attention op's strategy; `ulyssesSize` is the group size U of
+/// CPStrategy::hybrid.
+struct StrategyPlanEntry {
+  CPStrategy strategy = CPStrategy::ring;
+  int64_t ulyssesSize = 0;
+};
+using StrategyPlan = llvm::DenseMap<Operation *, StrategyPlanEntry>;
+
 /// The strategy of every attention op of `func` over `world` ranks:
-/// `requested` for each, or with CPStrategy::automatic the cost model's
-/// fastest legal of ring (with `rotate`) and Ulysses on `topology`, said in a
-/// remark at the op. Fails (with a diagnostic) for an unknown topology.
-FailureOr<llvm::DenseMap<Operation *, CPStrategy>>
-chooseStrategies(func::FuncOp func, int64_t world, CPStrategy requested,
-                 StringRef topology, RotateMethod rotate,
-                 LoadBalancer balancer);
+/// `requested` for each (hybrid: with `ulyssesSize`, or the cost model's best
+/// group size when 0), or with CPStrategy::automatic the cost model's
+/// fastest legal of ring (with `rotate`), Ulysses and the hybrid on
+/// `topology`, said in a remark at the op. Fails (with a diagnostic at the
+/// op) for an unknown topology or a hybrid that does not fit.
+FailureOr<StrategyPlan> chooseStrategies(func::FuncOp func, int64_t world,
+                                         CPStrategy requested,
+                                         StringRef topology,
+                                         RotateMethod rotate,
+                                         LoadBalancer balancer,
+                                         int64_t ulyssesSize);
 
 /// The `strategy` entry of the function's cp.context_parallel attribute:
-/// "ulysses" when every attention op uses it, "mixed" when some do, none
-/// when all are rings.
-std::optional<StringRef>
-strategySummary(const llvm::DenseMap<Operation *, CPStrategy> &plan);
+/// "ulysses" or "hybrid" when every attention op uses it, "mixed" when some
+/// do, none when all are rings.
+std::optional<StringRef> strategySummary(const StrategyPlan &plan);
 
 } // namespace mlir::cp
 

@@ -7,13 +7,15 @@
 
 // CHECK: cp-plan: topology h200-nvlink (link 400.00 GB/s, 10.00 us; all-to-all x0.75; kernel 280.00 TFLOP/s, backward x0.45; load-balance=head_tail); predicted microseconds
 // CHECK-NEXT: attention #0 cp.sdpa in @gqa: forward, B=2 Hq=32 Hkv=4 S=8192 D=128, 2-byte elements, causal
-// CHECK-NEXT:   ranks |            ring |  ring(alltoall) | ring(allgather) |         ulysses | best
-// CHECK-NEXT:       1 | [[T1:[0-9.]+]] | [[T1]] | [[T1]] | [[T1]] | ring
-// CHECK-NEXT:       2 | {{.*}} | {{ *[0-9.]+}} | ring
-// CHECK-NEXT:       4 |
-// CHECK-NEXT:       8 | {{.*}} | {{ *[0-9.]+}} | {{ring|ulysses}}
+// CHECK-NEXT:   ranks |            ring |  ring(alltoall) | ring(allgather) |         ulysses |      hybrid (U) | best
+// CHECK-NEXT:       1 | [[T1:[0-9.]+]] | [[T1]] | [[T1]] | [[T1]] | illegal | ring
+// CHECK-NEXT:       2 | {{.*}} | {{ *[0-9.]+}} | illegal | ring
+// CHECK-NEXT:       4 | {{.*}} | {{ *[0-9.]+}} (2) |
+// CHECK-NEXT:       8 | {{.*}} | {{ *[0-9.]+}} (4) | {{ring|ulysses|hybrid\(U=4\)}}
 // CHECK-NEXT: attention #1 cp.flex_attention in @flex: forward, B=1 Hq=12 Hkv=12 S=1024 D=64, 4-byte elements, full
-// CHECK:             8 | {{.*}} |         illegal | ring
+// 12 heads do not divide over 8 ranks: Ulysses is illegal, a hybrid of
+// groups of 4 (or 2) is not.
+// CHECK:             8 | {{.*}} |         illegal | {{ *[0-9.]+}} ({{2|4}}) | {{ring|hybrid}}
 // CHECK-NEXT: attention #2 cp.sdpa_backward in @bwd: backward
 // CHECK: func.func @gqa
 // CHECK: cp.sdpa
@@ -25,7 +27,8 @@
 // IB: attention #0
 // IB-NEXT: ranks
 // IB-NEXT: 8 |
-// IB-NEXT: 16 |
+// Two nodes: Ulysses inside each node of 8, the ring between them.
+// IB-NEXT: 16 | {{.*}} |  {{ *[0-9.]+}} (8) | hybrid(U=8)
 
 // CPU: topology cpu (link 10.00 GB/s
 // CPU: attention #2 cp.sdpa_backward in @bwd

@@ -11,7 +11,7 @@
 
 // Many heads and a short sequence on 8 H200s: the ring's 8 steps of small
 // blocks cost more than four all-to-alls over NVLink.
-// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (forward, B=1 Hq=32 Hkv=32 S=4096 D=128, 2-byte elements, causal): ring 286.7 us, ulysses 170.3 us; chose ulysses
+// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (forward, B=1 Hq=32 Hkv=32 S=4096 D=128, 2-byte elements, causal): ring 286.7 us, ulysses 170.3 us, hybrid(U=4) 193.9 us; chose ulysses
 // CHECK-LABEL: func.func @many_heads
 // CHECK-SAME: strategy = "ulysses"
 // CHECK: cp.seq_to_heads
@@ -26,13 +26,16 @@ func.func @many_heads(%q: tensor<1x32x4096x128xbf16>, %k: tensor<1x32x4096x128xb
 
 // -----
 
-// 6 query heads do not divide over 8 (or 4) ranks: Ulysses is illegal, ring.
-// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (forward, B=1 Hq=6 Hkv=6 S=4096 D=128, 2-byte elements, causal): ring {{[0-9.]+}} us, ulysses illegal (6 query heads do not divide over 8 ranks); chose ring
+// 6 query heads do not divide over 8 (or 4) ranks: Ulysses is illegal; on 8
+// H200s the hybrid of groups of 2 (3 heads each) and a ring of 4 groups
+// wins, on 4 ranks of h100-ib the ring.
+// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (forward, B=1 Hq=6 Hkv=6 S=4096 D=128, 2-byte elements, causal): ring {{[0-9.]+}} us, ulysses illegal (6 query heads do not divide over 8 ranks), hybrid(U=2) {{[0-9.]+}} us; chose hybrid(U=2)
 // AG: remark: strategy=auto on 8 ranks of h200-nvlink ({{.*}}Hq=6{{.*}}): ring(allgather) {{[0-9.]+}} us, ulysses illegal
+// IB-REMARK: remark: strategy=auto on 4 ranks of h100-ib ({{.*}}Hq=6{{.*}}): ring {{[0-9.]+}} us, ulysses illegal (6 query heads do not divide over 4 ranks), hybrid(U=2) {{[0-9.]+}} us; chose ring
 // CHECK-LABEL: func.func @odd_heads
-// CHECK-NOT: strategy =
+// CHECK-SAME: strategy = "hybrid"
 // CHECK-NOT: cp.seq_to_heads
-// CHECK: cp.ring_attention
+// CHECK: cp.ring_attention {{.*}}ulysses_size = 2 : i64
 // IB-LABEL: func.func @odd_heads
 // IB-NOT: cp.seq_to_heads
 // IB: cp.ring_attention
@@ -48,10 +51,10 @@ func.func @odd_heads(%q: tensor<1x6x4096x128xbf16>, %k: tensor<1x6x4096x128xbf16
 // hides its dK/dV shifts behind 2.5x the compute, stays a ring: the
 // function is "mixed" (both rewrites keep the same sequence shards at the
 // boundary).
-// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (forward, B=1 Hq=32 Hkv=32 S=4096 D=128, 2-byte elements, causal): ring 286.7 us, ulysses 170.3 us; chose ulysses
-// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (backward, B=1 Hq=32 Hkv=32 S=4096 D=128, 2-byte elements, causal): ring 673.7 us, ulysses 548.9 us; chose ulysses
-// IB-REMARK: remark: strategy=auto on 4 ranks of h100-ib (forward, {{.*}}): ring 307.1 us, ulysses 304.0 us; chose ulysses
-// IB-REMARK: remark: strategy=auto on 4 ranks of h100-ib (backward, {{.*}}): ring 948.4 us, ulysses 1068.3 us; chose ring
+// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (forward, B=1 Hq=32 Hkv=32 S=4096 D=128, 2-byte elements, causal): ring 286.7 us, ulysses 170.3 us, hybrid(U=4) 193.9 us; chose ulysses
+// REMARK: remark: strategy=auto on 8 ranks of h200-nvlink (backward, B=1 Hq=32 Hkv=32 S=4096 D=128, 2-byte elements, causal): ring 673.7 us, ulysses 548.9 us, hybrid(U=4) 580.1 us; chose ulysses
+// IB-REMARK: remark: strategy=auto on 4 ranks of h100-ib (forward, {{.*}}): ring 307.1 us, ulysses 304.0 us, hybrid(U=2) 314.9 us; chose ulysses
+// IB-REMARK: remark: strategy=auto on 4 ranks of h100-ib (backward, {{.*}}): ring 948.4 us, ulysses 1068.3 us, hybrid(U=2) 1080.7 us; chose ring
 // CHECK-LABEL: func.func @train
 // CHECK-SAME: strategy = "ulysses"
 // CHECK-NOT: cp.ring_attention

@@ -285,6 +285,17 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     `[L]` or `[batch, L]` integers) are document ids of the local tokens: a
     query sees only keys of its own document.
 
+    `ulysses_size = U` (optional, 2 ≤ U ≤ W, dividing W) makes it the
+    hybrid 2-D strategy: the W ranks form a grid of W/U groups of U
+    consecutive ranks (rank n = u + U·r); inside a group an all-to-all
+    turns the sequence shards into head shards (H/U heads of the group's
+    tokens; GQA key/value heads split when they divide over U, else
+    replicated U/Hkv times), a ring of the W/U groups computes attention
+    with the same balancer, and an all-to-all turns the output back. The
+    shards stay in the balancer's W-rank layout, so nothing outside the op
+    changes. Query heads must divide over U; masks and segment ids are not
+    supported with it yet.
+
     Example:
     ```mlir
     %o, %lse = cp.ring_attention %q, %k, %v on @grid {
@@ -302,7 +313,8 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     CP_RotateMethodAttr:$rotate, CP_LoadBalancerAttr:$balancer,
     CP_I64Attr:$seq_len, OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad,
     UnitAttr:$is_causal, OptionalAttr<CP_I64Attr>:$window,
-    OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa);
+    OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
+    OptionalAttr<CP_I64Attr>:$ulysses_size);
   let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? (`segment_ids` $segment_ids^)?
@@ -342,7 +354,8 @@ def CP_RingAttentionBackwardOp : CP_GridOp<"ring_attention_backward",
     CP_RotateMethodAttr:$rotate, CP_LoadBalancerAttr:$balancer,
     CP_I64Attr:$seq_len, OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad,
     UnitAttr:$is_causal, OptionalAttr<CP_I64Attr>:$window,
-    OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa);
+    OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
+    OptionalAttr<CP_I64Attr>:$ulysses_size);
   let results = (outs AnyRankedTensor:$grad_query, AnyRankedTensor:$grad_key,
                       AnyRankedTensor:$grad_value);
   let assemblyFormat = [{

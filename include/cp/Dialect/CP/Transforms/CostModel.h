@@ -38,6 +38,7 @@ enum class Strategy {
   alltoall,  ///< ring attention, rotate=alltoall: each shift is an all-to-all
   allgather, ///< ring attention, rotate=allgather: KV all-gathered once
   ulysses,   ///< all-to-all to head shards, local attention, all-to-all back
+  hybrid,    ///< Ulysses over groups of U consecutive ranks x ring over N/U
 };
 constexpr Strategy kAllStrategies[] = {Strategy::ring, Strategy::alltoall,
                                        Strategy::allgather, Strategy::ulysses};
@@ -81,6 +82,12 @@ std::vector<std::string> builtinTopologyNames();
 bool ulyssesLegal(int64_t hq, int64_t hkv, int64_t ranks,
                   std::string *why = nullptr);
 
+/// Whether the hybrid strategy with Ulysses groups of `ulyssesSize` ranks
+/// (a ring of ranks / ulyssesSize groups) fits: 1 < U < N, U divides N, and
+/// the heads pass ulyssesLegal over U; `why` says why not.
+bool hybridLegal(int64_t hq, int64_t hkv, int64_t ranks, int64_t ulyssesSize,
+                 std::string *why = nullptr);
+
 /// Floating-point operations of the whole (single-device) attention:
 /// 4·B·Hq·S²·D times the mask's fraction, 2.5x that for the backward.
 double attentionFlops(const Attention &a);
@@ -95,6 +102,7 @@ double kernelUs(double flops, Direction d, const Topology &t);
 /// The model's answer for one strategy.
 struct Prediction {
   Strategy strategy = Strategy::ring;
+  int64_t ulyssesSize = 0; ///< the group size U of Strategy::hybrid
   bool legal = true;
   std::string whyIllegal;
   double totalUs = 0;   ///< predicted time of the slowest rank
@@ -108,9 +116,24 @@ struct Prediction {
 Prediction predict(const Attention &a, Strategy s, int64_t ranks,
                    Balance balance, const Topology &t);
 
-/// Every strategy of kAllStrategies, in that order.
+/// The hybrid strategy with Ulysses groups of `ulyssesSize` ranks: the
+/// all-to-all inside a group (U consecutive ranks: the fast links), then a
+/// ring of N/U ranks over Hq/U heads of S/(N/U)-token blocks.
+Prediction predictHybrid(const Attention &a, int64_t ranks,
+                         int64_t ulyssesSize, Balance balance,
+                         const Topology &t);
+
+/// The fastest legal hybrid over every U with 1 < U < N dividing N (not
+/// legal, with the reason, when none fits).
+Prediction bestHybrid(const Attention &a, int64_t ranks, Balance balance,
+                      const Topology &t);
+
+/// Every strategy of kAllStrategies, in that order, then bestHybrid.
 std::vector<Prediction> predictAll(const Attention &a, int64_t ranks,
                                    Balance balance, const Topology &t);
+
+/// "ring", "ulysses", ..., "hybrid(U=2)".
+std::string predictionName(const Prediction &p);
 
 } // namespace mlir::cp::cost
 

@@ -20,7 +20,8 @@ namespace mlir::cp {
 enum class CPStrategy {
   ring,    ///< cp.ring_attention: key/value blocks move (rotate=...)
   ulysses, ///< all-to-all to head shards of the whole sequence and back
-  automatic, ///< `auto`: the cost model picks ring or ulysses per attention
+  hybrid,  ///< Ulysses inside groups of U ranks x a ring of the groups
+  automatic, ///< `auto`: the cost model picks the strategy per attention
 };
 
 #define GEN_PASS_DECL
@@ -68,8 +69,15 @@ struct CPPipelineOptions : public PassPipelineOptions<CPPipelineOptions> {
           clEnumValN(CPStrategy::ring, "ring", "ring attention"),
           clEnumValN(CPStrategy::ulysses, "ulysses",
                      "all-to-all to head shards (Ulysses)"),
+          clEnumValN(CPStrategy::hybrid, "hybrid",
+                     "Ulysses in groups of ulysses-size ranks x a ring"),
           clEnumValN(CPStrategy::automatic, "auto",
-                     "the cost model picks ring or ulysses per attention"))};
+                     "the cost model picks the strategy per attention"))};
+  PassOptions::Option<int64_t> ulyssesSize{
+      *this, "ulysses-size",
+      llvm::cl::desc("Ranks per Ulysses group of strategy=hybrid (0: the "
+                     "cost model's best)"),
+      llvm::cl::init(0)};
   PassOptions::Option<std::string> topology{
       *this, "topology",
       llvm::cl::desc("Machine for strategy=auto's cost model: h200-nvlink, "

@@ -53,11 +53,19 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
     are summed), and refused otherwise. Masks with per-head values are
     refused (docs/design.md, "Ulysses").
 
+    `strategy=hybrid` (the 2-D strategy) makes every attention a
+    `cp.ring_attention` with `ulysses_size = U`: Ulysses all-to-alls inside
+    groups of `U = ulysses-size` consecutive ranks (the fast links), ring
+    attention with the balancer over the `W/U` groups. `ulysses-size=0`
+    takes the cost model's best `U` on `topology`. Query heads must divide
+    by `U`, key/value heads split or replicate over it; flex attention,
+    masks and document ids are refused (docs/design.md, "Hybrid 2-D").
+
     `strategy=auto` evaluates the cost model (docs/design.md, "Cost model")
-    on `topology` for every attention op and picks the faster legal of ring
-    (with the given `rotate`) and Ulysses, per op (forward and backward
-    apart); each choice is reported in a remark at the op with the predicted
-    times.
+    on `topology` for every attention op and picks the fastest legal of ring
+    (with the given `rotate`), Ulysses and the hybrid (its best `U`, or the
+    given `ulysses-size`), per op (forward and backward apart); each choice
+    is reported in a remark at the op with the predicted times.
   }];
   let dependentDialects = ["::mlir::cp::CPDialect", "::mlir::shard::ShardDialect",
                            "::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect"];
@@ -92,7 +100,10 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
            [{::llvm::cl::values(
              clEnumValN(::mlir::cp::CPStrategy::ring, "ring", "ring attention: key/value blocks move (rotate=...)"),
              clEnumValN(::mlir::cp::CPStrategy::ulysses, "ulysses", "all-to-all to head shards of the whole sequence, local attention, all-to-all back"),
-             clEnumValN(::mlir::cp::CPStrategy::automatic, "auto", "the cost model picks ring or ulysses per attention op (a remark says why)"))}]>,
+             clEnumValN(::mlir::cp::CPStrategy::hybrid, "hybrid", "Ulysses inside groups of ulysses-size consecutive ranks, a ring of the groups (cp.ring_attention with ulysses_size)"),
+             clEnumValN(::mlir::cp::CPStrategy::automatic, "auto", "the cost model picks ring, ulysses or hybrid per attention op (a remark says why)"))}]>,
+    Option<"ulyssesSize", "ulysses-size", "int64_t", /*default=*/"0",
+           "Ranks per Ulysses group of strategy=hybrid (0: the cost model's best on `topology`)">,
     Option<"topology", "topology", "std::string", /*default=*/"\"h200-nvlink\"",
            "Machine for strategy=auto's cost model: h200-nvlink, h100-ib or cpu">
   ];
