@@ -1161,13 +1161,7 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
     return RankedTensorType::get(shape, t.getElementType(), t.getEncoding());
   };
   auto shardingAttr = [&](int64_t d) {
-    SmallVector<NamedAttribute> attrs = {
-        b.getNamedAttr("grid", gridRef), b.getNamedAttr("dim", b.getI64IntegerAttr(d)),
-        b.getNamedAttr("balancer", balancerAttr),
-        b.getNamedAttr("seq_len", b.getI64IntegerAttr(seqLen))};
-    if (pad)
-      attrs.push_back(b.getNamedAttr("pad", b.getUnitAttr()));
-    return b.getDictionaryAttr(attrs);
+    return ShardingAttr::get(ctx, gridRef, d, seqLen, balancer, pad);
   };
 
   // 2. Rewrite. Results first: the values they name are replaced below.
