@@ -82,6 +82,31 @@ std::optional<ElemKind> kindOf(Type t) {
   return std::nullopt;
 }
 
+/// Records how `sig` is sharded (read through #cp.sharding's accessors):
+/// its whole shape has `seq_len` positions along `dim`.
+LogicalResult describeSharding(cp::ShardingAttr sh, TensorSig &sig,
+                               std::string &err) {
+  sig.sharded = true;
+  sig.sharding = sh;
+  sig.dim = int32_t(sh.getDim());
+  sig.seqLen = sh.getSeqLen();
+  sig.balancer = int32_t(sh.getBalancer());
+  sig.pad = sh.getPad();
+  if (sh.getDim() >= int64_t(sig.localShape.size())) {
+    err = sig.name + ": cp.sharding dim " + std::to_string(sh.getDim()) +
+          " is out of range for " + sig.typeStr;
+    return failure();
+  }
+  sig.globalShape[sig.dim] = sig.seqLen;
+  if (sh.getBalancer() == cp::LoadBalancer::per_document_head_tail) {
+    err = sig.name + " is sharded per_document_head_tail, which needs "
+                     "document ids to shard and unshard; cp-run does not "
+                     "take them yet";
+    return failure();
+  }
+  return success();
+}
+
 LogicalResult describeTensor(Type type, DictionaryAttr attrs,
                              const std::string &name, TensorSig &sig,
                              std::string &err) {
@@ -111,43 +136,25 @@ LogicalResult describeTensor(Type type, DictionaryAttr attrs,
   sig.globalShape = sig.localShape;
   if (!attrs)
     return success();
-  auto sh = attrs.getAs<DictionaryAttr>("cp.sharding");
-  if (!sh)
+  Attribute attr = attrs.get(cp::CPDialect::getShardingAttrName());
+  if (!attr)
     return success();
-  auto dim = sh.getAs<IntegerAttr>("dim");
-  auto seqLen = sh.getAs<IntegerAttr>("seq_len");
-  auto bal = sh.getAs<cp::LoadBalancerAttr>("balancer");
-  if (!dim || !seqLen || !bal) {
-    err = name + ": malformed cp.sharding (needs dim, seq_len, balancer)";
+  auto sh = dyn_cast<cp::ShardingAttr>(attr);
+  if (!sh) {
+    err = name + ": malformed cp.sharding (not a #cp.sharding attribute)";
     return failure();
   }
-  sig.sharded = true;
-  sig.dim = int32_t(dim.getInt());
-  sig.seqLen = seqLen.getInt();
-  sig.balancer = int32_t(bal.getValue());
-  if (Attribute p = sh.get("pad"))
-    sig.pad =
-        isa<UnitAttr>(p) || (isa<BoolAttr>(p) && cast<BoolAttr>(p).getValue());
-  if (sig.dim < 0 || sig.dim >= int32_t(sig.localShape.size())) {
-    err = name + ": cp.sharding dim " + std::to_string(sig.dim) +
-          " is out of range for " + sig.typeStr;
-    return failure();
-  }
-  sig.globalShape[sig.dim] = sig.seqLen;
-  if (sig.balancer == int32_t(cp::LoadBalancer::per_document_head_tail)) {
-    err = name + " is sharded per_document_head_tail, which needs document "
-                 "ids to shard and unshard; cp-run does not take them yet";
-    return failure();
-  }
-  return success();
+  return describeSharding(sh, sig, err);
 }
 
 } // namespace
 
 const char *balancerName(int32_t b) {
-  static const char *names[] = {"none", "head_tail", "striped",
-                                "per_document_head_tail", "ptrr"};
-  return b >= 0 && b < 5 ? names[b] : "?";
+  if (b < 0)
+    return "?";
+  auto balancer = cp::symbolizeLoadBalancer(uint32_t(b));
+  // The enum's names are string literals: null-terminated.
+  return balancer ? cp::stringifyLoadBalancer(*balancer).data() : "?";
 }
 
 FailureOr<EntrySig> describeEntry(func::FuncOp f, std::string &err) {
@@ -169,22 +176,17 @@ FailureOr<EntrySig> describeEntry(func::FuncOp f, std::string &err) {
   // The grid the shardings name: its size is the number of ranks the module
   // was built for.
   for (auto *list : {&sig.args, &sig.results}) {
-    for (unsigned i = 0; i < list->size(); ++i) {
-      if (!(*list)[i].sharded)
+    for (const TensorSig &t : *list) {
+      if (!t.sharded)
         continue;
-      DictionaryAttr d =
-          list == &sig.args ? f.getArgAttrDict(i) : f.getResultAttrDict(i);
-      auto sh = d.getAs<DictionaryAttr>("cp.sharding");
-      auto gridRef = sh.getAs<FlatSymbolRefAttr>("grid");
-      if (!gridRef)
-        continue;
+      FlatSymbolRefAttr gridRef = t.sharding.getGrid();
       auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(
           f, gridRef.getAttr());
       if (!grid)
         continue;
       int64_t n = 1;
-      for (int64_t d2 : grid.getShape())
-        n *= d2;
+      for (int64_t d : grid.getShape())
+        n *= d;
       sig.gridSize = n;
       sig.gridName = gridRef.getValue().str();
     }
@@ -242,10 +244,9 @@ LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
   // them.
   for (auto f : module.getOps<func::FuncOp>()) {
     for (unsigned i = 0; i < f.getNumArguments(); ++i)
-      f.removeArgAttr(i, "cp.sharding");
+      f.removeArgAttr(i, cp::CPDialect::getShardingAttrName());
     for (unsigned i = 0; i < f.getNumResults(); ++i)
-      f.removeResultAttr(i,
-                         StringAttr::get(module.getContext(), "cp.sharding"));
+      f.removeResultAttr(i, cp::CPDialect::getShardingAttrName());
   }
   PassManager pm(module.getContext());
 #ifdef CP_RUN_HAVE_LOWERING

@@ -11,6 +11,7 @@
 
 #include "Npy.h"
 
+#include "cp/Dialect/CP/IR/CPDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -40,6 +41,7 @@ struct TensorSig {
   int32_t balancer = 0; // cprt_balancer == cp::LoadBalancer
   int64_t seqLen = 0;
   bool pad = false;
+  mlir::cp::ShardingAttr sharding; // null when replicated
 
   int64_t localElems() const;
   int64_t globalElems() const;
