@@ -54,9 +54,23 @@ func.func @f(%x: tensor<1x16x32xf32> {cp.sharding = #cp.sharding<grid = @g, dim 
 
 // -----
 
-// expected-error @+1 {{'func.func' op result #1 has a 'cp.sharding' but type 'f32' (a ranked tensor is sharded)}}
+// expected-error @+1 {{'func.func' op result #1 has a 'cp.sharding' but type 'f32' (a ranked tensor or memref is sharded)}}
 func.func @f(%x: f32) -> (f32, f32 {cp.sharding = #cp.sharding<grid = @g, dim = 0, seq_len = 4, balancer = none>}) {
   return %x, %x : f32, f32
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op argument #0 has a 'cp.sharding' but type 'tensor<*xf32>' (a ranked tensor or memref is sharded)}}
+func.func @f(%x: tensor<*xf32> {cp.sharding = #cp.sharding<grid = @g, dim = 0, seq_len = 4, balancer = none>}) {
+  return
+}
+
+// -----
+
+// A bufferized function keeps it until the lowering drops it.
+func.func @f(%x: memref<1x4x16xf32> {cp.sharding = #cp.sharding<grid = @g, dim = 1, seq_len = 64, balancer = head_tail>}) {
+  return
 }
 
 // -----

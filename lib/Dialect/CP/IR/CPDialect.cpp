@@ -74,7 +74,7 @@ LogicalResult ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 }
 
 /// A `cp.sharding` on a function argument or result (`what`, of `type`) is
-/// a #cp.sharding whose dim is a dimension of the ranked tensor type.
+/// a #cp.sharding whose dim is a dimension of the ranked shaped type.
 static LogicalResult verifyShardingOn(Operation *op, NamedAttribute attr,
                                       Type type, const Twine &what) {
   auto sharding = dyn_cast<ShardingAttr>(attr.getValue());
@@ -82,12 +82,14 @@ static LogicalResult verifyShardingOn(Operation *op, NamedAttribute attr,
     return op->emitOpError()
            << what << ": '" << attr.getName().getValue()
            << "' must be a #cp.sharding attribute, got " << attr.getValue();
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor)
+  // A ranked tensor; a memref once the function is bufferized (the
+  // lowerings drop the attribute only then).
+  auto shaped = dyn_cast<ShapedType>(type);
+  if (!shaped || !shaped.hasRank())
     return op->emitOpError()
            << what << " has a '" << attr.getName().getValue() << "' but type "
-           << type << " (a ranked tensor is sharded)";
-  if (sharding.getDim() >= tensor.getRank())
+           << type << " (a ranked tensor or memref is sharded)";
+  if (sharding.getDim() >= shaped.getRank())
     return op->emitOpError()
            << what << ": '" << attr.getName().getValue() << "' dim "
            << sharding.getDim() << " is out of range for " << type;

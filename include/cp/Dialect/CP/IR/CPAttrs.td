@@ -42,7 +42,7 @@ def CP_ShardingAttr : AttrDef<CP_Dialect, "Sharding"> {
     The verifier checks `dim >= 0`, `seq_len >= 1` and that `balancer` is a
     cp load balancer; the dialect checks that a `cp.sharding` on a function
     argument or result is this attribute and that `dim` is a dimension of
-    its ranked tensor type.
+    its ranked tensor (or, once bufferized, memref) type.
   }];
   let parameters = (ins
     "::mlir::FlatSymbolRefAttr":$grid,
