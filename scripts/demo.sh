@@ -23,7 +23,7 @@ start=$(date +%s%N)
 end=$(date +%s%N)
 echo "compiled in $(( (end - start) / 1000000 )) ms -> $out"
 echo "per-rank signature:"
-grep -o 'func.func @[a-z_]*([^{]*{cp.sharding = {[^}]*}}' "$out" | head -1 | sed 's/^/  /'
+grep -o 'func.func @[a-z_]*([^{]*{cp.sharding = #cp.sharding<[^>]*>}' "$out" | head -1 | sed 's/^/  /'
 printf "  ring steps: %s shift_start, %s block_attention, %s merge_partial\n" \
   "$(grep -c 'cp.shift_start' "$out")" "$(grep -c 'cp.block_attention' "$out")" \
   "$(grep -c 'cp.merge_partial' "$out")"

@@ -510,9 +510,9 @@ struct GpuEmitCInterfacePass
       if (f.isPublic() && !f.isExternal())
         f->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
       for (unsigned i = 0; i < f.getNumArguments(); ++i)
-        f.removeArgAttr(i, StringAttr::get(ctx, "cp.sharding"));
+        f.removeArgAttr(i, cp::CPDialect::getShardingAttrName());
       for (unsigned i = 0; i < f.getNumResults(); ++i)
-        f.removeResultAttr(i, StringAttr::get(ctx, "cp.sharding"));
+        f.removeResultAttr(i, cp::CPDialect::getShardingAttrName());
     });
   }
 };

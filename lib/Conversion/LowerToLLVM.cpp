@@ -1,6 +1,7 @@
 //===- LowerToLLVM.cpp - the cp-lower-to-llvm pipeline --------------------===//
 
 #include "cp/Conversion/Passes.h"
+#include "cp/Dialect/CP/IR/CPDialect.h"
 #include "cp/Dialect/TMTensor/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -33,9 +34,9 @@ struct EmitCInterfacePass
         f->setAttr("llvm.emit_c_interface", UnitAttr::get(f.getContext()));
       // Sharding attributes were for runners; LLVM has no use for them.
       for (unsigned i = 0; i < f.getNumArguments(); ++i)
-        f.removeArgAttr(i, StringAttr::get(f.getContext(), "cp.sharding"));
+        f.removeArgAttr(i, cp::CPDialect::getShardingAttrName());
       for (unsigned i = 0; i < f.getNumResults(); ++i)
-        f.removeResultAttr(i, StringAttr::get(f.getContext(), "cp.sharding"));
+        f.removeResultAttr(i, cp::CPDialect::getShardingAttrName());
     });
   }
 };

@@ -260,16 +260,11 @@ static FailureOr<int64_t> attentionSeqLen(func::FuncOp func) {
 
 /// The `cp.sharding` attribute of a function argument or result that is the
 /// local shard of a tensor with the sequence in dim `dim`.
-DictionaryAttr shardingAttr(OpBuilder &b, const SeqRewriteContext &ctx,
-                            int64_t dim) {
-  SmallVector<NamedAttribute> attrs = {
-      b.getNamedAttr("grid", ctx.getGrid()),
-      b.getNamedAttr("dim", b.getI64IntegerAttr(dim)),
-      b.getNamedAttr("balancer", ctx.getBalancer()),
-      b.getNamedAttr("seq_len", b.getI64IntegerAttr(ctx.getSeqLen()))};
-  if (ctx.isPadded())
-    attrs.push_back(b.getNamedAttr("pad", b.getUnitAttr()));
-  return b.getDictionaryAttr(attrs);
+ShardingAttr shardingAttr(OpBuilder &b, const SeqRewriteContext &ctx,
+                          int64_t dim) {
+  return ShardingAttr::get(
+      b.getContext(), ctx.getGrid(), dim, ctx.getSeqLen(),
+      cast<LoadBalancerAttr>(ctx.getBalancer()).getValue(), ctx.isPadded());
 }
 
 /// Checks the sequence length, world size and balancer of `func`; returns
@@ -510,7 +505,7 @@ void FunctionRewriter::localizeValues() {
   for (BlockArgument arg : func.getArguments())
     if (std::optional<int64_t> d = getSeqDim(arg)) {
       arg.setType(localType(arg, *d));
-      func.setArgAttr(arg.getArgNumber(), "cp.sharding",
+      func.setArgAttr(arg.getArgNumber(), CPDialect::getShardingAttrName(),
                       shardingAttr(rewriter, *this, *d));
     }
   for (auto &[v, d] : analysis.dims) {
@@ -675,7 +670,8 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
   OpBuilder b(ctx);
   for (auto [i, d] : llvm::enumerate(resultDims))
     if (d)
-      func.setResultAttr(i, "cp.sharding", shardingAttr(b, rewriter, *d));
+      func.setResultAttr(i, CPDialect::getShardingAttrName(),
+                         shardingAttr(b, rewriter, *d));
   func.setType(FunctionType::get(ctx, func.getBody().front().getArgumentTypes(),
                                  ret.getOperandTypes()));
   SmallVector<NamedAttribute> cpAttrs = {

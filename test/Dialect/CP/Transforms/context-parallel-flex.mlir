@@ -6,7 +6,7 @@
 // to 16) are masked out.
 
 // CHECK-LABEL: func.func @flex
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 2 : i64, grid = @cp_grid, pad, seq_len = 12 : i64}}
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 2, seq_len = 12, balancer = head_tail, pad = true>}
 // CHECK: %[[R:.+]] = shard.process_linear_index on @cp_grid : index
 // CHECK: %[[K:.+]] = shard.all_gather %{{.+}} on @cp_grid grid_axes = [0] gather_axis = 2 : tensor<1x2x4x8xf32> -> tensor<1x2x16x8xf32>
 // CHECK: %[[V:.+]] = shard.all_gather %{{.+}} on @cp_grid grid_axes = [0] gather_axis = 2 : tensor<1x2x4x8xf32> -> tensor<1x2x16x8xf32>
@@ -46,7 +46,7 @@ func.func @flex(%q: tensor<1x2x12x8xf32>, %k: tensor<1x2x12x8xf32>, %v: tensor<1
 // The backward becomes ring attention backward; the forward's LSE is
 // sharded along its last dim.
 // CHECK-LABEL: func.func @bwd
-// CHECK-SAME: %{{.+}}: tensor<1x2x4xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 2 : i64
+// CHECK-SAME: %{{.+}}: tensor<1x2x4xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 2, seq_len = 16, balancer = head_tail, pad = true>}
 // CHECK: cp.ring_attention_backward %{{.+}} on @cp_grid {balancer = #cp.balancer<head_tail>, is_causal, pad, rotate = #cp.rotate<ring>, seq_len = 16 : i64} : ({{.+}}) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
 func.func @bwd(%do: tensor<1x2x16x8xf32>, %q: tensor<1x2x16x8xf32>, %o: tensor<1x2x16x8xf32>, %l: tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) {
   %dq, %dk, %dv = cp.sdpa_backward %do, %q, %q, %q, %o, %l {is_causal} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)

@@ -6,7 +6,7 @@
 // mask carries the sequence in its key dim only, and every rank needs all of
 // it: cp.unshard gathers it whole, in original key order, before the ring.
 // CHECK-LABEL: func.func @key_padding
-// CHECK-SAME: (%{{[^:]+}}: tensor<2x4x4x8xf32> {cp.sharding = {{.+}}}, %[[KEEP:[^:]+]]: tensor<2x4xi1> {cp.sharding = {{.+}}})
+// CHECK-SAME: (%{{[^:]+}}: tensor<2x4x4x8xf32> {cp.sharding = #cp.sharding<{{.+}}>}, %[[KEEP:[^:]+]]: tensor<2x4xi1> {cp.sharding = #cp.sharding<{{.+}}>})
 // CHECK: %[[M:.+]] = tensor.expand_shape %[[KEEP]] {{.+}} : tensor<2x4xi1> into tensor<2x1x1x4xi1>
 // CHECK: %[[W:.+]] = cp.unshard %[[M]] on @cp_grid dim = 3 balancer = <head_tail> : tensor<2x1x1x4xi1> -> tensor<2x1x1x16xi1>
 // CHECK: cp.ring_attention %{{.+}}, %{{.+}}, %{{.+}} mask %[[W]] on @cp_grid {balancer = #cp.balancer<head_tail>, is_causal, rotate = #cp.rotate<ring>, seq_len = 16 : i64}

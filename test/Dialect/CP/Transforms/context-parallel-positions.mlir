@@ -5,8 +5,8 @@
 // function; a sum over the sequence gets an all-reduce.
 
 // CHECK-LABEL: func.func @positions
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = {{[^}]+}}dim = 2 : i64
-// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 2 : i64, grid = @cp_grid, seq_len = 16 : i64}}, tensor<1x2x8xf32>)
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 2,
+// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 2, seq_len = 16, balancer = head_tail>}, tensor<1x2x8xf32>)
 // CHECK: %[[R:.+]] = shard.process_linear_index on @cp_grid : index
 // CHECK: %[[TABLE:.+]] = arith.constant dense<{{.+}}> : tensor<16x8xf32>
 // CHECK: %[[LT:.+]] = cp.shard %[[TABLE]] on @cp_grid dim = 0 balancer = <head_tail> : tensor<16x8xf32> -> tensor<4x8xf32>

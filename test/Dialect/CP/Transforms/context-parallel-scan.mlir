@@ -7,7 +7,7 @@
 
 // OPT's positions: cumsum(mask) * mask - 1, as sin features added to q.
 // CHECK-LABEL: func.func @positions
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x16x8xf32> {cp.sharding = {{.+}}}, %[[M:[^:]+]]: tensor<1x16xi64> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}})
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x16x8xf32> {cp.sharding = #cp.sharding<{{.+}}>}, %[[M:[^:]+]]: tensor<1x16xi64> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = head_tail>})
 // CHECK-NOT: tm_tensor.scan
 // CHECK: %[[C:.+]] = cp.seq_scan %[[M]] on @cp_grid dim = 1 balancer = <head_tail> seq_len = 64 kind = <sum> : tensor<1x16xi64>
 // CHECK: linalg.generic {{.+}} ins(%[[C]], %[[M]] : tensor<1x16xi64>, tensor<1x16xi64>) outs(%{{.+}} : tensor<1x16xi64>)

@@ -6,7 +6,7 @@
 // Llama's RoPE does), and the slice sizes become local.
 
 // CHECK-LABEL: func.func @rotate_half
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x16x8xf32> {cp.sharding = {{.+}}})
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x16x8xf32> {cp.sharding = #cp.sharding<{{.+}}>})
 // CHECK-DAG: %[[LO:.+]] = tosa.const_shape {values = dense<0> : tensor<4xindex>}
 // CHECK-DAG: %[[HI:.+]] = tosa.const_shape {values = dense<[0, 0, 0, 4]> : tensor<4xindex>}
 // CHECK-DAG: %[[SZ1:.+]] = tosa.const_shape {values = dense<[1, 2, 16, 4]> : tensor<4xindex>}
@@ -38,7 +38,7 @@ func.func @rotate_half(%q: tensor<1x2x64x8xf32>) -> tensor<1x2x64x8xf32> {
 // tosa.identity / tosa.reverse (of the head dim) / tosa.pad (of the model
 // dim) on the way.
 // CHECK-LABEL: func.func @qkv_split
-// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x48xf32> {cp.sharding = {{.+}}})
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x48xf32> {cp.sharding = #cp.sharding<{{.+}}>})
 // CHECK: %[[I:.+]] = tosa.identity %[[X]] : (tensor<1x16x48xf32>) -> tensor<1x16x48xf32>
 // CHECK: %[[P:.+]] = tosa.pad %[[I]], %{{.+}}, %{{.+}} : (tensor<1x16x48xf32>, !tosa.shape<6>, tensor<1xf32>) -> tensor<1x16x50xf32>
 // CHECK: %[[SZ:.+]] = tosa.const_shape {values = dense<[1, 16, 16]> : tensor<3xindex>}

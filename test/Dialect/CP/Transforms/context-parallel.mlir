@@ -7,8 +7,8 @@
 
 // CHECK: shard.grid @cp_grid(shape = 4)
 // CHECK-LABEL: func.func @attn
-// CHECK-SAME: (%[[X:.+]]: tensor<1x16x32xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}}, %[[W:.+]]: tensor<32x32xf32>)
-// CHECK-SAME: -> (tensor<1x16x32xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}})
+// CHECK-SAME: (%[[X:.+]]: tensor<1x16x32xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = head_tail>}, %[[W:.+]]: tensor<32x32xf32>)
+// CHECK-SAME: -> (tensor<1x16x32xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = head_tail>})
 // CHECK-SAME: cp.context_parallel = {balancer = #cp.balancer<head_tail>, grid = @cp_grid, rotate = #cp.rotate<ring>, world_size = 4 : i64}
 // CHECK-NOT: shard.process_linear_index
 // CHECK: %[[Q:.+]] = linalg.generic {{.+}} ins(%[[X]], %[[W]] : tensor<1x16x32xf32>, tensor<32x32xf32>)

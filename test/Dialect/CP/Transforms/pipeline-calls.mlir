@@ -6,7 +6,7 @@
 
 // CHECK-NOT: func.func private @attn
 // CHECK-LABEL: func.func @caller
-// CHECK-SAME: (%{{.+}}: tensor<1x2x8x8xf32> {cp.sharding = {{.+}}}) -> (tensor<1x2x8x8xf32> {cp.sharding = {{.+}}})
+// CHECK-SAME: (%{{.+}}: tensor<1x2x8x8xf32> {cp.sharding = #cp.sharding<{{.+}}>}) -> (tensor<1x2x8x8xf32> {cp.sharding = #cp.sharding<{{.+}}>})
 // CHECK-NOT: call
 // CHECK: cp.ring_attention
 // CHECK-NOT: call

@@ -24,7 +24,7 @@
 // RUN: cp-opt %S/../../../Fixtures/Inputs/sdpa_window_f32.tosa.mlir --cp-pipeline="grid-size=2" | FileCheck %s
 
 // CHECK: shard.grid @cp_grid(shape = 2)
-// CHECK: func.func @{{.+}}(%{{.+}}: tensor<{{.+}}> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = {{[0-9]+}} : i64, grid = @cp_grid, seq_len = 64 : i64}}
+// CHECK: func.func @{{.+}}(%{{.+}}: tensor<{{.+}}> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = {{[0-9]+}}, seq_len = 64, balancer = head_tail>}
 // CHECK: {{cp.block_attention|cp.ring_attention|cp.flex_attention}}
 // CHECK-NOT: math.exp
 // CHECK: return

@@ -11,7 +11,7 @@
 // (steps 1-2 an scf.for, step 3 peeled after it).
 
 // CHECK: shard.grid @cp_grid(shape = 4)
-// CHECK: func.func @llama_block_f32(%{{.+}}: tensor<1x16x64xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}}) -> (tensor<1x16x64xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}})
+// CHECK: func.func @llama_block_f32(%{{.+}}: tensor<1x16x64xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = head_tail>}) -> (tensor<1x16x64xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = head_tail>})
 // CHECK: cp.shard %{{.+}} on @cp_grid dim = 0 balancer = <head_tail> : tensor<64xi64> -> tensor<16xi64>
 // CHECK: cp.shift_start {{.+}} : tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>
 // CHECK: cp.block_attention {{.+}} {causal = #cp.causal<causal>, enable_gqa, scale = 2.500000e-01 : f64} : (tensor<1x4x16x16xf32>, tensor<1x2x16x16xf32>, tensor<1x2x16x16xf32>)
@@ -26,7 +26,7 @@
 // CHECK-NOT: cp.ring_attention
 
 // GATHER: shard.grid @cp_grid(shape = 3)
-// GATHER: func.func @llama_block_f32(%{{.+}}: tensor<1x22x64xf32> {cp.sharding = {balancer = #cp.balancer<striped>, dim = 1 : i64, grid = @cp_grid, pad, seq_len = 64 : i64}})
+// GATHER: func.func @llama_block_f32(%{{.+}}: tensor<1x22x64xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = striped, pad = true>})
 // GATHER: cp.ring_attention {{.+}} {balancer = #cp.balancer<striped>, enable_gqa, is_causal, pad, rotate = #cp.rotate<allgather>, scale = 2.500000e-01 : f64, seq_len = 64 : i64} : (tensor<1x4x22x16xf32>, tensor<1x2x22x16xf32>, tensor<1x2x22x16xf32>)
 
 // NOEXPAND: func.func @llama_block_f32(%{{.+}}: tensor<1x32x64xf32>

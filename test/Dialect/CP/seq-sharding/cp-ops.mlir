@@ -5,8 +5,8 @@
 // ring attention; flex attention attends to all-gathered keys and values.
 
 // CHECK-LABEL: func.func @sdpa_lse
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64{{[^}]*}}}}, %[[M:[^:]+]]: tensor<1x1x4x16xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
-// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64{{[^}]*}}}}, tensor<1x2x4xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,{{[^>]*}}>}, %[[M:[^:]+]]: tensor<1x1x4x16xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
+// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,{{[^>]*}}>}, tensor<1x2x4xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
 // CHECK: cp.ring_attention %[[Q]], %[[Q]], %[[Q]] mask %[[M]] on @cp_grid {balancer = #cp.balancer<head_tail>, rotate = #cp.rotate<ring>, seq_len = 16 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x16xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4xf32>)
 func.func @sdpa_lse(%q: tensor<1x2x16x8xf32>, %m: tensor<1x1x16x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) {
   %o, %l = cp.sdpa %q, %q, %q mask %m : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x1x16x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
@@ -16,8 +16,8 @@ func.func @sdpa_lse(%q: tensor<1x2x16x8xf32>, %m: tensor<1x1x16x16xf32>) -> (ten
 // -----
 
 // CHECK-LABEL: func.func @backward
-// CHECK-SAME: (%{{.+}}: tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64{{[^}]*}}}}, %{{.+}}: tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64{{[^}]*}}}}, %{{.+}}: tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64{{[^}]*}}}}, %{{.+}}: tensor<1x2x4xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
-// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}}}, tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}}}, tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}}})
+// CHECK-SAME: (%{{.+}}: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,{{[^>]*}}>}, %{{.+}}: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,{{[^>]*}}>}, %{{.+}}: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,{{[^>]*}}>}, %{{.+}}: tensor<1x2x4xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
+// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}>}, tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}>}, tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}>})
 // CHECK: cp.ring_attention_backward {{.+}} on @cp_grid {balancer = #cp.balancer<head_tail>, is_causal, rotate = #cp.rotate<ring>, seq_len = 16 : i64}
 func.func @backward(%do: tensor<1x2x16x8xf32>, %q: tensor<1x2x16x8xf32>, %o: tensor<1x2x16x8xf32>, %l: tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) {
   %dq, %dk, %dv = cp.sdpa_backward %do, %q, %q, %q, %o, %l {is_causal} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
@@ -27,8 +27,8 @@ func.func @backward(%do: tensor<1x2x16x8xf32>, %q: tensor<1x2x16x8xf32>, %o: ten
 // -----
 
 // CHECK-LABEL: func.func @flex
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
-// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
+// CHECK-SAME: -> (tensor<1x2x4x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
 // CHECK: %[[R:.+]] = shard.process_linear_index on @cp_grid
 // CHECK: %[[K:.+]] = shard.all_gather %[[Q]] on @cp_grid grid_axes = [0] gather_axis = 2 : tensor<1x2x4x8xf32> -> tensor<1x2x16x8xf32>
 // CHECK: cp.flex_attention %[[Q]], %[[K]], %{{.+}} : (tensor<1x2x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x4x8xf32> mask_mod {

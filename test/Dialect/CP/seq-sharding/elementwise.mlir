@@ -4,8 +4,8 @@
 // and results. A constant along the sequence is sharded (cp.shard); a splat
 // gets a local copy.
 // CHECK-LABEL: func.func @elementwise
-// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x4x2xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 8 : i64}}, %[[Y:[^:]+]]: tensor<1x4x2xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 8 : i64}})
-// CHECK-SAME: -> (tensor<1x4x2xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 8 : i64}})
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x4x2xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 8, balancer = head_tail>}, %[[Y:[^:]+]]: tensor<1x4x2xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 8, balancer = head_tail>})
+// CHECK-SAME: -> (tensor<1x4x2xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 8, balancer = head_tail>})
 // CHECK: %[[C:.+]] = arith.constant dense<{{.+}}> : tensor<1x8x2xf32>
 // CHECK: %[[CS:.+]] = cp.shard %[[C]] on @cp_grid dim = 1 balancer = <head_tail> : tensor<1x8x2xf32> -> tensor<1x4x2xf32>
 // CHECK: %[[A:.+]] = arith.addf %[[X]], %[[Y]] : tensor<1x4x2xf32>

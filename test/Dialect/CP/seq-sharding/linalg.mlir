@@ -3,8 +3,8 @@
 // linalg structured ops relate the sequence through their indexing maps.
 // A matmul whose rows are the sequence: rows stay local, the weight whole.
 // CHECK-LABEL: func.func @matmul_rows
-// CHECK-SAME: (%[[X:[^:]+]]: tensor<16x32xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 0 : i64, grid = @cp_grid, seq_len = 64 : i64}}, %[[W:[^:]+]]: tensor<32x8xf32>)
-// CHECK-SAME: -> (tensor<1x16x8xf32> {cp.sharding = {balancer = #cp.balancer<head_tail>, dim = 1 : i64, grid = @cp_grid, seq_len = 64 : i64}})
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<16x32xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 0, seq_len = 64, balancer = head_tail>}, %[[W:[^:]+]]: tensor<32x8xf32>)
+// CHECK-SAME: -> (tensor<1x16x8xf32> {cp.sharding = #cp.sharding<grid = @cp_grid, dim = 1, seq_len = 64, balancer = head_tail>})
 // CHECK: linalg.matmul ins(%[[X]], %[[W]] : tensor<16x32xf32>, tensor<32x8xf32>) outs(%{{.+}} : tensor<16x8xf32>) -> tensor<16x8xf32>
 // CHECK: cp.ring_attention
 func.func @matmul_rows(%x: tensor<64x32xf32>, %w: tensor<32x8xf32>) -> tensor<1x64x8xf32> {
@@ -22,8 +22,8 @@ func.func @matmul_rows(%x: tensor<64x32xf32>, %w: tensor<32x8xf32>) -> tensor<1x
 // A parallel loop over the sequence that reads its index: the index becomes
 // the original position (cp.global_position of this rank).
 // CHECK-LABEL: func.func @positions
-// CHECK-SAME: (%{{.+}}: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
-// CHECK-SAME: -> (tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
+// CHECK-SAME: (%{{.+}}: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
+// CHECK-SAME: -> (tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
 // CHECK: %[[R:.+]] = shard.process_linear_index on @cp_grid
 // CHECK: linalg.generic
 // CHECK: %[[I:.+]] = linalg.index 1 : index
@@ -46,7 +46,7 @@ func.func @positions(%x: tensor<1x64x8xf32>) -> tensor<1x64x8xf32> {
 
 // A sum over the sequence: each rank sums its shard, then an all-reduce.
 // CHECK-LABEL: func.func @seq_sum
-// CHECK-SAME: (%{{.+}}: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
+// CHECK-SAME: (%{{.+}}: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
 // CHECK-SAME: -> tensor<1x8xf32>
 // CHECK: %[[S:.+]] = linalg.generic {{.+}} ins(%{{.+}} : tensor<1x16x8xf32>) outs(%{{.+}} : tensor<1x8xf32>)
 // CHECK: } -> tensor<1x8xf32>
@@ -68,7 +68,7 @@ func.func @seq_sum(%x: tensor<1x64x8xf32>) -> tensor<1x8xf32> {
 
 // linalg.softmax over the feature dim of sequence rows stays local.
 // CHECK-LABEL: func.func @softmax_rows
-// CHECK-SAME: (%{{.+}}: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
+// CHECK-SAME: (%{{.+}}: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
 // CHECK: linalg.softmax dimension(2) ins(%{{.+}} : tensor<1x16x8xf32>) outs(%{{.+}} : tensor<1x16x8xf32>) -> tensor<1x16x8xf32>
 func.func @softmax_rows(%x: tensor<1x64x8xf32>) -> tensor<1x64x8xf32> {
   %e = tensor.empty() : tensor<1x64x8xf32>

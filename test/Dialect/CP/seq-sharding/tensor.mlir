@@ -7,8 +7,8 @@
 // A collapse merges heads inside the sequence dim; the expand back gets a
 // local output shape.
 // CHECK-LABEL: func.func @reshapes
-// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x2x4xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
-// CHECK-SAME: -> (tensor<1x2x16x4xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x2x4xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
+// CHECK-SAME: -> (tensor<1x2x16x4xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
 // CHECK: %[[C:.+]] = tensor.collapse_shape %[[X]] {{\[}}[0], [1, 2], [3]] : tensor<1x16x2x4xf32> into tensor<1x32x4xf32>
 // CHECK: tensor.expand_shape %[[C]] {{\[}}[0], [1, 2], [3]] output_shape [1, 16, 2, 4] : tensor<1x32x4xf32> into tensor<1x16x2x4xf32>
 func.func @reshapes(%x: tensor<1x64x2x4xf32>) -> tensor<1x2x64x4xf32> {
@@ -23,8 +23,8 @@ func.func @reshapes(%x: tensor<1x64x2x4xf32>) -> tensor<1x2x64x4xf32> {
 // -----
 
 // CHECK-LABEL: func.func @slices
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x16x16xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
-// CHECK-SAME: -> (tensor<1x16x16xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x16x16xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
+// CHECK-SAME: -> (tensor<1x16x16xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
 // CHECK: %[[H:.+]] = tensor.extract_slice %[[Q]][0, 0, 0] [1, 16, 8] [1, 1, 1] : tensor<1x16x16xf32> to tensor<1x16x8xf32>
 // CHECK: tensor.insert_slice %[[H]] into %{{.+}}[0, 0, 8] [1, 16, 8] [1, 1, 1] : tensor<1x16x8xf32> into tensor<1x16x16xf32>
 // CHECK: tensor.cast %{{.+}} : tensor<1x16x16xf32> to tensor<1x16x16xf32>
@@ -41,7 +41,7 @@ func.func @slices(%q: tensor<1x64x16xf32>) -> tensor<1x64x16xf32> {
 // tensor.extract at a data-dependent place reads the whole (unsharded)
 // tensor.
 // CHECK-LABEL: func.func @extract_whole
-// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64{{[^}]*}}}}, %[[I:[^:]+]]: index)
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,{{[^>]*}}>}, %[[I:[^:]+]]: index)
 // CHECK-SAME: -> f32
 // CHECK: %[[W:.+]] = cp.unshard %[[X]] on @cp_grid dim = 1 balancer = <head_tail> : tensor<1x16x8xf32> -> tensor<1x64x8xf32>
 // CHECK: tensor.extract %[[W]][%{{.+}}, %[[I]], %{{.+}}] : tensor<1x64x8xf32>

@@ -4,8 +4,8 @@
 // that replicates along the sequence gets local multiples; reductions over
 // other dims keep it.
 // CHECK-LABEL: func.func @projection
-// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64{{[^}]*}}}}, %[[W:[^:]+]]: tensor<1x8x8xf32>)
-// CHECK-SAME: -> (tensor<1x2x16x4xf32> {cp.sharding = {{[^}]*}}dim = 2 : i64
+// CHECK-SAME: (%[[X:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,{{[^>]*}}>}, %[[W:[^:]+]]: tensor<1x8x8xf32>)
+// CHECK-SAME: -> (tensor<1x2x16x4xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 2,
 // CHECK: %[[M:.+]] = tosa.matmul %[[X]], %[[W]], %{{.+}}, %{{.+}} : (tensor<1x16x8xf32>, tensor<1x8x8xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<1x16x8xf32>
 // CHECK: %[[S:.+]] = tosa.const_shape {values = dense<[1, 16, 2, 4]> : tensor<4xindex>}
 // CHECK: %[[R:.+]] = tosa.reshape %[[M]], %[[S]] : (tensor<1x16x8xf32>, !tosa.shape<4>) -> tensor<1x16x2x4xf32>
@@ -24,8 +24,8 @@ func.func @projection(%x: tensor<1x64x8xf32>, %w: tensor<1x8x8xf32>) -> tensor<1
 // -----
 
 // CHECK-LABEL: func.func @tile_and_reduce
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64{{[^}]*}}}}, %[[B:[^:]+]]: tensor<1x1x8xf32>)
-// CHECK-SAME: -> (tensor<1x16x1xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,{{[^>]*}}>}, %[[B:[^:]+]]: tensor<1x1x8xf32>)
+// CHECK-SAME: -> (tensor<1x16x1xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,
 // CHECK: %[[MU:.+]] = tosa.const_shape {values = dense<[1, 16, 1]> : tensor<3xindex>}
 // CHECK: %[[T:.+]] = tosa.tile %[[B]], %[[MU]] : (tensor<1x1x8xf32>, !tosa.shape<3>) -> tensor<1x16x8xf32>
 // CHECK: %[[A:.+]] = tosa.add %{{.+}}, %[[T]] : (tensor<1x16x8xf32>, tensor<1x16x8xf32>) -> tensor<1x16x8xf32>
@@ -43,7 +43,7 @@ func.func @tile_and_reduce(%q: tensor<1x64x8xf32>, %b: tensor<1x1x8xf32>) -> ten
 
 // tosa.gather with a table along the sequence reads the table whole.
 // CHECK-LABEL: func.func @gather_table
-// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = {{[^}]*}}dim = 1 : i64{{[^}]*}}}}, %[[I:[^:]+]]: tensor<1x4xi32>)
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<1x16x8xf32> {cp.sharding = #cp.sharding<{{[^>]*}}dim = 1,{{[^>]*}}>}, %[[I:[^:]+]]: tensor<1x4xi32>)
 // CHECK-SAME: -> tensor<1x4x8xf32>
 // CHECK: %[[W:.+]] = cp.unshard %[[Q]] on @cp_grid dim = 1 balancer = <head_tail> : tensor<1x16x8xf32> -> tensor<1x64x8xf32>
 // CHECK: tosa.gather %[[W]], %[[I]] : (tensor<1x64x8xf32>, tensor<1x4xi32>) -> tensor<1x4x8xf32>

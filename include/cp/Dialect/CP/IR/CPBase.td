@@ -36,6 +36,16 @@ def CP_Dialect : Dialect {
   let dependentDialects = ["::mlir::shard::ShardDialect"];
   let useDefaultAttributePrinterParser = 1;
   let useDefaultTypePrinterParser = 1;
+  // `cp.sharding` on function arguments and results (CPAttrs.td).
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The name under which a function argument or result records its
+    /// #cp.sharding.
+    static constexpr ::llvm::StringLiteral getShardingAttrName() {
+      return ::llvm::StringLiteral("cp.sharding");
+    }
+  }];
 }
 
 class CP_Op<string mnemonic, list<Trait> traits = []>
@@ -123,5 +133,7 @@ def CP_ShiftToken : TypeDef<CP_Dialect, "ShiftToken"> {
     between the two, the transfer overlaps with other work.
   }];
 }
+
+include "cp/Dialect/CP/IR/CPAttrs.td"
 
 #endif // CP_DIALECT_CP_IR_CPBASE_TD
