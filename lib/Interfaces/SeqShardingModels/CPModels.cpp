@@ -101,43 +101,28 @@ LogicalResult relateAttention(Operation *op, Value v, int64_t d,
   return success();
 }
 
-/// The attributes every ring attention op takes from the pass.
-void addRingAttributes(OperationState &state, OpBuilder &b,
-                       SeqRewriteContext &ctx, bool causal,
-                       std::optional<APFloat> scale, bool gqa) {
-  state.addAttribute("grid", ctx.getGrid());
-  state.addAttribute("rotate", ctx.getRotate());
-  state.addAttribute("balancer", ctx.getBalancer());
-  state.addAttribute("seq_len", b.getI64IntegerAttr(ctx.getSeqLen()));
-  if (ctx.isPadded())
-    state.addAttribute("pad", b.getUnitAttr());
-  if (causal)
-    state.addAttribute("is_causal", b.getUnitAttr());
+/// The ring attributes the pass gives the ring op replacing `op`.
+RingConfig ringConfig(Operation *op, SeqRewriteContext &ctx, bool causal,
+                      std::optional<APFloat> scale, bool gqa) {
+  RingConfig c;
+  c.grid = ctx.getGrid();
+  c.rotate = cast<RotateMethodAttr>(ctx.getRotate());
+  c.balancer = cast<LoadBalancerAttr>(ctx.getBalancer());
+  c.seqLen = ctx.getSeqLen();
+  c.pad = ctx.isPadded();
+  c.isCausal = causal;
   if (scale)
-    state.addAttribute("scale", b.getF64FloatAttr(scale->convertToDouble()));
-  if (gqa)
-    state.addAttribute("enable_gqa", b.getUnitAttr());
+    c.scale = scale->convertToDouble();
+  c.enableGqa = gqa;
+  c.ulyssesSize = ctx.getUlyssesSize(op);
+  return c;
 }
 
-/// Replaces `op` by the ring op `name` with `operands` (the mask last, if
-/// any) and `segments`.
-void replaceByRing(Operation *op, RewriterBase &rewriter, StringRef name,
-                   ArrayRef<Value> operands, ArrayRef<int32_t> segments,
-                   SeqRewriteContext &ctx, bool causal,
-                   std::optional<APFloat> scale, bool gqa) {
-  rewriter.setInsertionPoint(op);
-  OperationState state(op->getLoc(), name);
-  state.addOperands(operands);
-  state.addAttribute("operandSegmentSizes",
-                     rewriter.getDenseI32ArrayAttr(segments));
-  addRingAttributes(state, rewriter, ctx, causal, scale, gqa);
-  if (int64_t u = ctx.getUlyssesSize(op))
-    state.addAttribute("ulysses_size", rewriter.getI64IntegerAttr(u));
-  state.addTypes(op->getResultTypes());
-  Operation *ring = rewriter.create(state);
+/// Replaces `op` by `ring`.
+void replaceByRing(Operation *op, RewriterBase &rewriter, Operation *ring) {
   rewriter.replaceOp(op, ring->getResults());
   LLVM_DEBUG(llvm::dbgs() << "[cp-context-parallel] " << op->getName()
-                          << " -> " << name << "\n");
+                          << " -> " << ring->getName() << "\n");
 }
 
 struct SDPASeqSharding
@@ -149,13 +134,13 @@ struct SDPASeqSharding
   LogicalResult rewriteToLocal(Operation *op, RewriterBase &rewriter,
                                SeqRewriteContext &ctx) const {
     auto sdpa = cast<SDPAOp>(op);
-    SmallVector<Value> operands = {sdpa.getQuery(), sdpa.getKey(),
-                                   sdpa.getValue()};
-    if (sdpa.getMask())
-      operands.push_back(sdpa.getMask());
-    replaceByRing(op, rewriter, RingAttentionOp::getOperationName(), operands,
-                  {1, 1, 1, sdpa.getMask() ? 1 : 0, 0}, ctx,
-                  sdpa.getIsCausal(), sdpa.getScale(), sdpa.getEnableGqa());
+    rewriter.setInsertionPoint(op);
+    auto ring = RingAttentionOp::create(
+        rewriter, op->getLoc(), op->getResultTypes(), sdpa.getQuery(),
+        sdpa.getKey(), sdpa.getValue(), sdpa.getMask(),
+        ringConfig(op, ctx, sdpa.getIsCausal(), sdpa.getScale(),
+                   sdpa.getEnableGqa()));
+    replaceByRing(op, rewriter, ring);
     return success();
   }
 };
@@ -170,14 +155,14 @@ struct SDPABackwardSeqSharding
   LogicalResult rewriteToLocal(Operation *op, RewriterBase &rewriter,
                                SeqRewriteContext &ctx) const {
     auto bw = cast<SDPABackwardOp>(op);
-    SmallVector<Value> operands = {bw.getGradOutput(), bw.getQuery(),
-                                   bw.getKey(),        bw.getValue(),
-                                   bw.getOutput(),     bw.getLse()};
-    if (bw.getMask())
-      operands.push_back(bw.getMask());
-    replaceByRing(op, rewriter, RingAttentionBackwardOp::getOperationName(),
-                  operands, {1, 1, 1, 1, 1, 1, bw.getMask() ? 1 : 0, 0}, ctx,
-                  bw.getIsCausal(), bw.getScale(), bw.getEnableGqa());
+    rewriter.setInsertionPoint(op);
+    auto ring = RingAttentionBackwardOp::create(
+        rewriter, op->getLoc(), op->getResultTypes(), bw.getGradOutput(),
+        bw.getQuery(), bw.getKey(), bw.getValue(), bw.getOutput(), bw.getLse(),
+        bw.getMask(),
+        ringConfig(op, ctx, bw.getIsCausal(), bw.getScale(),
+                   bw.getEnableGqa()));
+    replaceByRing(op, rewriter, ring);
     return success();
   }
 };

@@ -667,6 +667,44 @@ static LogicalResult verifyRingSymbols(RingOp op,
   return success();
 }
 
+/// The optional attributes of `c` for a ring op's ODS builder.
+struct RingAttrs {
+  UnitAttr pad, isCausal, enableGqa;
+  FloatAttr scale;
+  IntegerAttr ulyssesSize;
+};
+static RingAttrs ringAttrs(OpBuilder &b, const RingConfig &c) {
+  auto unit = [&](bool set) { return set ? b.getUnitAttr() : UnitAttr(); };
+  return {unit(c.pad), unit(c.isCausal), unit(c.enableGqa),
+          c.scale ? b.getF64FloatAttr(*c.scale) : FloatAttr(),
+          c.ulyssesSize ? b.getI64IntegerAttr(c.ulyssesSize) : IntegerAttr()};
+}
+
+void RingAttentionOp::build(OpBuilder &b, OperationState &state,
+                            TypeRange resultTypes, Value query, Value key,
+                            Value value, Value mask, const RingConfig &c) {
+  RingAttrs a = ringAttrs(b, c);
+  build(b, state, resultTypes, query, key, value, mask,
+        /*segment_ids=*/Value(), c.grid, /*grid_axes=*/DenseI16ArrayAttr(),
+        c.rotate, c.balancer, b.getI64IntegerAttr(c.seqLen),
+        /*block_size=*/IntegerAttr(), a.pad, a.isCausal, /*window=*/IntegerAttr(),
+        a.scale, a.enableGqa, a.ulyssesSize);
+}
+
+void RingAttentionBackwardOp::build(OpBuilder &b, OperationState &state,
+                                    TypeRange resultTypes, Value gradOutput,
+                                    Value query, Value key, Value value,
+                                    Value output, Value lse, Value mask,
+                                    const RingConfig &c) {
+  RingAttrs a = ringAttrs(b, c);
+  build(b, state, resultTypes, gradOutput, query, key, value, output, lse,
+        mask, /*segment_ids=*/Value(), c.grid,
+        /*grid_axes=*/DenseI16ArrayAttr(), c.rotate, c.balancer,
+        b.getI64IntegerAttr(c.seqLen), /*block_size=*/IntegerAttr(), a.pad,
+        a.isCausal, /*window=*/IntegerAttr(), a.scale, a.enableGqa,
+        a.ulyssesSize);
+}
+
 LogicalResult RingAttentionOp::verify() {
   SmallVector<int64_t> outShape;
   if (failed(verifyRingCommon(*this, outShape)) ||

@@ -160,6 +160,38 @@ const Expr *peelSoftcap(const Expr *t, double &cap) {
   return nullptr;
 }
 
+/// What Matcher::match has read back from the output so far, threaded
+/// through its steps.
+struct MatchState {
+  Plan plan;
+  RankedTensorType rootTy;
+  /// Output rank; J (= R) the key dim of P·V; Dd (= R + 1) q·kᵀ's head dim.
+  unsigned R = 0, J = 0, Dd = 0;
+  /// A truncf was peeled off the output (widened operands).
+  bool truncated = false;
+  /// The output's space plus J; plus J and Dd.
+  Sizes sj, sjd;
+  /// The softmax (P) and value operands of P·V.
+  const Expr *pExpr = nullptr, *vExpr = nullptr;
+  /// The softmax input and the dim it normalises over.
+  const Expr *scores = nullptr;
+  unsigned softmaxDim = 0;
+  /// Output dims: batch dims in order, the query dim, the value head dim.
+  SmallVector<unsigned> batch;
+  unsigned qDim = 0, eDim = 0;
+  /// Keep predicates of masked_fill selects; the non-q·kᵀ score terms.
+  SmallVector<const Expr *> keeps, maskTerms;
+  /// The q·kᵀ leaf; q and k with scales peeled (sq, sk) and unpeeled.
+  const Expr *qk = nullptr;
+  const Expr *qE = nullptr, *kE = nullptr;
+  const Expr *qUnscaled = nullptr, *kUnscaled = nullptr;
+  double sq = 1.0, sk = 1.0;
+  unsigned headPos = ~0u;
+  /// Position-dependent keep predicates and additive terms; the data mask.
+  SmallVector<const Expr *> positionalKeeps, positionalAdds;
+  Value tensorMask;
+};
+
 class Matcher {
 public:
   explicit Matcher(ExprBuilder &b) : B(b), ctx(b.getContext()) {}
@@ -191,6 +223,47 @@ private:
                                ArrayRef<AffineExpr> want,
                                ArrayRef<int64_t> sizes, unsigned headPos,
                                bool allowGqa, StringRef what);
+  /// Expands the output and finds the P·V contraction producing it.
+  FailureOr<Contraction> findValueContraction(MatchState &s);
+  /// Finds which operand of P·V is the softmax; the other is V.
+  LogicalResult findSoftmax(MatchState &s, const Contraction &pv);
+  /// Gives the output dims their roles; checks the softmax dim is P·V's.
+  LogicalResult assignOutputDims(MatchState &s);
+  /// Peels masked_fill selects off the scores, collecting their keeps.
+  FailureOr<const Expr *> peelMaskFills(MatchState &s);
+  /// Splits the scores into the (capped, scaled) q·kᵀ and mask terms.
+  LogicalResult splitScoreTerms(MatchState &s, const Expr *x);
+  /// Finds the q·kᵀ contraction, its query and key, and peels their scales.
+  LogicalResult findScoreContraction(MatchState &s);
+  /// The dims [batch..., seqDim, lastDim] in the space of `sz`.
+  SmallVector<AffineExpr> canon(const MatchState &s, unsigned seqDim,
+                                unsigned lastDim, ArrayRef<int64_t> sz);
+  /// Resolves q or k, peeled of its scale or else with it.
+  FailureOr<Operand> operandOrScaled(MatchState &s, const Expr *&e,
+                                     const Expr *unscaled, double &peeled,
+                                     ArrayRef<AffineExpr> want,
+                                     ArrayRef<int64_t> sizes, bool gqa,
+                                     StringRef what);
+  /// Resolves q, k and v into the plan, GQA grouping allowed with `gqa`.
+  LogicalResult resolveOperands(MatchState &s, bool gqa);
+  /// Resolves q, k and v and checks their element types.
+  LogicalResult resolveQKV(MatchState &s);
+  /// Takes `m` as the one data mask tensor (a bool keep or additive).
+  LogicalResult addTensorMask(MatchState &s, const Expr *m, bool isBool);
+  /// Adds the keep predicate `p`, split at ands, positional or data.
+  LogicalResult addKeep(MatchState &s, const Expr *p);
+  /// Sorts keeps and mask terms into positional ones and the tensor mask.
+  LogicalResult collectMasks(MatchState &s);
+  /// The and of `keeps` (not empty).
+  const Expr *conjunction(ArrayRef<const Expr *> keeps);
+  /// Turns the positional masks into a bias, causal, mask_mod or tensor.
+  LogicalResult resolvePositionalMasks(MatchState &s);
+  /// Whether the additive positional terms are a bias, not 0/-inf masks.
+  bool isPositionalBias(const MatchState &s, bool canEval);
+  /// Sets the plan's score_mod bias (and mask_mod keep) from positions.
+  LogicalResult addPositionalBias(MatchState &s);
+  /// Sets causal, a mask_mod or a mask tensor from the positional masks.
+  LogicalResult addPositionalMask(MatchState &s, bool canEval);
   AffineExpr dimOrZero(unsigned d, ArrayRef<int64_t> sizes) {
     return simplifyWithRanges(getAffineDimExpr(d, ctx), sizes);
   }
@@ -544,17 +617,66 @@ FailureOr<Operand> Matcher::readAlong(Value base, AffineMap map,
   return o;
 }
 
+/// Multiplications and divisions by float constants peeled off `t`: returns
+/// what they scale and multiplies `scale` by their factor.
+const Expr *peelScale(const Expr *t, double &scale) {
+  while (true) {
+    if (t->isOp(Fn::Mul) && t->args[1]->kind == Expr::Const &&
+        isa<FloatType>(t->args[1]->type)) {
+      scale *= t->args[1]->fval;
+      t = t->args[0];
+    } else if (t->isOp(Fn::Mul) && t->args[0]->kind == Expr::Const &&
+               isa<FloatType>(t->args[0]->type)) {
+      scale *= t->args[0]->fval;
+      t = t->args[1];
+    } else if (t->isOp(Fn::Div) && t->args[1]->kind == Expr::Const) {
+      scale /= t->args[1]->fval;
+      t = t->args[0];
+    } else {
+      return t;
+    }
+  }
+}
+
 FailureOr<Plan> Matcher::match(Value root) {
-  auto rootTy = dyn_cast<RankedTensorType>(root.getType());
+  MatchState s;
+  s.plan.root = root;
+  FailureOr<Contraction> pv = findValueContraction(s);
+  if (failed(pv) || failed(findSoftmax(s, *pv)) || failed(assignOutputDims(s)))
+    return failure();
+  s.plan.rank = s.R;
+  s.plan.batch = s.batch;
+  s.plan.qDim = s.qDim;
+  s.plan.eDim = s.eDim;
+  FailureOr<const Expr *> scores = peelMaskFills(s);
+  if (failed(scores) || failed(splitScoreTerms(s, *scores)) ||
+      failed(findScoreContraction(s)) || failed(resolveQKV(s)) ||
+      failed(collectMasks(s)) || failed(resolvePositionalMasks(s)))
+    return failure();
+  Plan &plan = s.plan;
+  plan.mask = s.tensorMask;
+  if (s.tensorMask && (plan.keep || plan.bias || plan.softcap) &&
+      s.batch.size() != 2)
+    return fail("a tensor mask together with a mask_mod or score_mod on "
+                "attention that is not [B, H, S, D]");
+  if (!std::isfinite(plan.scale) || plan.scale == 0)
+    return fail("the scale is not finite and non-zero");
+  return plan;
+}
+
+FailureOr<Contraction> Matcher::findValueContraction(MatchState &s) {
+  auto rootTy = dyn_cast<RankedTensorType>(s.plan.root.getType());
   if (!rootTy || rootTy.getRank() < 2)
     return fail("the output is not a ranked tensor of rank >= 2");
-  unsigned R = rootTy.getRank();
+  s.rootTy = rootTy;
+  s.R = rootTy.getRank();
+  s.J = s.R;
+  s.Dd = s.R + 1;
   Sizes sizes(rootTy.getShape());
-  const Expr *out =
-      B.expand(root, AffineMap::getMultiDimIdentityMap(R, ctx), sizes);
-  bool truncated = false;
+  const Expr *out = B.expand(
+      s.plan.root, AffineMap::getMultiDimIdentityMap(s.R, ctx), sizes);
   if (out->isOp(Fn::TruncF)) {
-    truncated = true;
+    s.truncated = true;
     out = out->args[0];
   }
   if (out->kind != Expr::Leaf || !out->map ||
@@ -563,73 +685,83 @@ FailureOr<Plan> Matcher::match(Value root) {
   FailureOr<Contraction> pv = contractionAt(out, sizes);
   if (failed(pv))
     return failure();
-  Sizes &sj = pv->sizes; // root dims + J (the key position)
-  unsigned J = R;
+  s.sj = pv->sizes;
+  return pv;
+}
 
+LogicalResult Matcher::findSoftmax(MatchState &s, const Contraction &pv) {
   // P is the softmax operand; V the other one.
-  const Expr *pExpr = pv->lhs, *vExpr = pv->rhs;
-  std::string firstWhy;
-  FailureOr<Softmax> sm = softmaxOf(pExpr, sj);
+  s.pExpr = pv.lhs;
+  s.vExpr = pv.rhs;
+  FailureOr<Softmax> sm = softmaxOf(s.pExpr, s.sj);
   if (failed(sm)) {
-    firstWhy = why;
+    std::string firstWhy = why;
     why.clear();
-    sm = softmaxOf(pv->rhs, sj);
+    sm = softmaxOf(pv.rhs, s.sj);
     if (failed(sm)) {
       why = firstWhy;
       return failure();
     }
-    std::swap(pExpr, vExpr);
+    std::swap(s.pExpr, s.vExpr);
   }
+  s.scores = sm->scores;
+  s.softmaxDim = sm->dim;
+  return success();
+}
+
+LogicalResult Matcher::assignOutputDims(MatchState &s) {
   // Roles of the output dims: by default [batch..., query, value head dim];
   // when exactly one output dim is read only by P (the query) and exactly
   // one only by V (its head dim), that layout is taken (e.g. [B, S, H, D]).
-  SmallVector<unsigned> batch;
-  unsigned qDim = R - 2, eDim = R - 1;
-  {
-    SmallVector<unsigned> onlyP, onlyV;
-    for (unsigned d = 0; d < R; ++d) {
-      bool p = usesDim(pExpr, d), v = usesDim(vExpr, d);
-      if (p && !v)
-        onlyP.push_back(d);
-      if (v && !p)
-        onlyV.push_back(d);
-    }
-    if (onlyP.size() == 1 && onlyV.size() == 1) {
-      qDim = onlyP[0];
-      eDim = onlyV[0];
-    }
-    for (unsigned d = 0; d < R; ++d)
-      if (d != qDim && d != eDim)
-        batch.push_back(d);
+  unsigned R = s.R;
+  s.qDim = R - 2;
+  s.eDim = R - 1;
+  SmallVector<unsigned> onlyP, onlyV;
+  for (unsigned d = 0; d < R; ++d) {
+    bool p = usesDim(s.pExpr, d), v = usesDim(s.vExpr, d);
+    if (p && !v)
+      onlyP.push_back(d);
+    if (v && !p)
+      onlyV.push_back(d);
   }
-  if (sm->dim != J) {
+  if (onlyP.size() == 1 && onlyV.size() == 1) {
+    s.qDim = onlyP[0];
+    s.eDim = onlyV[0];
+  }
+  for (unsigned d = 0; d < R; ++d)
+    if (d != s.qDim && d != s.eDim)
+      s.batch.push_back(d);
+  if (s.softmaxDim != s.J) {
     // Softmax over the wrong dim, or P·V over the wrong dim: either way the
     // normalised dim is not the contracted one.
-    std::string which = sm->dim == qDim   ? " (the query dim)"
-                        : sm->dim == eDim ? " (the value's head dim)"
-                                          : " (a batch dim)";
+    unsigned dim = s.softmaxDim;
+    std::string which = dim == s.qDim   ? " (the query dim)"
+                        : dim == s.eDim ? " (the value's head dim)"
+                                        : " (a batch dim)";
     return fail(llvm::formatv("the softmax normalises over dim {0} of the "
                               "output{1}, not over the key dim that P·V "
                               "contracts",
-                              sm->dim, which));
+                              dim, which));
   }
+  return success();
+}
 
+FailureOr<const Expr *> Matcher::peelMaskFills(MatchState &s) {
   // Scores: [select(keep, ...)] sum of terms, one of them scale · q·kᵀ.
-  const Expr *x = sm->scores;
-  SmallVector<const Expr *> keeps;
+  const Expr *x = s.scores;
   // masked_fill with -inf or a large finite fill, written either way round:
   // select(keep, scores, fill) or select(masked, fill, scores).
   auto boolTy = IntegerType::get(ctx, 1);
   while (x->isOp(Fn::Select)) {
     if (isMaskFill(x->args[2])) {
-      keeps.push_back(x->args[0]);
+      s.keeps.push_back(x->args[0]);
       x = x->args[1];
     } else if (isMaskFill(x->args[1])) {
       const Expr *masked = x->args[0];
-      keeps.push_back(masked->isOp(Fn::XOrI) && masked->args[1]->isConst(1)
-                          ? masked->args[0]
-                          : B.makeOp(Fn::XOrI, boolTy,
-                                     {masked, B.makeConst(boolTy, 1, 1)}));
+      s.keeps.push_back(masked->isOp(Fn::XOrI) && masked->args[1]->isConst(1)
+                            ? masked->args[0]
+                            : B.makeOp(Fn::XOrI, boolTy,
+                                       {masked, B.makeConst(boolTy, 1, 1)}));
       x = x->args[2];
     } else {
       break;
@@ -641,6 +773,10 @@ FailureOr<Plan> Matcher::match(Value root) {
                               "does not mask (a mask fills -inf or at most "
                               "{1:e})",
                               x->args[2]->fval, kMaskFillLimit));
+  return x;
+}
+
+LogicalResult Matcher::splitScoreTerms(MatchState &s, const Expr *x) {
   SmallVector<const Expr *> terms;
   std::function<void(const Expr *)> flatten = [&](const Expr *t) {
     if (t->isOp(Fn::Add)) {
@@ -651,32 +787,7 @@ FailureOr<Plan> Matcher::match(Value root) {
     }
   };
   flatten(x);
-  Plan plan;
-  plan.root = root;
-  plan.rank = R;
-  plan.batch = batch;
-  plan.qDim = qDim;
-  plan.eDim = eDim;
-  auto peelScale = [&](const Expr *t, double &scale) {
-    while (true) {
-      if (t->isOp(Fn::Mul) && t->args[1]->kind == Expr::Const &&
-          isa<FloatType>(t->args[1]->type)) {
-        scale *= t->args[1]->fval;
-        t = t->args[0];
-      } else if (t->isOp(Fn::Mul) && t->args[0]->kind == Expr::Const &&
-                 isa<FloatType>(t->args[0]->type)) {
-        scale *= t->args[0]->fval;
-        t = t->args[1];
-      } else if (t->isOp(Fn::Div) && t->args[1]->kind == Expr::Const) {
-        scale /= t->args[1]->fval;
-        t = t->args[0];
-      } else {
-        return t;
-      }
-    }
-  };
-  const Expr *qk = nullptr;
-  SmallVector<const Expr *> maskTerms;
+  Plan &plan = s.plan;
   const Expr *cappedTerm = nullptr;
   for (const Expr *&t : terms) {
     double cap = 0;
@@ -688,189 +799,204 @@ FailureOr<Plan> Matcher::match(Value root) {
     }
   }
   for (const Expr *t : terms) {
-    double s = 1.0;
-    const Expr *inner = peelScale(t, s);
+    double scale = 1.0;
+    const Expr *inner = peelScale(t, scale);
     if (inner->kind == Expr::Leaf && inner->map &&
         isContractionProducer(inner->tensor)) {
-      if (qk)
+      if (s.qk)
         return fail("the scores add two contractions");
       if (cappedTerm && t != cappedTerm)
         return fail("soft-capping is applied to something other than q·kᵀ");
-      qk = inner;
-      plan.scale *= s;
+      s.qk = inner;
+      plan.scale *= scale;
     } else {
-      maskTerms.push_back(t);
+      s.maskTerms.push_back(t);
     }
   }
-  if (cappedTerm && (!qk || llvm::is_contained(maskTerms, cappedTerm)))
+  if (cappedTerm && (!s.qk || llvm::is_contained(s.maskTerms, cappedTerm)))
     return fail("soft-capping is applied to something other than q·kᵀ");
-  if (!qk) {
+  if (!s.qk) {
     if (terms.size() == 1 && terms[0]->isOp(Fn::Mul))
       return fail("the scale is applied to the masked scores, not to q·kᵀ");
     return fail("the softmax input is not q·kᵀ (plus a mask)");
   }
-  FailureOr<Contraction> qkc = contractionAt(qk, sj);
+  return success();
+}
+
+LogicalResult Matcher::findScoreContraction(MatchState &s) {
+  FailureOr<Contraction> qkc = contractionAt(s.qk, s.sj);
   if (failed(qkc))
     return failure();
-  Sizes &sjd = qkc->sizes; // + Dd (the head dim of q and k)
-  unsigned Dd = R + 1;
-
+  s.sjd = qkc->sizes; // + Dd (the head dim of q and k)
   // Which of the two reads the query dim.
   const Expr *qE = qkc->lhs, *kE = qkc->rhs;
-  if (usesDim(qE, J) && !usesDim(kE, J))
+  if (usesDim(qE, s.J) && !usesDim(kE, s.J))
     std::swap(qE, kE);
-  double sq = 1.0, sk = 1.0;
-  const Expr *qUnscaled = qE, *kUnscaled = kE;
-  qE = peelScale(qE, sq);
-  kE = peelScale(kE, sk);
-  plan.scale *= sq * sk;
+  s.qUnscaled = qE;
+  s.kUnscaled = kE;
+  s.qE = peelScale(qE, s.sq);
+  s.kE = peelScale(kE, s.sk);
+  s.plan.scale *= s.sq * s.sk;
+  s.headPos = s.R >= 3 ? s.R - 3 : ~0u;
+  return success();
+}
 
-  // Canonical dims: [batch..., seq, head_dim].
-  auto canon = [&](unsigned seqDim, unsigned lastDim, ArrayRef<int64_t> sz) {
-    SmallVector<AffineExpr> w;
-    for (unsigned d : batch)
-      w.push_back(dimOrZero(d, sz));
-    w.push_back(dimOrZero(seqDim, sz));
-    w.push_back(dimOrZero(lastDim, sz));
-    return w;
-  };
-  unsigned headPos = R >= 3 ? R - 3 : ~0u;
-  Type outET = rootTy.getElementType();
-  bool narrow = truncated;
-  // Resolves a query/key operand from its peeled expression or, when the
-  // scale multiplies a tensor that is not laid out along the attention dims
-  // (OPT scales the [B, S, H*D] projection before the head split), from the
-  // scaled expression itself, keeping the scale in the operand.
-  auto operandOrScaled = [&](const Expr *&e, const Expr *unscaled,
-                             double &peeled, ArrayRef<AffineExpr> want,
-                             ArrayRef<int64_t> sizes, bool gqa, bool nar,
-                             StringRef what) -> FailureOr<Operand> {
-    std::string before = why;
-    FailureOr<Operand> r =
-        operandOf(e, want, sizes, headPos, gqa, nar, what);
-    if (succeeded(r) || e == unscaled)
-      return r;
-    std::string peeledWhy = why;
-    why = before;
-    r = operandOf(unscaled, want, sizes, headPos, gqa, nar, what);
-    if (failed(r)) {
-      why = peeledWhy;
-      return failure();
-    }
-    plan.scale /= peeled;
-    peeled = 1.0;
-    e = unscaled;
+SmallVector<AffineExpr> Matcher::canon(const MatchState &s, unsigned seqDim,
+                                       unsigned lastDim,
+                                       ArrayRef<int64_t> sz) {
+  SmallVector<AffineExpr> w;
+  for (unsigned d : s.batch)
+    w.push_back(dimOrZero(d, sz));
+  w.push_back(dimOrZero(seqDim, sz));
+  w.push_back(dimOrZero(lastDim, sz));
+  return w;
+}
+
+// Resolves a query/key operand from its peeled expression or, when the
+// scale multiplies a tensor that is not laid out along the attention dims
+// (OPT scales the [B, S, H*D] projection before the head split), from the
+// scaled expression itself, keeping the scale in the operand.
+FailureOr<Operand> Matcher::operandOrScaled(MatchState &s, const Expr *&e,
+                                            const Expr *unscaled,
+                                            double &peeled,
+                                            ArrayRef<AffineExpr> want,
+                                            ArrayRef<int64_t> sizes, bool gqa,
+                                            StringRef what) {
+  bool nar = s.truncated;
+  std::string before = why;
+  FailureOr<Operand> r = operandOf(e, want, sizes, s.headPos, gqa, nar, what);
+  if (succeeded(r) || e == unscaled)
     return r;
-  };
-  auto resolve = [&](bool nar, bool gqa) -> LogicalResult {
-    auto q = operandOrScaled(qE, qUnscaled, sq, canon(qDim, Dd, sjd), sjd,
-                             false, nar, "the query");
-    if (failed(q))
-      return failure();
-    auto k = operandOrScaled(kE, kUnscaled, sk, canon(J, Dd, sjd), sjd, gqa,
-                             nar, "the key");
-    if (failed(k))
-      return failure();
-    auto v = operandOf(vExpr, canon(J, eDim, sj), sj, headPos, gqa, nar,
-                       "the value");
-    if (failed(v))
-      return failure();
-    plan.q = *q;
-    plan.k = *k;
-    plan.v = *v;
-    return success();
-  };
-  if (failed(resolve(narrow, /*gqa=*/true)))
+  std::string peeledWhy = why;
+  why = before;
+  r = operandOf(unscaled, want, sizes, s.headPos, gqa, nar, what);
+  if (failed(r)) {
+    why = peeledWhy;
     return failure();
+  }
+  s.plan.scale /= peeled;
+  peeled = 1.0;
+  e = unscaled;
+  return r;
+}
+
+LogicalResult Matcher::resolveOperands(MatchState &s, bool gqa) {
+  auto q = operandOrScaled(s, s.qE, s.qUnscaled, s.sq,
+                           canon(s, s.qDim, s.Dd, s.sjd), s.sjd, false,
+                           "the query");
+  if (failed(q))
+    return failure();
+  auto k = operandOrScaled(s, s.kE, s.kUnscaled, s.sk,
+                           canon(s, s.J, s.Dd, s.sjd), s.sjd, gqa, "the key");
+  if (failed(k))
+    return failure();
+  auto v = operandOf(s.vExpr, canon(s, s.J, s.eDim, s.sj), s.sj, s.headPos,
+                     gqa, s.truncated, "the value");
+  if (failed(v))
+    return failure();
+  s.plan.q = *q;
+  s.plan.k = *k;
+  s.plan.v = *v;
+  return success();
+}
+
+LogicalResult Matcher::resolveQKV(MatchState &s) {
+  if (failed(resolveOperands(s, /*gqa=*/true)))
+    return failure();
+  Plan &plan = s.plan;
   // Key and value must share their head grouping; else use repeated heads.
-  if (plan.k.rep != plan.v.rep && failed(resolve(narrow, /*gqa=*/false)))
+  if (plan.k.rep != plan.v.rep && failed(resolveOperands(s, /*gqa=*/false)))
     return failure();
+  Type outET = s.rootTy.getElementType();
   for (Operand *o : {&plan.q, &plan.k, &plan.v})
     if ((o->widenTo
              ? o->widenTo
              : cast<ShapedType>(o->base.getType()).getElementType()) != outET)
-      return fail(narrow ? "the widened operands and the truncated output "
-                           "have different element types"
-                         : "the operands and the output have different "
-                           "element types");
+      return fail(s.truncated
+                      ? "the widened operands and the truncated output "
+                        "have different element types"
+                      : "the operands and the output have different "
+                        "element types");
+  return success();
+}
 
-  // Masks: additive terms and keep predicates.
-  SmallVector<const Expr *> positionalKeeps;
-  SmallVector<const Expr *> positionalAdds;
-  Value tensorMask;
-  auto boolType = IntegerType::get(ctx, 1);
-  auto addTensorMask = [&](const Expr *m, bool isBool) -> LogicalResult {
-    Value base;
-    AffineMap map;
-    if (m->kind == Expr::Leaf && m->map) {
-      base = m->tensor;
-      map = m->map;
-    } else if (!m->srcs.empty()) {
-      std::tie(base, map) = m->srcs.back();
-    } else {
-      return fail("the mask depends on data in an unsupported way");
-    }
-    Type et = cast<ShapedType>(base.getType()).getElementType();
-    if (isBool != et.isInteger(1) || (!isBool && !isa<FloatType>(et)))
-      return fail("the mask depends on data in an unsupported way");
-    if (tensorMask)
-      return fail("more than one tensor mask");
-    // Broadcastable to [batch..., Lq, Lkv], aligned at the trailing dims.
-    SmallVector<AffineExpr> target = canon(qDim, J, sj);
-    unsigned mr = map.getNumResults();
-    if (mr > target.size())
-      return fail("the mask has a higher rank than the scores");
-    auto shape = cast<ShapedType>(base.getType()).getShape();
-    for (unsigned p = 0; p < mr; ++p) {
-      AffineExpr r = map.getResult(p);
-      AffineExpr t = target[target.size() - mr + p];
-      bool bcast = shape[p] == 1 && isa<AffineConstantExpr>(r) &&
-                   cast<AffineConstantExpr>(r).getValue() == 0;
-      if (r != t && !bcast)
-        return fail("the mask is not read as [batch..., query, key] "
-                    "(transposed or sliced masks are not raised)");
-    }
-    tensorMask = base;
-    plan.maskMap = map;
-    plan.maskIsBool = isBool;
+LogicalResult Matcher::addTensorMask(MatchState &s, const Expr *m,
+                                     bool isBool) {
+  Value base;
+  AffineMap map;
+  if (m->kind == Expr::Leaf && m->map) {
+    base = m->tensor;
+    map = m->map;
+  } else if (!m->srcs.empty()) {
+    std::tie(base, map) = m->srcs.back();
+  } else {
+    return fail("the mask depends on data in an unsupported way");
+  }
+  Type et = cast<ShapedType>(base.getType()).getElementType();
+  if (isBool != et.isInteger(1) || (!isBool && !isa<FloatType>(et)))
+    return fail("the mask depends on data in an unsupported way");
+  if (s.tensorMask)
+    return fail("more than one tensor mask");
+  // Broadcastable to [batch..., Lq, Lkv], aligned at the trailing dims.
+  SmallVector<AffineExpr> target = canon(s, s.qDim, s.J, s.sj);
+  unsigned mr = map.getNumResults();
+  if (mr > target.size())
+    return fail("the mask has a higher rank than the scores");
+  auto shape = cast<ShapedType>(base.getType()).getShape();
+  for (unsigned p = 0; p < mr; ++p) {
+    AffineExpr r = map.getResult(p);
+    AffineExpr t = target[target.size() - mr + p];
+    bool bcast = shape[p] == 1 && isa<AffineConstantExpr>(r) &&
+                 cast<AffineConstantExpr>(r).getValue() == 0;
+    if (r != t && !bcast)
+      return fail("the mask is not read as [batch..., query, key] "
+                  "(transposed or sliced masks are not raised)");
+  }
+  s.tensorMask = base;
+  s.plan.maskMap = map;
+  s.plan.maskIsBool = isBool;
+  return success();
+}
+
+LogicalResult Matcher::addKeep(MatchState &s, const Expr *p) {
+  if (isPositional(p)) {
+    s.positionalKeeps.push_back(p);
     return success();
-  };
-  std::function<LogicalResult(const Expr *)> addKeep =
-      [&](const Expr *p) -> LogicalResult {
-    if (isPositional(p)) {
-      positionalKeeps.push_back(p);
+  }
+  if (p->isOp(Fn::XOrI) && p->args[1]->isConst(1))
+    return fail("the mask keeps the positions where a data-dependent "
+                "condition is false");
+  if (p->isOp(Fn::AndI)) {
+    if (p->args[1]->isConst(1))
+      return addKeep(s, p->args[0]);
+    if (p->args[0]->isConst(1))
+      return addKeep(s, p->args[1]);
+    // keep = a & b: both are keeps (e.g. causal & padding mask). When
+    // the parts do not resolve (two data tensors, say), the whole keep
+    // is taken as one mask tensor if it was materialised.
+    size_t nPos = s.positionalKeeps.size();
+    Value savedMask = s.tensorMask;
+    std::string savedWhy = why;
+    if (succeeded(addKeep(s, p->args[0])) && succeeded(addKeep(s, p->args[1])))
       return success();
-    }
-    if (p->isOp(Fn::XOrI) && p->args[1]->isConst(1))
-      return fail("the mask keeps the positions where a data-dependent "
-                  "condition is false");
-    if (p->isOp(Fn::AndI)) {
-      if (p->args[1]->isConst(1))
-        return addKeep(p->args[0]);
-      if (p->args[0]->isConst(1))
-        return addKeep(p->args[1]);
-      // keep = a & b: both are keeps (e.g. causal & padding mask). When
-      // the parts do not resolve (two data tensors, say), the whole keep
-      // is taken as one mask tensor if it was materialised.
-      size_t nPos = positionalKeeps.size();
-      Value savedMask = tensorMask;
-      std::string savedWhy = why;
-      if (succeeded(addKeep(p->args[0])) && succeeded(addKeep(p->args[1])))
-        return success();
-      positionalKeeps.resize(nPos);
-      tensorMask = savedMask;
-      why = savedWhy;
-      return addTensorMask(p, /*isBool=*/true);
-    }
-    return addTensorMask(p, /*isBool=*/true);
-  };
-  for (const Expr *k : keeps)
-    if (failed(addKeep(k)))
+    s.positionalKeeps.resize(nPos);
+    s.tensorMask = savedMask;
+    why = savedWhy;
+    return addTensorMask(s, p, /*isBool=*/true);
+  }
+  return addTensorMask(s, p, /*isBool=*/true);
+}
+
+LogicalResult Matcher::collectMasks(MatchState &s) {
+  // Masks: additive terms and keep predicates.
+  auto boolType = IntegerType::get(ctx, 1);
+  for (const Expr *k : s.keeps)
+    if (failed(addKeep(s, k)))
       return failure();
-  for (const Expr *m : maskTerms) {
+  for (const Expr *m : s.maskTerms) {
     if (m->isOp(Fn::Select) && m->args[1]->isConst(0) &&
         isMaskFill(m->args[2])) {
-      if (failed(addKeep(m->args[0])))
+      if (failed(addKeep(s, m->args[0])))
         return failure();
       continue;
     }
@@ -878,12 +1004,12 @@ FailureOr<Plan> Matcher::match(Value root) {
         m->args[2]->isConst(0)) {
       const Expr *c = m->args[0];
       if (c->isOp(Fn::XOrI) && c->args[1]->isConst(1)) {
-        if (failed(addKeep(c->args[0])))
+        if (failed(addKeep(s, c->args[0])))
           return failure();
         continue;
       }
       if (isPositional(c)) {
-        positionalKeeps.push_back(
+        s.positionalKeeps.push_back(
             B.makeOp(Fn::XOrI, boolType, {c, B.makeConst(boolType, 1, 1)}));
         continue;
       }
@@ -891,128 +1017,144 @@ FailureOr<Plan> Matcher::match(Value root) {
                   "condition is false");
     }
     if (isPositional(m)) {
-      positionalAdds.push_back(m);
+      s.positionalAdds.push_back(m);
       continue;
     }
-    if (failed(addTensorMask(m, /*isBool=*/false)))
+    if (failed(addTensorMask(s, m, /*isBool=*/false)))
       return failure();
   }
-  if (!positionalKeeps.empty() || !positionalAdds.empty()) {
-    auto allPositional =
-        llvm::concat<const Expr *const>(positionalKeeps, positionalAdds);
+  return success();
+}
+
+const Expr *Matcher::conjunction(ArrayRef<const Expr *> keeps) {
+  auto boolType = IntegerType::get(ctx, 1);
+  const Expr *keep = keeps.front();
+  for (const Expr *e : keeps.drop_front())
+    keep = B.makeOp(Fn::AndI, boolType, {keep, e});
+  return keep;
+}
+
+LogicalResult Matcher::resolvePositionalMasks(MatchState &s) {
+  if (s.positionalKeeps.empty() && s.positionalAdds.empty())
+    return success();
+  auto allPositional =
+      llvm::concat<const Expr *const>(s.positionalKeeps, s.positionalAdds);
+  for (const Expr *e : allPositional)
+    if (usesDim(e, s.eDim))
+      return fail("the position mask depends on the value's head dim");
+  bool usesBatch = false;
+  for (unsigned d : s.batch)
     for (const Expr *e : allPositional)
-      if (usesDim(e, eDim))
-        return fail("the position mask depends on the value's head dim");
-    bool usesBatch = false;
-    for (unsigned d : batch)
-      for (const Expr *e : allPositional)
-        usesBatch |= usesDim(e, d);
-    if (usesBatch && batch.size() != 2)
-      return fail("the position mask depends on collapsed batch/head dims");
-    // Evaluate over [Lq, Lkv] when static and not too large.
-    int64_t lq = sj[qDim], lkv = sj[J];
-    bool canEval = !usesBatch && !ShapedType::isDynamic(lq) &&
-                   !ShapedType::isDynamic(lkv) &&
-                   lq * lkv <= (int64_t(1) << 22);
-    SmallVector<int64_t> pt(sj.size(), 0);
-    // Additive position terms that take only the values 0 and -inf are
-    // masks; any other is a score bias (ALiBi, relative positions): a
-    // score_mod.
-    bool bias = !positionalAdds.empty() && !canEval;
-    for (int64_t i = 0; i < lq && canEval && !bias; ++i)
-      for (int64_t j = 0; j < lkv && !bias; ++j) {
-        pt[qDim] = i;
-        pt[J] = j;
-        for (const Expr *e : positionalAdds) {
-          auto v = evaluate(e, pt);
-          if (!v || (!isMaskFillValue(v->f) && v->f != 0))
-            bias = true;
-        }
-      }
-    if (bias) {
-      if (tensorMask && batch.size() != 2)
-        return fail("a tensor mask combined with a position-dependent score "
-                    "bias");
-      const Expr *sum = positionalAdds.front();
-      for (const Expr *e : ArrayRef(positionalAdds).drop_front()) {
-        if (e->type != sum->type)
-          return fail("position biases of different types");
-        sum = B.makeOp(Fn::Add, sum->type, {sum, e});
-      }
-      plan.bias = sum;
-      if (!positionalKeeps.empty()) {
-        const Expr *keep = positionalKeeps.front();
-        for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
-          keep = B.makeOp(Fn::AndI, boolType, {keep, e});
-        plan.keep = keep;
-      }
-      if (!canEmitModifier(plan.bias, /*isMask=*/false, R, batch, qDim) ||
-          (plan.keep &&
-           !canEmitModifier(plan.keep, /*isMask=*/true, R, batch, qDim)))
-        return fail("the position-dependent score bias cannot be expressed "
-                    "as a score_mod");
-    } else {
-      bool evaluated = canEval, allKeep = true, isCausal = true;
-      for (int64_t i = 0; i < lq && evaluated; ++i) {
-        for (int64_t j = 0; j < lkv && evaluated; ++j) {
-          pt[qDim] = i;
-          pt[J] = j;
-          bool keep = true;
-          for (const Expr *e : allPositional) {
-            auto v = evaluate(e, pt);
-            if (!v) {
-              evaluated = false;
-              break;
-            }
-            keep &= isa<FloatType>(e->type) ? !isMaskFillValue(v->f)
-                                            : v->i != 0;
-          }
-          allKeep &= keep;
-          isCausal &= keep == (j <= i);
-        }
-      }
-      if (evaluated && allKeep) {
-        // Nothing is masked.
-      } else if (evaluated && isCausal) {
-        plan.causal = true;
-      } else {
-        // Preferably a mask_mod (the ring reasons about it); else, for one
-        // constant mask tensor (a dense constant), the tensor as the mask.
-        const Expr *keep = nullptr;
-        // With a tensor mask too (a sliding window and an attention_mask),
-        // the mask is read inside the mask_mod (4-D attention only).
-        if (positionalAdds.empty() && (!tensorMask || batch.size() == 2)) {
-          keep = positionalKeeps.front();
-          for (const Expr *e : ArrayRef(positionalKeeps).drop_front())
-            keep = B.makeOp(Fn::AndI, boolType, {keep, e});
-          if (!canEmitModifier(keep, /*isMask=*/true, R, batch, qDim))
-            keep = nullptr;
-        }
-        if (keep) {
-          plan.keep = keep;
-        } else if (positionalKeeps.size() + positionalAdds.size() == 1) {
-          bool isBool = positionalAdds.empty();
-          const Expr *m = isBool ? positionalKeeps[0] : positionalAdds[0];
-          if (failed(addTensorMask(m, isBool)))
-            return failure();
-        } else if (tensorMask) {
-          return fail("a tensor mask combined with a non-causal position "
-                      "mask");
-        } else {
-          return fail("the position mask is not causal and cannot be "
-                      "expressed as a mask_mod");
-        }
+      usesBatch |= usesDim(e, d);
+  if (usesBatch && s.batch.size() != 2)
+    return fail("the position mask depends on collapsed batch/head dims");
+  // Evaluate over [Lq, Lkv] when static and not too large.
+  int64_t lq = s.sj[s.qDim], lkv = s.sj[s.J];
+  bool canEval = !usesBatch && !ShapedType::isDynamic(lq) &&
+                 !ShapedType::isDynamic(lkv) && lq * lkv <= (int64_t(1) << 22);
+  if (isPositionalBias(s, canEval))
+    return addPositionalBias(s);
+  return addPositionalMask(s, canEval);
+}
+
+bool Matcher::isPositionalBias(const MatchState &s, bool canEval) {
+  // Additive position terms that take only the values 0 and -inf are
+  // masks; any other is a score bias (ALiBi, relative positions): a
+  // score_mod.
+  if (s.positionalAdds.empty())
+    return false;
+  if (!canEval)
+    return true;
+  int64_t lq = s.sj[s.qDim], lkv = s.sj[s.J];
+  SmallVector<int64_t> pt(s.sj.size(), 0);
+  for (int64_t i = 0; i < lq; ++i)
+    for (int64_t j = 0; j < lkv; ++j) {
+      pt[s.qDim] = i;
+      pt[s.J] = j;
+      for (const Expr *e : s.positionalAdds) {
+        auto v = evaluate(e, pt);
+        if (!v || (!isMaskFillValue(v->f) && v->f != 0))
+          return true;
       }
     }
+  return false;
+}
+
+LogicalResult Matcher::addPositionalBias(MatchState &s) {
+  Plan &plan = s.plan;
+  if (s.tensorMask && s.batch.size() != 2)
+    return fail("a tensor mask combined with a position-dependent score "
+                "bias");
+  const Expr *sum = s.positionalAdds.front();
+  for (const Expr *e : ArrayRef(s.positionalAdds).drop_front()) {
+    if (e->type != sum->type)
+      return fail("position biases of different types");
+    sum = B.makeOp(Fn::Add, sum->type, {sum, e});
   }
-  plan.mask = tensorMask;
-  if (tensorMask && (plan.keep || plan.bias || plan.softcap) &&
-      batch.size() != 2)
-    return fail("a tensor mask together with a mask_mod or score_mod on "
-                "attention that is not [B, H, S, D]");
-  if (!std::isfinite(plan.scale) || plan.scale == 0)
-    return fail("the scale is not finite and non-zero");
-  return plan;
+  plan.bias = sum;
+  if (!s.positionalKeeps.empty())
+    plan.keep = conjunction(s.positionalKeeps);
+  if (!canEmitModifier(plan.bias, /*isMask=*/false, s.R, s.batch, s.qDim) ||
+      (plan.keep &&
+       !canEmitModifier(plan.keep, /*isMask=*/true, s.R, s.batch, s.qDim)))
+    return fail("the position-dependent score bias cannot be expressed "
+                "as a score_mod");
+  return success();
+}
+
+LogicalResult Matcher::addPositionalMask(MatchState &s, bool canEval) {
+  auto allPositional =
+      llvm::concat<const Expr *const>(s.positionalKeeps, s.positionalAdds);
+  int64_t lq = s.sj[s.qDim], lkv = s.sj[s.J];
+  SmallVector<int64_t> pt(s.sj.size(), 0);
+  bool evaluated = canEval, allKeep = true, isCausal = true;
+  for (int64_t i = 0; i < lq && evaluated; ++i) {
+    for (int64_t j = 0; j < lkv && evaluated; ++j) {
+      pt[s.qDim] = i;
+      pt[s.J] = j;
+      bool keep = true;
+      for (const Expr *e : allPositional) {
+        auto v = evaluate(e, pt);
+        if (!v) {
+          evaluated = false;
+          break;
+        }
+        keep &= isa<FloatType>(e->type) ? !isMaskFillValue(v->f) : v->i != 0;
+      }
+      allKeep &= keep;
+      isCausal &= keep == (j <= i);
+    }
+  }
+  if (evaluated && allKeep)
+    return success(); // Nothing is masked.
+  if (evaluated && isCausal) {
+    s.plan.causal = true;
+    return success();
+  }
+  // Preferably a mask_mod (the ring reasons about it); else, for one
+  // constant mask tensor (a dense constant), the tensor as the mask.
+  const Expr *keep = nullptr;
+  // With a tensor mask too (a sliding window and an attention_mask),
+  // the mask is read inside the mask_mod (4-D attention only).
+  if (s.positionalAdds.empty() && (!s.tensorMask || s.batch.size() == 2)) {
+    keep = conjunction(s.positionalKeeps);
+    if (!canEmitModifier(keep, /*isMask=*/true, s.R, s.batch, s.qDim))
+      keep = nullptr;
+  }
+  if (keep) {
+    s.plan.keep = keep;
+    return success();
+  }
+  if (s.positionalKeeps.size() + s.positionalAdds.size() == 1) {
+    bool isBool = s.positionalAdds.empty();
+    const Expr *m = isBool ? s.positionalKeeps[0] : s.positionalAdds[0];
+    return addTensorMask(s, m, isBool);
+  }
+  if (s.tensorMask)
+    return fail("a tensor mask combined with a non-causal position "
+                "mask");
+  return fail("the position mask is not causal and cannot be "
+              "expressed as a mask_mod");
 }
 
 /// Whether emitScalar can write `e` as the body of a mask_mod (an i1) or a
@@ -1081,6 +1223,145 @@ Value materialize(OpBuilder &b, Location loc, const Operand &o) {
   return linalg::TransposeOp::create(b, loc, v, init, o.perm)->getResult(0);
 }
 
+/// The order of the root's dims the attention ops compute in:
+/// [batch..., query, head_dim].
+SmallVector<int64_t> canonicalOrder(const Plan &plan) {
+  SmallVector<int64_t> order(plan.batch.begin(), plan.batch.end());
+  order.push_back(plan.qDim);
+  order.push_back(plan.eDim);
+  return order;
+}
+
+/// The type of the attention op's output: the root's type, canonical order.
+Type canonicalOutputType(const Plan &plan) {
+  auto rootTy = cast<RankedTensorType>(plan.root.getType());
+  SmallVector<int64_t> canonShape;
+  for (int64_t d : canonicalOrder(plan))
+    canonShape.push_back(rootTy.getDimSize(d));
+  return rootTy.clone(canonShape);
+}
+
+/// `out` (canonical order) transposed to the root's layout when it differs.
+Value toRootLayout(OpBuilder &b, Location loc, const Plan &plan, Value out) {
+  SmallVector<int64_t> order = canonicalOrder(plan);
+  SmallVector<int64_t> toRoot(order.size());
+  for (auto [pos, d] : llvm::enumerate(order))
+    toRoot[d] = pos;
+  bool identity = llvm::all_of(llvm::enumerate(order), [](auto it) {
+    return int64_t(it.index()) == it.value();
+  });
+  if (identity)
+    return out;
+  Operand o;
+  o.base = out;
+  o.perm = toRoot;
+  return materialize(b, loc, o);
+}
+
+/// A modifier block: `lead` leading arguments (the score for score_mod),
+/// then (b, h, q_idx, kv_idx); `dims` maps the scores' space onto them.
+Block *makeModifierBlock(Region &region, Location loc, const Plan &plan,
+                         ArrayRef<Type> lead, SmallVectorImpl<Value> &dims) {
+  unsigned R = plan.rank;
+  Type idx = IndexType::get(loc.getContext());
+  Block *block = new Block();
+  region.push_back(block);
+  for (Type t : lead)
+    block->addArgument(t, loc);
+  for (int i = 0; i < 4; ++i)
+    block->addArgument(idx, loc);
+  unsigned o = lead.size();
+  dims.assign(R + 1, Value());
+  if (plan.batch.size() == 2) {
+    dims[plan.batch[0]] = block->getArgument(o);
+    dims[plan.batch[1]] = block->getArgument(o + 1);
+  }
+  dims[plan.qDim] = block->getArgument(o + 2);
+  dims[R] = block->getArgument(o + 3);
+  return block;
+}
+
+/// The tensor mask read inside a modifier, at the scores' position
+/// (flex has no mask operand; context parallelism then reads the mask
+/// whole, at original positions); null if a dim is not available.
+Value readMaskAt(OpBuilder &rb, Location loc, const Plan &plan,
+                 ArrayRef<Value> dims) {
+  SmallVector<Value> indices;
+  for (AffineExpr r : plan.maskMap.getResults()) {
+    if (auto d = dyn_cast<AffineDimExpr>(r)) {
+      if (d.getPosition() >= dims.size() || !dims[d.getPosition()])
+        return Value();
+      indices.push_back(dims[d.getPosition()]);
+    } else {
+      indices.push_back(arith::ConstantIndexOp::create(rb, loc, 0));
+    }
+  }
+  return tensor::ExtractOp::create(rb, loc, plan.mask, indices);
+}
+
+/// Fills flex's mask_mod (keep, causal, a bool tensor mask); false if it
+/// cannot be emitted.
+bool buildMaskMod(Location loc, const Plan &plan, FlexAttentionOp flex) {
+  // Soft-capped causal attention is a flex: causal becomes its mask_mod.
+  bool maskInMaskMod = plan.mask && plan.maskIsBool;
+  SmallVector<Value> dims;
+  Block *block = makeModifierBlock(flex.getMaskMod(), loc, plan, {}, dims);
+  OpBuilder rb = OpBuilder::atBlockBegin(block);
+  Value keep;
+  if (plan.keep) {
+    keep = emitScalar(rb, loc, plan.keep, dims);
+    if (!keep || !keep.getType().isInteger(1))
+      return false;
+  } else if (plan.causal) {
+    keep = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ule,
+                                 dims[plan.rank], dims[plan.qDim]);
+  }
+  if (maskInMaskMod) {
+    Value m = readMaskAt(rb, loc, plan, dims);
+    if (!m)
+      return false;
+    keep = keep ? arith::AndIOp::create(rb, loc, keep, m).getResult() : m;
+  }
+  YieldOp::create(rb, loc, ValueRange{keep});
+  return true;
+}
+
+/// Fills flex's score_mod (softcap, bias, an additive tensor mask); false
+/// if it cannot be emitted.
+bool buildScoreMod(Location loc, const Plan &plan, FlexAttentionOp flex) {
+  bool maskInScoreMod = plan.mask && !plan.maskIsBool;
+  SmallVector<Value> dims;
+  FloatType f32 = Float32Type::get(loc.getContext());
+  Block *block =
+      makeModifierBlock(flex.getScoreMod(), loc, plan, {Type(f32)}, dims);
+  OpBuilder rb = OpBuilder::atBlockBegin(block);
+  Value s = block->getArgument(0);
+  if (plan.softcap) {
+    Value c = arith::ConstantFloatOp::create(rb, loc, f32,
+                                             APFloat((float)plan.softcap));
+    Value t = math::TanhOp::create(
+        rb, loc, arith::DivFOp::create(rb, loc, s, c).getResult());
+    s = arith::MulFOp::create(rb, loc, t, c);
+  }
+  // score + term, the term cast to f32; false if it is not a float.
+  auto addTerm = [&](Value term) {
+    if (!term || !isa<FloatType>(term.getType()))
+      return false;
+    unsigned w = term.getType().getIntOrFloatBitWidth();
+    if (w < 32)
+      term = arith::ExtFOp::create(rb, loc, f32, term);
+    else if (w > 32)
+      term = arith::TruncFOp::create(rb, loc, f32, term);
+    s = arith::AddFOp::create(rb, loc, s, term);
+    return true;
+  };
+  if ((plan.bias && !addTerm(emitScalar(rb, loc, plan.bias, dims))) ||
+      (maskInScoreMod && !addTerm(readMaskAt(rb, loc, plan, dims))))
+    return false;
+  YieldOp::create(rb, loc, ValueRange{s});
+  return true;
+}
+
 /// Builds the replacement of `plan.root`; nullptr if the mask_mod could not
 /// be emitted.
 Value buildReplacement(OpBuilder &b, const Plan &plan) {
@@ -1089,31 +1370,12 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
         v = materialize(b, loc, plan.v);
   // The op computes [batch..., query, head_dim]; a root in another layout
   // gets a transpose of it.
-  auto rootTy = cast<RankedTensorType>(plan.root.getType());
-  SmallVector<int64_t> order(plan.batch.begin(), plan.batch.end());
-  order.push_back(plan.qDim);
-  order.push_back(plan.eDim);
-  SmallVector<int64_t> canonShape, toRoot(order.size());
-  for (auto [pos, d] : llvm::enumerate(order)) {
-    canonShape.push_back(rootTy.getDimSize(d));
-    toRoot[d] = pos;
-  }
-  bool identity = llvm::all_of(llvm::enumerate(order), [](auto it) {
-    return int64_t(it.index()) == it.value();
-  });
-  Type outTy = rootTy.clone(canonShape);
-  auto toRootLayout = [&](Value out) -> Value {
-    if (identity)
-      return out;
-    Operand o;
-    o.base = out;
-    o.perm = toRoot;
-    return materialize(b, loc, o);
-  };
+  Type outTy = canonicalOutputType(plan);
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
   if (!plan.keep && !plan.bias && !plan.softcap) {
-    return toRootLayout(SDPAOp::create(b, loc, outTy, Type(), q, k, v,
+    return toRootLayout(b, loc, plan,
+                        SDPAOp::create(b, loc, outTy, Type(), q, k, v,
                                        plan.mask,
                                        plan.causal ? b.getUnitAttr() : nullptr,
                                        scale, gqa, FloatAttr())
@@ -1121,105 +1383,19 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   }
   auto flex =
       FlexAttentionOp::create(b, loc, outTy, Type(), q, k, v, scale, gqa);
-  Type idx = b.getIndexType();
-  unsigned R = plan.rank;
-  // A modifier block: `lead` leading arguments (the score for score_mod),
-  // then (b, h, q_idx, kv_idx); `dims` maps the scores' space onto them.
-  auto makeBlock = [&](Region &region, ArrayRef<Type> lead,
-                       SmallVectorImpl<Value> &dims) {
-    Block *block = new Block();
-    region.push_back(block);
-    for (Type t : lead)
-      block->addArgument(t, loc);
-    for (int i = 0; i < 4; ++i)
-      block->addArgument(idx, loc);
-    unsigned o = lead.size();
-    dims.assign(R + 1, Value());
-    if (plan.batch.size() == 2) {
-      dims[plan.batch[0]] = block->getArgument(o);
-      dims[plan.batch[1]] = block->getArgument(o + 1);
-    }
-    dims[plan.qDim] = block->getArgument(o + 2);
-    dims[R] = block->getArgument(o + 3);
-    return block;
-  };
-  // The tensor mask read inside a modifier, at the scores' position
-  // (flex has no mask operand; context parallelism then reads the mask
-  // whole, at original positions).
-  auto readMask = [&](OpBuilder &rb, ArrayRef<Value> dims) -> Value {
-    SmallVector<Value> indices;
-    for (AffineExpr r : plan.maskMap.getResults()) {
-      if (auto d = dyn_cast<AffineDimExpr>(r)) {
-        if (d.getPosition() >= dims.size() || !dims[d.getPosition()])
-          return Value();
-        indices.push_back(dims[d.getPosition()]);
-      } else {
-        indices.push_back(arith::ConstantIndexOp::create(rb, loc, 0));
-      }
-    }
-    return tensor::ExtractOp::create(rb, loc, plan.mask, indices);
-  };
   bool maskInMaskMod = plan.mask && plan.maskIsBool;
   bool maskInScoreMod = plan.mask && !plan.maskIsBool;
-  if (plan.keep || plan.causal || maskInMaskMod) {
-    // Soft-capped causal attention is a flex: causal becomes its mask_mod.
-    SmallVector<Value> dims;
-    Block *block = makeBlock(flex.getMaskMod(), {}, dims);
-    OpBuilder rb = OpBuilder::atBlockBegin(block);
-    Value keep;
-    if (plan.keep) {
-      keep = emitScalar(rb, loc, plan.keep, dims);
-      if (!keep || !keep.getType().isInteger(1)) {
-        flex.erase();
-        return {};
-      }
-    } else if (plan.causal) {
-      keep = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ule,
-                                   dims[R], dims[plan.qDim]);
-    }
-    if (maskInMaskMod) {
-      Value m = readMask(rb, dims);
-      if (!m) {
-        flex.erase();
-        return {};
-      }
-      keep = keep ? arith::AndIOp::create(rb, loc, keep, m).getResult() : m;
-    }
-    YieldOp::create(rb, loc, ValueRange{keep});
+  if ((plan.keep || plan.causal || maskInMaskMod) &&
+      !buildMaskMod(loc, plan, flex)) {
+    flex.erase();
+    return {};
   }
-  if (plan.bias || plan.softcap || maskInScoreMod) {
-    SmallVector<Value> dims;
-    Type f32 = b.getF32Type();
-    Block *block = makeBlock(flex.getScoreMod(), {f32}, dims);
-    OpBuilder rb = OpBuilder::atBlockBegin(block);
-    Value s = block->getArgument(0);
-    if (plan.softcap) {
-      Value c = arith::ConstantFloatOp::create(rb, loc, b.getF32Type(),
-                                               APFloat((float)plan.softcap));
-      Value t = math::TanhOp::create(
-          rb, loc, arith::DivFOp::create(rb, loc, s, c).getResult());
-      s = arith::MulFOp::create(rb, loc, t, c);
-    }
-    // score + term, the term cast to f32; false if it is not a float.
-    auto addTerm = [&](Value term) {
-      if (!term || !isa<FloatType>(term.getType()))
-        return false;
-      unsigned w = term.getType().getIntOrFloatBitWidth();
-      if (w < 32)
-        term = arith::ExtFOp::create(rb, loc, f32, term);
-      else if (w > 32)
-        term = arith::TruncFOp::create(rb, loc, f32, term);
-      s = arith::AddFOp::create(rb, loc, s, term);
-      return true;
-    };
-    if ((plan.bias && !addTerm(emitScalar(rb, loc, plan.bias, dims))) ||
-        (maskInScoreMod && !addTerm(readMask(rb, dims)))) {
-      flex.erase();
-      return {};
-    }
-    YieldOp::create(rb, loc, ValueRange{s});
+  if ((plan.bias || plan.softcap || maskInScoreMod) &&
+      !buildScoreMod(loc, plan, flex)) {
+    flex.erase();
+    return {};
   }
-  return toRootLayout(flex.getOutput());
+  return toRootLayout(b, loc, plan, flex.getOutput());
 }
 
 bool isNormalisingReduction(Operation *op) {

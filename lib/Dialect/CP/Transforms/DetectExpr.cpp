@@ -511,6 +511,159 @@ const Expr *ExprBuilder::expandImpl(Value v, AffineMap map,
   return leaf(v, map);
 }
 
+/// A linalg op's body being expanded: its loops renamed into the reader's
+/// space (plus a trailing dim for the reduced loop, if any), and the body's
+/// scalars expanded so far.
+struct ExprBuilder::LinalgBody {
+  linalg::LinalgOp lop;
+  Value result;
+  /// How the result is read.
+  AffineMap map;
+  OpOperand *init = nullptr;
+  /// The reduction loop, if any.
+  SmallVector<unsigned> red;
+  /// Loop -> its expression over the new space (of newSizes).
+  SmallVector<AffineExpr> sub;
+  Sizes newSizes;
+  AffineMap subMap;
+  BlockArgument accArg;
+  llvm::DenseMap<Value, const Expr *> local;
+  /// The accumulator was read outside the combiner.
+  bool failed = false;
+};
+
+bool ExprBuilder::substituteLoops(LinalgBody &lb, unsigned resultNo,
+                                  ArrayRef<int64_t> sizes) {
+  linalg::LinalgOp lop = lb.lop;
+  lb.init = lop.getDpsInitOperand(resultNo);
+  AffineMap outMap = lop.getMatchingIndexingMap(lb.init);
+  unsigned n = lb.map.getNumDims();
+  lb.newSizes.assign(sizes.begin(), sizes.end());
+  lb.sub.assign(lop.getNumLoops(), AffineExpr());
+  auto shape = cast<RankedTensorType>(lb.result.getType()).getShape();
+  for (unsigned p = 0; p < outMap.getNumResults(); ++p) {
+    AffineExpr r = outMap.getResult(p);
+    if (auto d = dyn_cast<AffineDimExpr>(r)) {
+      if (lb.sub[d.getPosition()])
+        return false;
+      lb.sub[d.getPosition()] = lb.map.getResult(p);
+      continue;
+    }
+    auto c = dyn_cast<AffineConstantExpr>(r);
+    if (!c || c.getValue() != 0 || shape[p] != 1)
+      return false;
+  }
+  if (!lb.red.empty()) {
+    if (lb.sub[lb.red[0]])
+      return false;
+    lb.sub[lb.red[0]] = getAffineDimExpr(n, ctx);
+    SmallVector<int64_t> ranges = lop.getStaticLoopRanges();
+    lb.newSizes.push_back(ranges[lb.red[0]]);
+  }
+  for (AffineExpr s : lb.sub)
+    if (!s)
+      return false;
+  return true;
+}
+
+const Expr *ExprBuilder::linalgScalar(LinalgBody &lb, Value s) {
+  auto it = lb.local.find(s);
+  if (it != lb.local.end())
+    return it->second;
+  linalg::LinalgOp lop = lb.lop;
+  Block *body = lop.getBlock();
+  unsigned nSpace = lb.newSizes.size();
+  const Expr *r = nullptr;
+  Attribute a;
+  double f = 0;
+  int64_t i = 0;
+  if (auto ba = dyn_cast<BlockArgument>(s); ba && ba.getOwner() == body) {
+    if (ba == lb.accArg && !lb.red.empty()) {
+      lb.failed = true; // the accumulator outside the combiner
+      r = leaf(lb.result, lb.map);
+    } else {
+      OpOperand *o = lop.getMatchingOpOperand(ba);
+      AffineMap m = lop.getMatchingIndexingMap(o).compose(lb.subMap);
+      r = expand(o->get(), simplifyWithRanges(m, lb.newSizes), lb.newSizes);
+    }
+  } else if (s.getParentRegion() != &lop->getRegion(0)) {
+    if (matchPattern(s, m_Constant(&a)) && scalarOf(a, f, i))
+      r = makeConst(s.getType(), f, i);
+    else
+      r = leaf(s, AffineMap::get(nSpace, 0, {}, ctx));
+  } else {
+    Operation *d = s.getDefiningOp();
+    if (auto ix = dyn_cast<linalg::IndexOp>(d)) {
+      Expr *e = alloc(Expr::Index, s.getType());
+      e->index = lb.sub[ix.getDim()];
+      r = e;
+    } else if (matchPattern(s, m_Constant(&a)) && scalarOf(a, f, i)) {
+      r = makeConst(s.getType(), f, i);
+    } else {
+      int64_t pred = 0;
+      Fn fn = fnOfScalarOp(d, pred);
+      SmallVector<const Expr *> args;
+      for (Value o : d->getOperands())
+        args.push_back(linalgScalar(lb, o));
+      r = makeOp(fn, s.getType(), args, pred);
+    }
+  }
+  lb.local[s] = r;
+  return r;
+}
+
+/// The identity a reduction combining with `fn` starts from, if supported.
+static std::optional<double> reductionIdentity(Fn fn) {
+  switch (fn) {
+  case Fn::Max:
+    return -std::numeric_limits<double>::infinity();
+  case Fn::Add:
+  case Fn::OrI:
+  case Fn::AddI:
+    return 0;
+  case Fn::AndI:
+    return 1;
+  default:
+    return std::nullopt;
+  }
+}
+
+const Expr *ExprBuilder::expandLinalgReduction(LinalgBody &lb, Value yielded,
+                                               ArrayRef<int64_t> sizes) {
+  // A reduction: yielded = combiner(accumulator, f(inputs)).
+  Value result = lb.result;
+  AffineMap map = lb.map;
+  Operation *comb = yielded.getDefiningOp();
+  if (!comb || comb->getParentRegion() != &lb.lop->getRegion(0) ||
+      comb->getNumOperands() != 2)
+    return leaf(result, map);
+  int64_t pred = 0;
+  Fn fn = fnOfScalarOp(comb, pred);
+  std::optional<double> identity = reductionIdentity(fn);
+  if (!identity)
+    return leaf(result, map);
+  Value other;
+  if (comb->getOperand(0) == lb.accArg)
+    other = comb->getOperand(1);
+  else if (comb->getOperand(1) == lb.accArg)
+    other = comb->getOperand(0);
+  else
+    return leaf(result, map);
+  const Expr *bodyExpr = linalgScalar(lb, other);
+  if (lb.failed)
+    return leaf(result, map);
+  // The accumulator must start at the combiner's identity.
+  const Expr *initExpr = expand(lb.init->get(), map, sizes);
+  if (initExpr->kind != Expr::Const || initExpr->fval != *identity)
+    return leaf(result, map);
+  visited.insert(lb.lop);
+  Expr *e = alloc(Expr::Reduce, elementTypeOf(result.getType()));
+  e->fn = fn;
+  e->ival = lb.newSizes.back();
+  e->args.push_back(bodyExpr);
+  return e;
+}
+
 const Expr *ExprBuilder::expandLinalg(Operation *op, unsigned resultNo,
                                       AffineMap map, ArrayRef<int64_t> sizes) {
   auto lop = cast<linalg::LinalgOp>(op);
@@ -518,184 +671,89 @@ const Expr *ExprBuilder::expandLinalg(Operation *op, unsigned resultNo,
   if (!lop.hasPureTensorSemantics() || lop->getNumRegions() != 1 ||
       !lop.getBlock())
     return leaf(result, map);
-  unsigned nLoops = lop.getNumLoops();
+  LinalgBody lb;
+  lb.lop = lop;
+  lb.result = result;
+  lb.map = map;
   auto iters = lop.getIteratorTypesArray();
-  SmallVector<unsigned> red;
-  for (unsigned i = 0; i < nLoops; ++i)
+  for (unsigned i = 0; i < lop.getNumLoops(); ++i)
     if (iters[i] == utils::IteratorType::reduction)
-      red.push_back(i);
-  if (red.size() > 1)
+      lb.red.push_back(i);
+  if (lb.red.size() > 1)
     return leaf(result, map);
-  if (red.size() == 1 && linalg::isaContractionOpInterface(lop))
+  if (lb.red.size() == 1 && linalg::isaContractionOpInterface(lop))
     return leaf(result, map);
+  if (!substituteLoops(lb, resultNo, sizes))
+    return leaf(result, map);
+  lb.subMap = AffineMap::get(lb.newSizes.size(), 0, lb.sub, ctx);
+  lb.accArg = lop.getMatchingBlockArgument(lb.init);
 
-  OpOperand *init = lop.getDpsInitOperand(resultNo);
-  AffineMap outMap = lop.getMatchingIndexingMap(init);
-  unsigned n = map.getNumDims();
-  Sizes newSizes(sizes.begin(), sizes.end());
-  SmallVector<AffineExpr> sub(nLoops);
-  auto shape = cast<RankedTensorType>(result.getType()).getShape();
-  for (unsigned p = 0; p < outMap.getNumResults(); ++p) {
-    AffineExpr r = outMap.getResult(p);
-    if (auto d = dyn_cast<AffineDimExpr>(r)) {
-      if (sub[d.getPosition()])
-        return leaf(result, map);
-      sub[d.getPosition()] = map.getResult(p);
-      continue;
-    }
-    auto c = dyn_cast<AffineConstantExpr>(r);
-    if (!c || c.getValue() != 0 || shape[p] != 1)
-      return leaf(result, map);
-  }
-  if (!red.empty()) {
-    if (sub[red[0]])
-      return leaf(result, map);
-    sub[red[0]] = getAffineDimExpr(n, ctx);
-    SmallVector<int64_t> ranges = lop.getStaticLoopRanges();
-    newSizes.push_back(ranges[red[0]]);
-  }
-  for (AffineExpr s : sub)
-    if (!s)
-      return leaf(result, map);
-
-  Block *body = lop.getBlock();
-  unsigned nSpace = newSizes.size();
-  AffineMap subMap = AffineMap::get(nSpace, 0, sub, ctx);
-  BlockArgument accArg = lop.getMatchingBlockArgument(init);
-  llvm::DenseMap<Value, const Expr *> local;
-  bool failed = false;
-
-  std::function<const Expr *(Value)> scalar = [&](Value s) -> const Expr * {
-    auto it = local.find(s);
-    if (it != local.end())
-      return it->second;
-    const Expr *r = nullptr;
-    if (auto ba = dyn_cast<BlockArgument>(s); ba && ba.getOwner() == body) {
-      if (ba == accArg && !red.empty()) {
-        failed = true; // the accumulator outside the combiner
-        r = leaf(result, map);
-      } else {
-        OpOperand *o = lop.getMatchingOpOperand(ba);
-        AffineMap m = lop.getMatchingIndexingMap(o).compose(subMap);
-        r = expand(o->get(), simplifyWithRanges(m, newSizes), newSizes);
-      }
-    } else if (s.getParentRegion() != &lop->getRegion(0)) {
-      Attribute a;
-      double f = 0;
-      int64_t i = 0;
-      if (matchPattern(s, m_Constant(&a)) && scalarOf(a, f, i))
-        r = makeConst(s.getType(), f, i);
-      else
-        r = leaf(s, AffineMap::get(nSpace, 0, {}, ctx));
-    } else {
-      Operation *d = s.getDefiningOp();
-      Attribute a;
-      double f = 0;
-      int64_t i = 0;
-      if (auto ix = dyn_cast<linalg::IndexOp>(d)) {
-        Expr *e = alloc(Expr::Index, s.getType());
-        e->index = sub[ix.getDim()];
-        r = e;
-      } else if (matchPattern(s, m_Constant(&a)) && scalarOf(a, f, i)) {
-        r = makeConst(s.getType(), f, i);
-      } else {
-        int64_t pred = 0;
-        Fn fn = fnOfScalarOp(d, pred);
-        SmallVector<const Expr *> args;
-        for (Value o : d->getOperands())
-          args.push_back(scalar(o));
-        r = makeOp(fn, s.getType(), args, pred);
-      }
-    }
-    local[s] = r;
-    return r;
-  };
-
-  Value yielded = body->getTerminator()->getOperand(resultNo);
-  if (red.empty()) {
-    const Expr *e = scalar(yielded);
-    if (failed)
-      return leaf(result, map);
-    visited.insert(op);
-    return e;
-  }
-
-  // A reduction: yielded = combiner(accumulator, f(inputs)).
-  Operation *comb = yielded.getDefiningOp();
-  if (!comb || comb->getParentRegion() != &lop->getRegion(0) ||
-      comb->getNumOperands() != 2)
-    return leaf(result, map);
-  int64_t pred = 0;
-  Fn fn = fnOfScalarOp(comb, pred);
-  double identity;
-  switch (fn) {
-  case Fn::Max:
-    identity = -std::numeric_limits<double>::infinity();
-    break;
-  case Fn::Add:
-  case Fn::OrI:
-  case Fn::AddI:
-    identity = 0;
-    break;
-  case Fn::AndI:
-    identity = 1;
-    break;
-  default:
-    return leaf(result, map);
-  }
-  Value other;
-  if (comb->getOperand(0) == accArg)
-    other = comb->getOperand(1);
-  else if (comb->getOperand(1) == accArg)
-    other = comb->getOperand(0);
-  else
-    return leaf(result, map);
-  const Expr *bodyExpr = scalar(other);
-  if (failed)
-    return leaf(result, map);
-  // The accumulator must start at the combiner's identity.
-  const Expr *initExpr = expand(init->get(), map, sizes);
-  if (initExpr->kind != Expr::Const || initExpr->fval != identity)
+  Value yielded = lop.getBlock()->getTerminator()->getOperand(resultNo);
+  if (!lb.red.empty())
+    return expandLinalgReduction(lb, yielded, sizes);
+  const Expr *e = linalgScalar(lb, yielded);
+  if (lb.failed)
     return leaf(result, map);
   visited.insert(op);
-  Expr *e = alloc(Expr::Reduce, elementTypeOf(result.getType()));
-  e->fn = fn;
-  e->ival = newSizes.back();
-  e->args.push_back(bodyExpr);
   return e;
 }
 
-const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
-                                    ArrayRef<int64_t> sizes) {
-  Value result = op->getResult(0);
+const Expr *ExprBuilder::tosaOperand(Value in, Value result, AffineMap map,
+                                     ArrayRef<int64_t> sizes) {
   auto outTy = cast<RankedTensorType>(result.getType());
-  Type et = outTy.getElementType();
-  unsigned n = map.getNumDims();
-  // Elementwise operand read with TOSA's size-1 broadcasting.
-  auto operandExpr = [&](Value in) -> const Expr * {
-    auto inTy = dyn_cast<RankedTensorType>(in.getType());
-    if (!inTy || inTy.getRank() != outTy.getRank())
-      return nullptr;
-    SmallVector<AffineExpr> rs;
-    for (int64_t p = 0; p < inTy.getRank(); ++p)
-      rs.push_back(inTy.getDimSize(p) == 1 && outTy.getDimSize(p) != 1
-                       ? getAffineConstantExpr(0, ctx)
-                       : map.getResult(p));
-    return expand(in, AffineMap::get(n, 0, rs, ctx), sizes);
-  };
-  auto elementwise = [&](Fn fn, ArrayRef<Value> ins,
-                         int64_t pred = 0) -> const Expr * {
-    SmallVector<const Expr *> args;
-    for (Value in : ins) {
-      const Expr *a = operandExpr(in);
-      if (!a)
-        return leaf(result, map);
-      args.push_back(a);
-    }
-    visited.insert(op);
-    return makeOp(fn, et, args, pred);
-  };
+  auto inTy = dyn_cast<RankedTensorType>(in.getType());
+  if (!inTy || inTy.getRank() != outTy.getRank())
+    return nullptr;
+  SmallVector<AffineExpr> rs;
+  for (int64_t p = 0; p < inTy.getRank(); ++p)
+    rs.push_back(inTy.getDimSize(p) == 1 && outTy.getDimSize(p) != 1
+                     ? getAffineConstantExpr(0, ctx)
+                     : map.getResult(p));
+  return expand(in, AffineMap::get(map.getNumDims(), 0, rs, ctx), sizes);
+}
+
+const Expr *ExprBuilder::tosaElementwise(Operation *op, Fn fn,
+                                         ArrayRef<Value> ins, AffineMap map,
+                                         ArrayRef<int64_t> sizes,
+                                         int64_t pred) {
+  Value result = op->getResult(0);
+  SmallVector<const Expr *> args;
+  for (Value in : ins) {
+    const Expr *a = tosaOperand(in, result, map, sizes);
+    if (!a)
+      return leaf(result, map);
+    args.push_back(a);
+  }
+  visited.insert(op);
+  return makeOp(fn, elementTypeOf(result.getType()), args, pred);
+}
+
+/// The scalar conversion of a tosa.cast from `it` to `et`; Fn::Unknown if
+/// not supported.
+static Fn tosaCastFn(Type it, Type et) {
+  if (isa<FloatType>(it) && isa<FloatType>(et))
+    return it.getIntOrFloatBitWidth() < et.getIntOrFloatBitWidth()
+               ? Fn::ExtF
+               : Fn::TruncF;
+  if (isa<IntegerType>(it) && isa<IntegerType>(et) && !it.isInteger(1))
+    return Fn::IntCast;
+  if (isa<IntegerType>(it) && isa<FloatType>(et) && !it.isInteger(1))
+    return Fn::SIToFP;
+  return Fn::Unknown;
+}
+
+const Expr *ExprBuilder::expandTosaElementwise(Operation *op, AffineMap map,
+                                               ArrayRef<int64_t> sizes) {
+  Value result = op->getResult(0);
+  Type et = elementTypeOf(result.getType());
   bool isF = isa<FloatType>(et);
+  auto elementwise = [&](Fn fn, ArrayRef<Value> ins, int64_t pred = 0) {
+    return tosaElementwise(op, fn, ins, map, sizes, pred);
+  };
+  auto binary = [&](Fn fn) {
+    return elementwise(fn, {op->getOperand(0), op->getOperand(1)});
+  };
+  auto unary = [&](Fn fn) { return elementwise(fn, {op->getOperand(0)}); };
   auto cmp = [&](arith::CmpFPredicate f, arith::CmpIPredicate i) {
     Type it = elementTypeOf(op->getOperand(0).getType());
     bool fl = isa<FloatType>(it);
@@ -705,35 +763,33 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
   };
 
   if (isa<tosa::AddOp>(op))
-    return elementwise(isF ? Fn::Add : Fn::AddI,
-                       {op->getOperand(0), op->getOperand(1)});
+    return binary(isF ? Fn::Add : Fn::AddI);
   if (isa<tosa::SubOp>(op))
-    return elementwise(isF ? Fn::Sub : Fn::SubI,
-                       {op->getOperand(0), op->getOperand(1)});
+    return binary(isF ? Fn::Sub : Fn::SubI);
   if (isa<tosa::MulOp>(op)) {
     if (!isF) {
       // Integer multiply: only without a shift.
+      unsigned n = map.getNumDims();
       const Expr *s = expand(
           op->getOperand(2),
           AffineMap::get(n, 0, {getAffineConstantExpr(0, ctx)}, ctx), sizes);
       if (s->kind != Expr::Const || s->ival != 0)
         return leaf(result, map);
     }
-    return elementwise(isF ? Fn::Mul : Fn::MulI,
-                       {op->getOperand(0), op->getOperand(1)});
+    return binary(isF ? Fn::Mul : Fn::MulI);
   }
   if (isa<tosa::ExpOp>(op))
-    return elementwise(Fn::Exp, {op->getOperand(0)});
+    return unary(Fn::Exp);
   if (isa<tosa::TanhOp>(op) && isF)
-    return elementwise(Fn::Tanh, {op->getOperand(0)});
+    return unary(Fn::Tanh);
   if (isa<tosa::ReciprocalOp>(op))
-    return elementwise(Fn::Recip, {op->getOperand(0)});
+    return unary(Fn::Recip);
   if (isa<tosa::RsqrtOp>(op))
-    return elementwise(Fn::Rsqrt, {op->getOperand(0)});
+    return unary(Fn::Rsqrt);
   if (isa<tosa::NegateOp>(op) && isF)
-    return elementwise(Fn::Neg, {op->getOperand(0)});
+    return unary(Fn::Neg);
   if (isa<tosa::MaximumOp>(op) && isF)
-    return elementwise(Fn::Max, {op->getOperand(0), op->getOperand(1)});
+    return binary(Fn::Max);
   if (isa<tosa::SelectOp>(op))
     return elementwise(
         Fn::Select, {op->getOperand(0), op->getOperand(1), op->getOperand(2)});
@@ -744,30 +800,31 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
   if (isa<tosa::GreaterEqualOp>(op))
     return cmp(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge);
   if (isa<tosa::LogicalAndOp>(op))
-    return elementwise(Fn::AndI, {op->getOperand(0), op->getOperand(1)});
+    return binary(Fn::AndI);
   if (isa<tosa::LogicalOrOp>(op))
-    return elementwise(Fn::OrI, {op->getOperand(0), op->getOperand(1)});
+    return binary(Fn::OrI);
   if (isa<tosa::LogicalNotOp>(op)) {
-    const Expr *a = operandExpr(op->getOperand(0));
+    const Expr *a = tosaOperand(op->getOperand(0), result, map, sizes);
     if (!a)
       return leaf(result, map);
     visited.insert(op);
     return makeOp(Fn::XOrI, et, {a, makeConst(et, 1, 1)});
   }
   if (isa<tosa::CastOp>(op)) {
-    Type it = elementTypeOf(op->getOperand(0).getType());
-    Fn fn = Fn::Unknown;
-    if (isa<FloatType>(it) && isa<FloatType>(et))
-      fn = it.getIntOrFloatBitWidth() < et.getIntOrFloatBitWidth() ? Fn::ExtF
-                                                                   : Fn::TruncF;
-    else if (isa<IntegerType>(it) && isa<IntegerType>(et) && !it.isInteger(1))
-      fn = Fn::IntCast;
-    else if (isa<IntegerType>(it) && isa<FloatType>(et) && !it.isInteger(1))
-      fn = Fn::SIToFP;
+    Fn fn = tosaCastFn(elementTypeOf(op->getOperand(0).getType()), et);
     if (fn == Fn::Unknown)
       return leaf(result, map);
-    return elementwise(fn, {op->getOperand(0)});
+    return unary(fn);
   }
+  return nullptr;
+}
+
+const Expr *ExprBuilder::expandTosaStructural(Operation *op, AffineMap map,
+                                              ArrayRef<int64_t> sizes) {
+  Value result = op->getResult(0);
+  auto outTy = cast<RankedTensorType>(result.getType());
+  Type et = outTy.getElementType();
+  unsigned n = map.getNumDims();
   if (isa<tosa::TileOp>(op)) {
     auto inTy = cast<RankedTensorType>(op->getOperand(0).getType());
     SmallVector<AffineExpr> rs;
@@ -800,6 +857,7 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
       rs.push_back(p == axis ? getAffineDimExpr(n, ctx) : map.getResult(p));
     Sizes newSizes(sizes.begin(), sizes.end());
     newSizes.push_back(inTy.getDimSize(axis));
+    bool isF = isa<FloatType>(et);
     Fn fn = isa<tosa::ReduceMaxOp>(op)   ? Fn::Max
             : isa<tosa::ReduceSumOp>(op) ? (isF ? Fn::Add : Fn::AddI)
             : isa<tosa::ReduceAllOp>(op) ? Fn::AndI
@@ -811,7 +869,16 @@ const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
     e->args.push_back(expand(in, AffineMap::get(n + 1, 0, rs, ctx), newSizes));
     return e;
   }
-  return leaf(result, map);
+  return nullptr;
+}
+
+const Expr *ExprBuilder::expandTosa(Operation *op, AffineMap map,
+                                    ArrayRef<int64_t> sizes) {
+  if (const Expr *e = expandTosaElementwise(op, map, sizes))
+    return e;
+  if (const Expr *e = expandTosaStructural(op, map, sizes))
+    return e;
+  return leaf(op->getResult(0), map);
 }
 
 const Expr *ExprBuilder::rename(const Expr *e, ArrayRef<AffineExpr> sub,
@@ -960,52 +1027,81 @@ static std::optional<int64_t> evalAffine(AffineExpr e, ArrayRef<int64_t> pt) {
   }
 }
 
-std::optional<Scalar> mlir::cp::detect::evaluate(const Expr *e,
-                                                 ArrayRef<int64_t> pt) {
-  Scalar s;
-  s.isFloat = isa<FloatType>(e->type);
-  switch (e->kind) {
-  case Expr::Const:
-    s.f = e->fval;
-    s.i = e->ival;
-    return s;
-  case Expr::Index: {
-    auto v = evalAffine(e->index, pt);
-    if (!v)
+/// A dense constant leaf `e` read at `pt`.
+static std::optional<Scalar> evaluateLeaf(const Expr *e, ArrayRef<int64_t> pt,
+                                          Scalar s) {
+  DenseElementsAttr d = e->map ? denseConstantOf(e->tensor) : nullptr;
+  if (!d)
+    return std::nullopt;
+  auto shape = d.getType().getShape();
+  int64_t flat = 0;
+  for (unsigned p = 0; p < shape.size(); ++p) {
+    auto v = evalAffine(e->map.getResult(p), pt);
+    if (!v || *v < 0 || *v >= shape[p])
       return std::nullopt;
-    s.i = *v;
-    s.f = double(*v);
-    return s;
+    flat = flat * shape[p] + *v;
   }
-  case Expr::Leaf: {
-    DenseElementsAttr d = e->map ? denseConstantOf(e->tensor) : nullptr;
-    if (!d)
-      return std::nullopt;
-    auto shape = d.getType().getShape();
-    int64_t flat = 0;
-    for (unsigned p = 0; p < shape.size(); ++p) {
-      auto v = evalAffine(e->map.getResult(p), pt);
-      if (!v || *v < 0 || *v >= shape[p])
-        return std::nullopt;
-      flat = flat * shape[p] + *v;
-    }
-    Attribute a = d.getValues<Attribute>()[flat];
-    if (!scalarOf(a, s.f, s.i))
-      return std::nullopt;
-    return s;
+  Attribute a = d.getValues<Attribute>()[flat];
+  if (!scalarOf(a, s.f, s.i))
+    return std::nullopt;
+  return s;
+}
+
+/// arith.cmpi `pred` of x and y, integers of type `ot`.
+static std::optional<bool> evaluateCmpI(int64_t pred, Type ot, int64_t x,
+                                        int64_t y) {
+  // Unsigned predicates compare the operands' bit patterns at their width.
+  unsigned width = ot.isIndex() ? 64 : ot.getIntOrFloatBitWidth();
+  uint64_t mask = width >= 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
+  uint64_t ux = uint64_t(x) & mask, uy = uint64_t(y) & mask;
+  switch (static_cast<arith::CmpIPredicate>(pred)) {
+  case arith::CmpIPredicate::eq:
+    return x == y;
+  case arith::CmpIPredicate::ne:
+    return x != y;
+  case arith::CmpIPredicate::slt:
+    return x < y;
+  case arith::CmpIPredicate::ult:
+    return ux < uy;
+  case arith::CmpIPredicate::sle:
+    return x <= y;
+  case arith::CmpIPredicate::ule:
+    return ux <= uy;
+  case arith::CmpIPredicate::sgt:
+    return x > y;
+  case arith::CmpIPredicate::ugt:
+    return ux > uy;
+  case arith::CmpIPredicate::sge:
+    return x >= y;
+  case arith::CmpIPredicate::uge:
+    return ux >= uy;
   }
-  case Expr::Op:
-    break;
+  return std::nullopt;
+}
+
+/// arith.cmpf `pred` (ordered ones only) of x and y.
+static std::optional<bool> evaluateCmpF(int64_t pred, double x, double y) {
+  switch (static_cast<arith::CmpFPredicate>(pred)) {
+  case arith::CmpFPredicate::OEQ:
+    return x == y;
+  case arith::CmpFPredicate::ONE:
+    return x != y;
+  case arith::CmpFPredicate::OLT:
+    return x < y;
+  case arith::CmpFPredicate::OLE:
+    return x <= y;
+  case arith::CmpFPredicate::OGT:
+    return x > y;
+  case arith::CmpFPredicate::OGE:
+    return x >= y;
   default:
     return std::nullopt;
   }
-  SmallVector<Scalar> a;
-  for (const Expr *x : e->args) {
-    auto v = evaluate(x, pt);
-    if (!v)
-      return std::nullopt;
-    a.push_back(*v);
-  }
+}
+
+/// The op node `e` applied to its evaluated arguments `a`.
+static std::optional<Scalar> evaluateOp(const Expr *e, ArrayRef<Scalar> a,
+                                        Scalar s) {
   auto fv = [&](double f) {
     s.f = f;
     s.i = int64_t(f);
@@ -1015,6 +1111,11 @@ std::optional<Scalar> mlir::cp::detect::evaluate(const Expr *e,
     s.i = i;
     s.f = double(i);
     return s;
+  };
+  auto cmp = [&](std::optional<bool> c) -> std::optional<Scalar> {
+    if (!c)
+      return std::nullopt;
+    return iv(*c);
   };
   switch (e->fn) {
   case Fn::Add:
@@ -1049,59 +1150,47 @@ std::optional<Scalar> mlir::cp::detect::evaluate(const Expr *e,
     return iv((a[0].i ^ a[1].i) & (e->type.isInteger(1) ? 1 : ~int64_t(0)));
   case Fn::Select:
     return a[0].i ? a[1] : a[2];
-  case Fn::CmpI: {
-    int64_t x = a[0].i, y = a[1].i;
-    // Unsigned predicates compare the operands' bit patterns at their width.
-    Type ot = e->args[0]->type;
-    unsigned width = ot.isIndex() ? 64 : ot.getIntOrFloatBitWidth();
-    uint64_t mask = width >= 64 ? ~uint64_t(0) : (uint64_t(1) << width) - 1;
-    uint64_t ux = uint64_t(x) & mask, uy = uint64_t(y) & mask;
-    switch (static_cast<arith::CmpIPredicate>(e->pred)) {
-    case arith::CmpIPredicate::eq:
-      return iv(x == y);
-    case arith::CmpIPredicate::ne:
-      return iv(x != y);
-    case arith::CmpIPredicate::slt:
-      return iv(x < y);
-    case arith::CmpIPredicate::ult:
-      return iv(ux < uy);
-    case arith::CmpIPredicate::sle:
-      return iv(x <= y);
-    case arith::CmpIPredicate::ule:
-      return iv(ux <= uy);
-    case arith::CmpIPredicate::sgt:
-      return iv(x > y);
-    case arith::CmpIPredicate::ugt:
-      return iv(ux > uy);
-    case arith::CmpIPredicate::sge:
-      return iv(x >= y);
-    case arith::CmpIPredicate::uge:
-      return iv(ux >= uy);
-    }
-    return std::nullopt;
-  }
-  case Fn::CmpF: {
-    double x = a[0].f, y = a[1].f;
-    switch (static_cast<arith::CmpFPredicate>(e->pred)) {
-    case arith::CmpFPredicate::OEQ:
-      return iv(x == y);
-    case arith::CmpFPredicate::ONE:
-      return iv(x != y);
-    case arith::CmpFPredicate::OLT:
-      return iv(x < y);
-    case arith::CmpFPredicate::OLE:
-      return iv(x <= y);
-    case arith::CmpFPredicate::OGT:
-      return iv(x > y);
-    case arith::CmpFPredicate::OGE:
-      return iv(x >= y);
-    default:
-      return std::nullopt;
-    }
-  }
+  case Fn::CmpI:
+    return cmp(evaluateCmpI(e->pred, e->args[0]->type, a[0].i, a[1].i));
+  case Fn::CmpF:
+    return cmp(evaluateCmpF(e->pred, a[0].f, a[1].f));
   default:
     return std::nullopt;
   }
+}
+
+std::optional<Scalar> mlir::cp::detect::evaluate(const Expr *e,
+                                                 ArrayRef<int64_t> pt) {
+  Scalar s;
+  s.isFloat = isa<FloatType>(e->type);
+  switch (e->kind) {
+  case Expr::Const:
+    s.f = e->fval;
+    s.i = e->ival;
+    return s;
+  case Expr::Index: {
+    auto v = evalAffine(e->index, pt);
+    if (!v)
+      return std::nullopt;
+    s.i = *v;
+    s.f = double(*v);
+    return s;
+  }
+  case Expr::Leaf:
+    return evaluateLeaf(e, pt, s);
+  case Expr::Op:
+    break;
+  default:
+    return std::nullopt;
+  }
+  SmallVector<Scalar> a;
+  for (const Expr *x : e->args) {
+    auto v = evaluate(x, pt);
+    if (!v)
+      return std::nullopt;
+    a.push_back(*v);
+  }
+  return evaluateOp(e, a, s);
 }
 
 static Value emitAffine(OpBuilder &b, Location loc, AffineExpr e,

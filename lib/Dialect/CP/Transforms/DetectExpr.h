@@ -129,6 +129,31 @@ private:
   const Expr *expandLinalg(Operation *op, unsigned resultNo, AffineMap map,
                            ArrayRef<int64_t> sizes);
   const Expr *expandTosa(Operation *op, AffineMap map, ArrayRef<int64_t> sizes);
+
+  struct LinalgBody;
+  /// Maps a linalg op's loops onto the reader's space (its reduced loop onto
+  /// a new trailing dim); false if the result is not read as a projection.
+  bool substituteLoops(LinalgBody &lb, unsigned resultNo,
+                       ArrayRef<int64_t> sizes);
+  /// The expansion of the scalar `s` of a linalg op's body.
+  const Expr *linalgScalar(LinalgBody &lb, Value s);
+  /// The expansion of a linalg reduction yielding `yielded`.
+  const Expr *expandLinalgReduction(LinalgBody &lb, Value yielded,
+                                    ArrayRef<int64_t> sizes);
+  /// A TOSA elementwise operand `in` of `result`, with size-1 broadcasting;
+  /// null if the ranks differ.
+  const Expr *tosaOperand(Value in, Value result, AffineMap map,
+                          ArrayRef<int64_t> sizes);
+  /// `fn` applied elementwise to the TOSA op's operands `ins`.
+  const Expr *tosaElementwise(Operation *op, Fn fn, ArrayRef<Value> ins,
+                              AffineMap map, ArrayRef<int64_t> sizes,
+                              int64_t pred = 0);
+  /// The expansion of an elementwise TOSA op; null if `op` is not one.
+  const Expr *expandTosaElementwise(Operation *op, AffineMap map,
+                                    ArrayRef<int64_t> sizes);
+  /// The expansion of tosa.tile, transpose and reduce_*; null for others.
+  const Expr *expandTosaStructural(Operation *op, AffineMap map,
+                                   ArrayRef<int64_t> sizes);
   const Expr *leaf(Value v, AffineMap map);
 
   MLIRContext *ctx;

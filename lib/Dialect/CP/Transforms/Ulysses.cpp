@@ -81,21 +81,52 @@ LogicalResult mlir::cp::checkUlysses(Operation *op, int64_t world) {
   return success();
 }
 
-LogicalResult mlir::cp::rewriteUlysses(Operation *op,
-                                       const UlyssesOptions &o) {
-  OpBuilder b(op);
-  Location loc = op->getLoc();
-  MLIRContext *ctx = op->getContext();
-  AttentionParts p = partsOf(op);
-  int64_t n = rtt(p.query).getRank();
-  int64_t hd = n - 3, sd = n - 2; // q/k/v/out/grads; also the LSE's dims
-  int64_t W = o.world, S = o.seqLen;
-  int64_t hq = rtt(p.query).getShape()[hd], hkv = rtt(p.key).getShape()[hd];
-  int64_t replicas = hkv % W == 0 ? 1 : W / hkv;
-  auto balancerAttr = LoadBalancerAttr::get(ctx, o.balancer);
-  UnitAttr padAttr = o.pad ? b.getUnitAttr() : UnitAttr();
+namespace {
 
-  auto toHeads = [&](Value x) -> Value {
+/// Reassociation of [.., H, R, L, D] (rank n + 1) into [.., H * R, L, D]:
+/// the replica dim hd + 1 joins the heads dim hd.
+SmallVector<ReassociationIndices> replicaGroups(int64_t n, int64_t hd) {
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0; i <= n; ++i)
+    if (i == hd + 1)
+      groups.back().push_back(i);
+    else
+      groups.push_back({i});
+  return groups;
+}
+
+/// Rewrites one attention op to Ulysses form: the all-to-alls around a
+/// local clone of it (see the file comment).
+class UlyssesRewriter {
+public:
+  UlyssesRewriter(Operation *op, const UlyssesOptions &o)
+      : op(op), o(o), b(op), loc(op->getLoc()), p(partsOf(op)) {
+    n = rtt(p.query).getRank();
+    hd = n - 3;
+    sd = n - 2;
+    W = o.world;
+    S = o.seqLen;
+    hq = rtt(p.query).getShape()[hd];
+    hkv = rtt(p.key).getShape()[hd];
+    replicas = hkv % W == 0 ? 1 : W / hkv;
+    balancerAttr = LoadBalancerAttr::get(op->getContext(), o.balancer);
+    padAttr = o.pad ? b.getUnitAttr() : UnitAttr();
+  }
+
+  /// Replaces the op by its Ulysses form and erases it.
+  void run() {
+    Operation *local = cloneOnHeads();
+    mapResultsBack(local);
+    if (auto flex = dyn_cast<FlexAttentionOp>(local)) {
+      mapModifierHead(flex.getMaskMod(), 1);
+      mapModifierHead(flex.getScoreMod(), 2);
+    }
+    op->erase();
+  }
+
+private:
+  /// seq_to_heads of `x`: H/W heads of the whole sequence.
+  Value toHeads(Value x) {
     auto t = rtt(x);
     auto type = withHeadsAndSeq(t, hd, t.getShape()[hd] / W, sd, S);
     return SeqToHeadsOp::create(b, loc, type, x, o.grid,
@@ -103,16 +134,19 @@ LogicalResult mlir::cp::rewriteUlysses(Operation *op,
                                 b.getI64IntegerAttr(hd), b.getI64IntegerAttr(sd),
                                 balancerAttr, b.getI64IntegerAttr(S), padAttr)
         .getResult();
-  };
-  auto toSeq = [&](Value x, Type localType) -> Value {
+  }
+
+  /// heads_to_seq of `x` back to the local sequence shard `localType`.
+  Value toSeq(Value x, Type localType) {
     return HeadsToSeqOp::create(b, loc, localType, x, o.grid,
                                 b.getDenseI16ArrayAttr({}),
                                 b.getI64IntegerAttr(hd), b.getI64IntegerAttr(sd),
                                 balancerAttr, b.getI64IntegerAttr(S), padAttr)
         .getResult();
-  };
-  // [.., Hkv, L, D] -> [.., Hkv * R, L, D], head h*R + j = replica j of h.
-  auto replicate = [&](Value x) -> Value {
+  }
+
+  /// [.., Hkv, L, D] -> [.., Hkv * R, L, D], head h*R + j = replica j of h.
+  Value replicate(Value x) {
     if (replicas == 1)
       return x;
     auto t = rtt(x);
@@ -122,31 +156,22 @@ LogicalResult mlir::cp::rewriteUlysses(Operation *op,
     Value wide = linalg::BroadcastOp::create(b, loc, x, init,
                                              ArrayRef<int64_t>{hd + 1})
                      ->getResult(0);
-    SmallVector<ReassociationIndices> groups;
-    for (int64_t i = 0; i <= n; ++i)
-      if (i == hd + 1)
-        groups.back().push_back(i);
-      else
-        groups.push_back({i});
-    return tensor::CollapseShapeOp::create(b, loc, wide, groups).getResult();
-  };
-  // [.., Hkv * R, L, D] -> sum over the replicas -> [.., Hkv, L, D].
-  auto sumReplicas = [&](Value x) -> Value {
+    return tensor::CollapseShapeOp::create(b, loc, wide, replicaGroups(n, hd))
+        .getResult();
+  }
+
+  /// [.., Hkv * R, L, D] -> sum over the replicas -> [.., Hkv, L, D].
+  Value sumReplicas(Value x) {
     if (replicas == 1)
       return x;
     auto t = rtt(x);
     SmallVector<int64_t> shape(t.getShape());
     shape[hd] = hkv;
     shape.insert(shape.begin() + hd + 1, replicas);
-    SmallVector<ReassociationIndices> groups;
-    for (int64_t i = 0; i <= n; ++i)
-      if (i == hd + 1)
-        groups.back().push_back(i);
-      else
-        groups.push_back({i});
     auto wideType = RankedTensorType::get(shape, t.getElementType());
-    Value wide =
-        tensor::ExpandShapeOp::create(b, loc, wideType, x, groups).getResult();
+    Value wide = tensor::ExpandShapeOp::create(b, loc, wideType, x,
+                                               replicaGroups(n, hd))
+                     .getResult();
     SmallVector<int64_t> outShape(t.getShape());
     outShape[hd] = hkv;
     Value zero = arith::ConstantOp::create(
@@ -165,28 +190,16 @@ LogicalResult mlir::cp::rewriteUlysses(Operation *op,
                  linalg::YieldOp::create(nb, l, s);
                })
         ->getResult(0);
-  };
-  // A mask with rows for every query: whole, in original order (masks do
-  // not depend on the head split), then this rank's heads if it has a
-  // head dim.
-  auto wholeMask = [&](Value m) -> Value {
+  }
+
+  /// A mask with rows for every query: whole, in original order (masks do
+  /// not depend on the head split), then this rank's heads if it has a
+  /// head dim.
+  Value wholeMask(Value m) {
     if (!m)
       return m;
-    if (o.isSharded(m)) {
-      if (auto shard = m.getDefiningOp<ShardOp>()) {
-        m = shard.getInput(); // a constant sharded for this op only
-      } else {
-        auto t = rtt(m);
-        SmallVector<int64_t> shape(t.getShape());
-        int64_t rows = t.getRank() - 2;
-        shape[rows] = S;
-        m = UnshardOp::create(
-                b, loc, RankedTensorType::get(shape, t.getElementType()), m,
-                Value(), o.grid, b.getDenseI16ArrayAttr({}),
-                b.getI64IntegerAttr(rows), balancerAttr, IntegerAttr(), padAttr)
-                .getResult();
-      }
-    }
+    if (o.isSharded(m))
+      m = gatherMaskRows(m);
     auto t = rtt(m);
     int64_t mh = t.getRank() - 3;
     if (mh < 0 || t.getShape()[mh] == 1)
@@ -205,73 +218,108 @@ LogicalResult mlir::cp::rewriteUlysses(Operation *op,
                b, loc, RankedTensorType::get(shape, t.getElementType()), m,
                offsets, sizes, strides)
         .getResult();
-  };
+  }
 
-  // The local attention: a clone of `op` (attributes and regions) on head
-  // shards of the whole sequence.
-  SmallVector<Value> qLike, kvLike;
-  if (auto bw = dyn_cast<SDPABackwardOp>(op))
-    qLike = {bw.getGradOutput(), bw.getQuery(), bw.getOutput(), bw.getLse()};
-  else
-    qLike = {p.query};
-  kvLike = {p.key, p.value};
-  DenseMap<Value, Value> mapped;
-  for (Value x : qLike)
-    if (!mapped.count(x))
-      mapped[x] = toHeads(x);
-  for (Value x : kvLike)
-    if (!mapped.count(x))
-      mapped[x] = toHeads(replicate(x));
-  if (p.mask)
-    mapped[p.mask] = wholeMask(p.mask);
-  Operation *local = b.clone(*op);
-  for (OpOperand &use : local->getOpOperands())
-    if (Value m = mapped.lookup(use.get()))
-      use.set(m);
+  /// The sharded mask `m` with all its query rows, in original order.
+  Value gatherMaskRows(Value m) {
+    if (auto shard = m.getDefiningOp<ShardOp>())
+      return shard.getInput(); // a constant sharded for this op only
+    auto t = rtt(m);
+    SmallVector<int64_t> shape(t.getShape());
+    int64_t rows = t.getRank() - 2;
+    shape[rows] = S;
+    return UnshardOp::create(
+               b, loc, RankedTensorType::get(shape, t.getElementType()), m,
+               Value(), o.grid, b.getDenseI16ArrayAttr({}),
+               b.getI64IntegerAttr(rows), balancerAttr, IntegerAttr(), padAttr)
+        .getResult();
+  }
 
-  // Result types and the way back.
-  int64_t kvLocalHeads = hkv * replicas / W;
-  for (OpResult r : local->getResults()) {
-    Type t = r.getType();
-    int64_t heads = hq / W;
+  /// The local attention: a clone of `op` (attributes and regions) on head
+  /// shards of the whole sequence, with its result types set.
+  Operation *cloneOnHeads() {
+    SmallVector<Value> qLike, kvLike;
     if (auto bw = dyn_cast<SDPABackwardOp>(op))
-      if (r.getResultNumber() != 0) // grad_key / grad_value
-        heads = kvLocalHeads;
-    r.setType(withHeadsAndSeq(t, hd, heads, sd, S));
-  }
-  b.setInsertionPointAfter(local);
-  for (auto [old, now] : llvm::zip(op->getResults(), local->getResults())) {
-    Value back;
-    if (isa<SDPABackwardOp>(op) && now.getResultNumber() != 0 &&
-        replicas != 1) {
-      auto t = rtt(old);
-      SmallVector<int64_t> shape(t.getShape());
-      shape[hd] = hkv * replicas;
-      back = sumReplicas(
-          toSeq(now, RankedTensorType::get(shape, t.getElementType())));
-    } else {
-      back = toSeq(now, old.getType());
+      qLike = {bw.getGradOutput(), bw.getQuery(), bw.getOutput(),
+               bw.getLse()};
+    else
+      qLike = {p.query};
+    kvLike = {p.key, p.value};
+    DenseMap<Value, Value> mapped;
+    for (Value x : qLike)
+      if (!mapped.count(x))
+        mapped[x] = toHeads(x);
+    for (Value x : kvLike)
+      if (!mapped.count(x))
+        mapped[x] = toHeads(replicate(x));
+    if (p.mask)
+      mapped[p.mask] = wholeMask(p.mask);
+    Operation *local = b.clone(*op);
+    for (OpOperand &use : local->getOpOperands())
+      if (Value m = mapped.lookup(use.get()))
+        use.set(m);
+    int64_t kvLocalHeads = hkv * replicas / W;
+    for (OpResult r : local->getResults()) {
+      Type t = r.getType();
+      int64_t heads = hq / W;
+      if (isa<SDPABackwardOp>(op) && r.getResultNumber() != 0)
+        heads = kvLocalHeads; // grad_key / grad_value
+      r.setType(withHeadsAndSeq(t, hd, heads, sd, S));
     }
-    old.replaceAllUsesWith(back);
+    return local;
   }
 
-  // Flex modifiers see the global query head: h + rank * Hq/W.
-  if (auto flex = dyn_cast<FlexAttentionOp>(local)) {
-    auto mapHead = [&](Region &region, unsigned hArg) {
-      if (region.empty())
-        return;
-      BlockArgument h = region.front().getArgument(hArg);
-      if (h.use_empty())
-        return;
-      OpBuilder rb = OpBuilder::atBlockBegin(&region.front());
-      Value per = arith::ConstantIndexOp::create(rb, loc, hq / W);
-      Value off = arith::MulIOp::create(rb, loc, o.getRank(), per);
-      Value global = arith::AddIOp::create(rb, loc, h, off);
-      h.replaceAllUsesExcept(global, global.getDefiningOp());
-    };
-    mapHead(flex.getMaskMod(), 1);
-    mapHead(flex.getScoreMod(), 2);
+  /// Replaces the op's results by `local`'s brought back to sequence
+  /// shards (replicated key/value gradients summed).
+  void mapResultsBack(Operation *local) {
+    b.setInsertionPointAfter(local);
+    for (auto [old, now] : llvm::zip(op->getResults(), local->getResults())) {
+      Value back;
+      if (isa<SDPABackwardOp>(op) && now.getResultNumber() != 0 &&
+          replicas != 1) {
+        auto t = rtt(old);
+        SmallVector<int64_t> shape(t.getShape());
+        shape[hd] = hkv * replicas;
+        back = sumReplicas(
+            toSeq(now, RankedTensorType::get(shape, t.getElementType())));
+      } else {
+        back = toSeq(now, old.getType());
+      }
+      old.replaceAllUsesWith(back);
+    }
   }
-  op->erase();
+
+  /// Flex modifiers see the global query head: h + rank * Hq/W.
+  void mapModifierHead(Region &region, unsigned hArg) {
+    if (region.empty())
+      return;
+    BlockArgument h = region.front().getArgument(hArg);
+    if (h.use_empty())
+      return;
+    OpBuilder rb = OpBuilder::atBlockBegin(&region.front());
+    Value per = arith::ConstantIndexOp::create(rb, loc, hq / W);
+    Value off = arith::MulIOp::create(rb, loc, o.getRank(), per);
+    Value global = arith::AddIOp::create(rb, loc, h, off);
+    h.replaceAllUsesExcept(global, global.getDefiningOp());
+  }
+
+  Operation *op;
+  const UlyssesOptions &o;
+  OpBuilder b;
+  Location loc;
+  AttentionParts p;
+  /// Rank; heads and sequence dims (q/k/v/out/grads; also the LSE's).
+  int64_t n, hd, sd;
+  /// Ranks, global sequence length, query and key/value heads, replicas.
+  int64_t W, S, hq, hkv, replicas;
+  LoadBalancerAttr balancerAttr;
+  UnitAttr padAttr;
+};
+
+} // namespace
+
+LogicalResult mlir::cp::rewriteUlysses(Operation *op,
+                                       const UlyssesOptions &o) {
+  UlyssesRewriter(op, o).run();
   return success();
 }

@@ -12,6 +12,21 @@
 #include "mlir/Interfaces/ControlFlowInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace mlir::cp {
+/// The attributes of a ring attention op (forward or backward) that the
+/// context-parallel pass sets: its builders take them as one.
+struct RingConfig {
+  FlatSymbolRefAttr grid;
+  RotateMethodAttr rotate;
+  LoadBalancerAttr balancer;
+  int64_t seqLen = 0;
+  bool pad = false, isCausal = false, enableGqa = false;
+  std::optional<double> scale;
+  /// The hybrid strategy's Ulysses group size; 0: plain ring.
+  int64_t ulyssesSize = 0;
+};
+} // namespace mlir::cp
+
 #define GET_OP_CLASSES
 #include "cp/Dialect/CP/IR/CPOps.h.inc"
 

@@ -322,6 +322,13 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let builders = [
+    // The ring the pass creates: no segment ids, block size or window; the
+    // mask may be null, `scale` unset and `ulyssesSize` 0 (no hybrid).
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes, "::mlir::Value":$query,
+      "::mlir::Value":$key, "::mlir::Value":$value, "::mlir::Value":$mask,
+      "const RingConfig &":$config)>
+  ];
 }
 
 def CP_RingAttentionBackwardOp : CP_GridOp<"ring_attention_backward",
@@ -365,6 +372,14 @@ def CP_RingAttentionBackwardOp : CP_GridOp<"ring_attention_backward",
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let builders = [
+    // As cp.ring_attention's: the ring the pass creates.
+    OpBuilder<(ins "::mlir::TypeRange":$resultTypes,
+      "::mlir::Value":$grad_output, "::mlir::Value":$query,
+      "::mlir::Value":$key, "::mlir::Value":$value, "::mlir::Value":$output,
+      "::mlir::Value":$lse, "::mlir::Value":$mask,
+      "const RingConfig &":$config)>
+  ];
 }
 
 //===----------------------------------------------------------------------===//
