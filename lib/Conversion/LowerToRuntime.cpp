@@ -140,6 +140,43 @@ LogicalResult checkBackwardTypes(BwdOp op, Type et, bool f32Grads) {
 // cp.block_attention(_backward), cp.merge_partial
 //===----------------------------------------------------------------------===//
 
+/// The buffer arguments of an attention call, in the runtime's order: the
+/// inputs (q, k, v; the backward's dout, q, k, v, out, lse), then `extra`
+/// (mask, segment ids), then the results' buffers, which `buffers` receives
+/// (the forward's lse passed absent when the op has none, else flagged).
+template <typename Op, typename Adaptor>
+SmallVector<Value> attentionArgs(Op op, Adaptor a, RuntimeCallBuilder &c,
+                                 ArrayRef<Value> extra, int32_t &flags,
+                                 SmallVectorImpl<Value> &buffers) {
+  constexpr bool kBackward = std::is_same_v<Op, SDPABackwardOp> ||
+                             std::is_same_v<Op, RingAttentionBackwardOp>;
+  SmallVector<Value> args;
+  if constexpr (kBackward) {
+    for (Value in : {a.getGradOutput(), a.getQuery(), a.getKey(), a.getValue(),
+                     a.getOutput(), a.getLse()})
+      args.push_back(c.input(in));
+    args.append(extra.begin(), extra.end());
+    for (Value g : op.getResults()) {
+      buffers.push_back(c.alloc(rtt(g)));
+      args.push_back(c.unranked(buffers.back()));
+    }
+  } else {
+    for (Value in : {a.getQuery(), a.getKey(), a.getValue()})
+      args.push_back(c.input(in));
+    args.append(extra.begin(), extra.end());
+    buffers.push_back(c.alloc(rtt(op.getOutput())));
+    args.push_back(c.unranked(buffers.back()));
+    if (op.getLse()) {
+      flags |= kHasLse;
+      buffers.push_back(c.alloc(rtt(op.getLse())));
+      args.push_back(c.unranked(buffers.back()));
+    } else {
+      args.push_back(c.absent(c.b.getF32Type()));
+    }
+  }
+  return args;
+}
+
 /// cp.sdpa -> cprt_c_sdpa_fwd_<T>; cp.sdpa_backward -> cprt_c_sdpa_bwd_<T>.
 template <typename Op>
 struct SDPAPattern : RuntimePattern<Op> {
@@ -164,27 +201,8 @@ struct SDPAPattern : RuntimePattern<Op> {
       mask = c.input(c.additiveMask(a.getMask(), seqDimSize(a.getQuery()),
                                     seqDimSize(a.getKey())));
     }
-    SmallVector<Value> args, buffers;
-    if constexpr (kBackward) {
-      for (Value g : op.getResults())
-        buffers.push_back(c.alloc(rtt(g)));
-      args = {c.input(a.getGradOutput()), c.input(a.getQuery()),
-              c.input(a.getKey()),        c.input(a.getValue()),
-              c.input(a.getOutput()),     c.input(a.getLse()),
-              mask,                       c.unranked(buffers[0]),
-              c.unranked(buffers[1]),     c.unranked(buffers[2])};
-    } else {
-      buffers.push_back(c.alloc(rtt(op.getOutput())));
-      if (op.getLse()) {
-        flags |= kHasLse;
-        buffers.push_back(c.alloc(rtt(op.getLse())));
-      }
-      args = {c.input(a.getQuery()), c.input(a.getKey()),
-              c.input(a.getValue()), mask,
-              c.unranked(buffers[0]),
-              op.getLse() ? c.unranked(buffers[1])
-                          : c.absent(c.b.getF32Type())};
-    }
+    SmallVector<Value> buffers;
+    SmallVector<Value> args = attentionArgs(op, a, c, {mask}, flags, buffers);
     if (failed(c.checkAttentionFlags(flags)))
       return failure();
     args.append({c.f64(scaleOf(op.getScale())), c.i32(flags)});
@@ -233,27 +251,9 @@ struct RingPattern : RuntimePattern<Op> {
       flags |= kHasSegments;
       seg = c.input(c.castInts(a.getSegmentIds(), c.b.getI32Type()));
     }
-    SmallVector<Value> args, buffers;
-    if constexpr (kBackward) {
-      for (Value g : op.getResults())
-        buffers.push_back(c.alloc(rtt(g)));
-      args = {c.input(a.getGradOutput()), c.input(a.getQuery()),
-              c.input(a.getKey()),        c.input(a.getValue()),
-              c.input(a.getOutput()),     c.input(a.getLse()),
-              mask,                       seg,
-              c.unranked(buffers[0]),     c.unranked(buffers[1]),
-              c.unranked(buffers[2])};
-    } else {
-      buffers.push_back(c.alloc(rtt(op.getOutput())));
-      if (op.getLse()) {
-        flags |= kHasLse;
-        buffers.push_back(c.alloc(rtt(op.getLse())));
-      }
-      args = {c.input(a.getQuery()), c.input(a.getKey()),
-              c.input(a.getValue()), mask, seg, c.unranked(buffers[0]),
-              op.getLse() ? c.unranked(buffers[1])
-                          : c.absent(c.b.getF32Type())};
-    }
+    SmallVector<Value> buffers;
+    SmallVector<Value> args =
+        attentionArgs(op, a, c, {mask, seg}, flags, buffers);
     if (failed(c.checkAttentionFlags(flags)))
       return failure();
     args.append({c.f64(scaleOf(op.getScale())), c.i32(flags),
@@ -303,26 +303,8 @@ struct HybridPattern : RuntimePattern<Op> {
     if (ShapedType::isDynamic(world) || world % u != 0)
       return op.emitOpError("needs a static grid that ulysses_size divides");
     int32_t flags = op.getIsCausal() ? kCausal : 0;
-    SmallVector<Value> args, buffers;
-    if constexpr (kBackward) {
-      for (Value g : op.getResults())
-        buffers.push_back(c.alloc(rtt(g)));
-      args = {c.input(a.getGradOutput()), c.input(a.getQuery()),
-              c.input(a.getKey()),        c.input(a.getValue()),
-              c.input(a.getOutput()),     c.input(a.getLse()),
-              c.unranked(buffers[0]),     c.unranked(buffers[1]),
-              c.unranked(buffers[2])};
-    } else {
-      buffers.push_back(c.alloc(rtt(op.getOutput())));
-      if (op.getLse()) {
-        flags |= kHasLse;
-        buffers.push_back(c.alloc(rtt(op.getLse())));
-      }
-      args = {c.input(a.getQuery()), c.input(a.getKey()),
-              c.input(a.getValue()), c.unranked(buffers[0]),
-              op.getLse() ? c.unranked(buffers[1])
-                          : c.absent(c.b.getF32Type())};
-    }
+    SmallVector<Value> buffers;
+    SmallVector<Value> args = attentionArgs(op, a, c, {}, flags, buffers);
     if (failed(c.checkAttentionFlags(flags)))
       return failure();
     args.append({c.f64(scaleOf(op.getScale())), c.i32(flags),
