@@ -14,10 +14,16 @@ def CPLowerToRuntime : Pass<"cp-lower-to-runtime", "ModuleOp"> {
     (`runtime/include/cprt/cprt_compiler.h`) on contiguous buffers obtained
     with `bufferization.to_buffer`, writing into freshly allocated buffers
     that re-enter tensor land through `bufferization.to_tensor restrict`.
-    `cp.global_position` becomes arithmetic; `cp.flex_attention` and
-    `cp.sdpa` without a runtime path are decomposed. Communicator, rank and
-    backend are the calling thread's runtime context: nothing about them is
-    baked into the IR.
+    One conversion pattern per op family (`lib/Conversion/LowerToRuntime.cpp`)
+    over the table of runtime entries (`RuntimeCalls.cpp`, checked against
+    the C prototypes at compile time); cp ops nested in scf regions are
+    lowered too. `cp.global_position` becomes a lookup in a constant table of
+    the balancer's layout; `cp.flex_attention`, which has no runtime entry,
+    is decomposed into linalg with its modifiers inlined
+    (`DecomposeFlex.cpp`). An op that cannot be lowered is reported at the
+    op, every one in a single run. Communicator, rank and backend are the
+    calling thread's runtime context: nothing about them is baked into the
+    IR.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect",
                            "::mlir::bufferization::BufferizationDialect",
