@@ -22,6 +22,12 @@ void registerCPModels(DialectRegistry &registry);
 LogicalResult relateGeneralReshape(Operation *op, Value a, Value b, Value v,
                                    int64_t d, SeqRelateContext &ctx);
 
+/// Relates a concatenation along `axis` of `inputs` into `result`: the
+/// sequence (dim `d`) must not be the concatenated dim; then every input and
+/// the result carry it in `d`.
+LogicalResult relateConcat(Operation *op, int64_t axis, ValueRange inputs,
+                           Value result, int64_t d, SeqRelateContext &ctx);
+
 } // namespace mlir::cp::detail
 
 #endif // CP_LIB_INTERFACES_MODELS_H

@@ -175,13 +175,8 @@ struct ConcatSeqSharding
   LogicalResult relateSeqDim(Operation *op, Value, int64_t d,
                              SeqRelateContext &ctx) const {
     auto concat = cast<tensor::ConcatOp>(op);
-    if ((int64_t)concat.getDim() == d)
-      return op->emitOpError("concatenates along the sequence dim; cannot "
-                             "shard it");
-    for (Value x : concat.getInputs())
-      if (failed(ctx.add(x, d, op)))
-        return failure();
-    return ctx.add(concat.getResult(), d, op);
+    return mlir::cp::detail::relateConcat(
+        op, concat.getDim(), concat.getInputs(), concat.getResult(), d, ctx);
   }
 };
 
@@ -235,4 +230,17 @@ void mlir::cp::detail::registerTensorModels(DialectRegistry &registry) {
     tensor::EmptyOp::attachInterface<EmptySeqSharding>(*ctx);
     tensor::CastOp::attachInterface<CastSeqSharding>(*ctx);
   });
+}
+
+LogicalResult mlir::cp::detail::relateConcat(Operation *op, int64_t axis,
+                                             ValueRange inputs, Value result,
+                                             int64_t d,
+                                             SeqRelateContext &ctx) {
+  if (axis == d)
+    return op->emitOpError("concatenates along the sequence dim; cannot "
+                           "shard it");
+  for (Value x : inputs)
+    if (failed(ctx.add(x, d, op)))
+      return failure();
+  return ctx.add(result, d, op);
 }

@@ -201,13 +201,8 @@ struct ConcatSeqSharding
   LogicalResult relateSeqDim(Operation *op, Value, int64_t d,
                              SeqRelateContext &ctx) const {
     auto concat = cast<tosa::ConcatOp>(op);
-    if (concat.getAxis() == d)
-      return op->emitOpError("concatenates along the sequence dim; cannot "
-                             "shard it");
-    for (Value x : concat.getInput1())
-      if (failed(ctx.add(x, d, op)))
-        return failure();
-    return ctx.add(concat.getOutput(), d, op);
+    return mlir::cp::detail::relateConcat(
+        op, concat.getAxis(), concat.getInput1(), concat.getOutput(), d, ctx);
   }
 };
 
