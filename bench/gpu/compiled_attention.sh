@@ -11,7 +11,10 @@
 #   fix_bf16_*   torch-mlir's sdpa_causal_bf16 fixture (B=1, H=4, S=64, D=16)
 #   fix_f16_*    torch-mlir's sdpa_plain_f16 fixture
 #   big_<c>_<S>_* a cp.sdpa of B=1, H=16, D=128, bf16, causal (c) or full (f),
-#                S = 16384 / 32768 (cp-opt input written here)
+#                S = 16384 / 32768 (cp-opt input written here); the
+#                context-parallel forms per strategy of BIG_STRATEGIES:
+#                ring (_rN), allgather (_agN), ulysses (_uN, if the GPU
+#                lowering provides it)
 # `run` writes random inputs and float64 references with PyTorch (chunked over
 # query rows on the GPU), builds one launcher per module (runtime + glue, CMake
 # only), runs each with --iters and prints a table: error vs float64, mean time
@@ -24,6 +27,7 @@ dir=$(realpath -m "${2:?output directory}")
 fix=$root/test/Fixtures/Inputs
 BIG_S="${BIG_S:-16384 32768}"
 BIG_RANKS="${BIG_RANKS:-4 8}"
+BIG_STRATEGIES="${BIG_STRATEGIES:-ring}"
 pipe="rotate=ring load-balance=head_tail expand=false"
 
 big_module() { # kind S -> stdout
@@ -41,11 +45,11 @@ if [ "$mode" = compile ]; then
   cprun=${CP_RUN:-$root/build/bin/cp-run}
   mkdir -p "$dir"
   emit() { # name file entry [ranks [pad]]
-    local name=$1 file=$2 entry=$3 n=${4:-} pad=${5:-}
+    local name=$1 file=$2 entry=$3 n=${4:-} pad=${5:-} p=${6:-$pipe}
     mkdir -p "$dir/$name"
     local args=(--backend cuda --gpu-lowering "chip=sm_90"
                 --emit-object "$dir/$name/$entry.o" --emit-header "$dir/$name/$entry.h")
-    [ -n "$n" ] && args+=(--ranks "$n" --pipeline "$pipe$pad")
+    [ -n "$n" ] && args+=(--ranks "$n" --pipeline "$p$pad")
     "$cprun" "$file" --entry "$entry" "${args[@]}"
     echo "$name $entry ${n:-1}" >> "$dir/modules.txt"
   }
@@ -60,7 +64,18 @@ if [ "$mode" = compile ]; then
     for c in c f; do
       big_module $c "$S" > "$dir/big_${c}_$S.mlir"
       emit "big_${c}_${S}_single" "$dir/big_${c}_$S.mlir" attn
-      for n in $BIG_RANKS; do emit "big_${c}_${S}_r$n" "$dir/big_${c}_$S.mlir" attn "$n"; done
+      for n in $BIG_RANKS; do
+        for st in $BIG_STRATEGIES; do
+          case $st in
+            ring) emit "big_${c}_${S}_r$n" "$dir/big_${c}_$S.mlir" attn "$n" ;;
+            allgather) emit "big_${c}_${S}_ag$n" "$dir/big_${c}_$S.mlir" attn "$n" "" \
+                         "rotate=allgather load-balance=head_tail expand=false" ;;
+            ulysses) emit "big_${c}_${S}_u$n" "$dir/big_${c}_$S.mlir" attn "$n" "" \
+                       "strategy=ulysses load-balance=head_tail expand=false" ;;
+            *) echo "unknown strategy $st (ring, allgather, ulysses)" >&2; exit 2 ;;
+          esac
+        done
+      done
     done
   done
   cp "$root/bench/gpu/compiled_attention_ref.py" "$dir/"
