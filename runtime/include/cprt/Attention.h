@@ -174,6 +174,12 @@ public:
   virtual void *allocate(size_t bytes);
   virtual void deallocate(void *ptr);
   virtual void copy(void *dst, const void *src, size_t bytes);
+  /// `rows` copies of `width` bytes: row i from src + i*spitch to
+  /// dst + i*dpitch (cudaMemcpy2D's contract; pitches >= width).
+  virtual void copy2D(void *dst, size_t dpitch, const void *src,
+                      size_t spitch, size_t width, size_t rows);
+  /// Sets `bytes` bytes at dst to zero.
+  virtual void zero(void *dst, size_t bytes);
   virtual void fillF32(float *dst, float value, size_t n);
   /// dst[i] += src[i]
   virtual void addF32(float *dst, const float *src, size_t n);

@@ -22,10 +22,11 @@
 // heads read); the backward sums the replicas' gradients. Anything else is
 // an error naming both counts.
 //
-// Buffers are host memory and the grid's communicators host transports
-// (threads, MPI): the all-to-all staging uses host vectors. The GPU
-// transports split natively (NCCL, virtual ranks) but a device path of the
-// hybrid attention does not exist yet.
+// Buffers live in the kernel backend's memory space: host for the CPU
+// backend with thread or MPI communicators, device memory for the CUDA
+// backend with virtual-rank or NCCL communicators (every staging buffer,
+// replication and replica sum goes through the backend's memory ops, on its
+// stream). Ulysses alone is the case R = 1 (U = N).
 //
 //===----------------------------------------------------------------------===//
 #ifndef CPRT_HYBRID_H

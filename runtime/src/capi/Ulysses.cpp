@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cprt/Ulysses.h"
+#include "cprt/Attention.h"
 #include "cprt/Error.h"
 
 #include <algorithm>
@@ -68,72 +69,156 @@ int64_t headsPerRank(const int64_t *shape, int headDim, int seqDim,
 
 } // namespace
 
-void seqToHeads(const void *local, void *out, const int64_t *shape, int ndim,
-                int headDim, int seqDim, size_t eb, const ShardLayout &layout,
-                Communicator &comm) {
+namespace {
+
+/// Host memory for callers without a backend: the KernelBackend memory
+/// defaults (malloc, memcpy), no kernels.
+class HostMemory final : public KernelBackend {
+public:
+  const char *name() const override { return "host-memory"; }
+  void forward(const AttentionParams &, const ForwardArgs &) override {
+    fail(ErrorCode::Internal, "host-memory has no kernels");
+  }
+  void backward(const AttentionParams &, const BackwardArgs &) override {
+    fail(ErrorCode::Internal, "host-memory has no kernels");
+  }
+  void mergePartial(float *, float *, const float *, const float *, int64_t,
+                    int64_t) override {
+    fail(ErrorCode::Internal, "host-memory has no kernels");
+  }
+};
+
+KernelBackend &memoryOf(KernelBackend *mem) {
+  static HostMemory host;
+  return mem ? *mem : host;
+}
+
+/// Maximal runs of consecutive original positions among a rank's slots:
+/// slots [slot, slot+len) hold positions [pos, pos+len); padding is left out.
+struct Run {
+  int64_t slot, pos, len;
+};
+std::vector<Run> runsOf(const int64_t *pos, int64_t L) {
+  std::vector<Run> runs;
+  for (int64_t l = 0; l < L; ++l) {
+    if (pos[l] < 0) continue;
+    if (!runs.empty() && runs.back().slot + runs.back().len == l &&
+        runs.back().pos + runs.back().len == pos[l])
+      ++runs.back().len;
+    else
+      runs.push_back({l, pos[l], 1});
+  }
+  return runs;
+}
+
+/// The copies of one all-to-all, as 2-D copies of `eb`-byte elements
+/// between a sequence shard (all H heads, L slots), the exchange blocks
+/// ([.., Hl, .., L, ..] per rank) and a head shard (Hl heads, S positions).
+struct Exchange {
+  Factors f;
+  int64_t H, Hl, L, S;
+  size_t eb;
+  KernelBackend &mem;
+
+  size_t block() const { return size_t(f.A * Hl * f.M * L * f.I) * eb; }
+  /// Heads [j*Hl, (j+1)*Hl) of the shard <-> block j (toBlock: shard to
+  /// block). Head-first: one row of Hl*M*L*I per leading index; else one
+  /// row of Hl*I per (leading, slot, middle) index.
+  void heads(char *block, char *shard, int j, bool toBlock) const {
+    const size_t I = size_t(f.I) * eb;
+    size_t rows, width, sp, bp, off;
+    if (f.headFirst) {
+      rows = size_t(f.A);
+      width = size_t(Hl * f.M * L) * I;
+      sp = size_t(H * f.M * L) * I;
+      bp = width;
+      off = size_t(j * Hl * f.M * L) * I;
+    } else {
+      rows = size_t(f.A * L * f.M);
+      width = size_t(Hl) * I;
+      sp = size_t(H) * I;
+      bp = width;
+      off = size_t(j * Hl) * I;
+    }
+    if (toBlock)
+      mem.copy2D(block, bp, shard + off, sp, width, rows);
+    else
+      mem.copy2D(shard + off, sp, block, bp, width, rows);
+  }
+  /// Slots of block i <-> positions of the head shard, one 2-D copy per
+  /// run of rank i's slots (toBlock: head shard to block).
+  void positions(char *block, char *full, const std::vector<Run> &runs,
+                 bool toBlock) const {
+    const size_t I = size_t(f.I) * eb;
+    for (const Run &r : runs) {
+      size_t rows, width, bp, fp, bOff, fOff;
+      if (f.headFirst) { // rows (a, h, m): slots contiguous inside
+        rows = size_t(f.A * Hl * f.M);
+        width = size_t(r.len) * I;
+        bp = size_t(L) * I;
+        fp = size_t(S) * I;
+        bOff = size_t(r.slot) * I;
+        fOff = size_t(r.pos) * I;
+      } else { // rows a: [slot, M, Hl, I] contiguous
+        const size_t inner = size_t(f.M * Hl) * I;
+        rows = size_t(f.A);
+        width = size_t(r.len) * inner;
+        bp = size_t(L) * inner;
+        fp = size_t(S) * inner;
+        bOff = size_t(r.slot) * inner;
+        fOff = size_t(r.pos) * inner;
+      }
+      if (toBlock)
+        mem.copy2D(block + bOff, bp, full + fOff, fp, width, rows);
+      else
+        mem.copy2D(full + fOff, fp, block + bOff, bp, width, rows);
+    }
+  }
+};
+
+Exchange exchangeFor(const int64_t *shape, int ndim, int headDim, int seqDim,
+                     size_t eb, const ShardLayout &layout,
+                     const Communicator &comm, KernelBackend *mem) {
   Factors f = factorsOf(shape, ndim, headDim, seqDim);
   int64_t Hl = headsPerRank(shape, headDim, seqDim, layout, comm);
-  int W = comm.size();
-  int64_t H = shape[headDim], L = layout.localLen, S = layout.seqLen;
-  size_t row = size_t(f.I) * eb;
-  size_t block = size_t(f.A * Hl * f.M * L) * row;
-  std::vector<char> send(block * W), recv(block * W);
-  const char *src = static_cast<const char *>(local);
+  return Exchange{f,  shape[headDim], Hl, layout.localLen, layout.seqLen,
+                  eb, memoryOf(mem)};
+}
+
+} // namespace
+
+void seqToHeads(const void *local, void *out, const int64_t *shape, int ndim,
+                int headDim, int seqDim, size_t eb, const ShardLayout &layout,
+                Communicator &comm, KernelBackend *mem) {
+  Exchange x = exchangeFor(shape, ndim, headDim, seqDim, eb, layout, comm, mem);
+  const int W = comm.size();
+  const size_t block = x.block();
+  BackendBuffer send(x.mem, block * W), recv(x.mem, block * W);
+  char *src = const_cast<char *>(static_cast<const char *>(local));
   for (int j = 0; j < W; ++j)
-    for (int64_t a = 0; a < f.A; ++a)
-      for (int64_t h = 0; h < Hl; ++h)
-        for (int64_t m = 0; m < f.M; ++m)
-          for (int64_t l = 0; l < L; ++l)
-            std::memcpy(send.data() + block * j + f.at(a, h, m, l, Hl, L) * eb,
-                        src + f.at(a, j * Hl + h, m, l, H, L) * eb, row);
+    x.heads(send.bytes() + block * j, src, j, /*toBlock=*/true);
   comm.allToAll(send.data(), recv.data(), block);
-  char *dst = static_cast<char *>(out);
-  for (int i = 0; i < W; ++i) {
-    const int64_t *pos = layout.localPositions(i);
-    for (int64_t a = 0; a < f.A; ++a)
-      for (int64_t h = 0; h < Hl; ++h)
-        for (int64_t m = 0; m < f.M; ++m)
-          for (int64_t l = 0; l < L; ++l) {
-            if (pos[l] < 0) continue; // padding
-            std::memcpy(dst + f.at(a, h, m, pos[l], Hl, S) * eb,
-                        recv.data() + block * i + f.at(a, h, m, l, Hl, L) * eb,
-                        row);
-          }
-  }
+  for (int i = 0; i < W; ++i)
+    x.positions(recv.bytes() + block * i, static_cast<char *>(out),
+                runsOf(layout.localPositions(i), x.L), /*toBlock=*/false);
 }
 
 void headsToSeq(const void *in, void *local, const int64_t *shape, int ndim,
                 int headDim, int seqDim, size_t eb, const ShardLayout &layout,
-                Communicator &comm) {
-  Factors f = factorsOf(shape, ndim, headDim, seqDim);
-  int64_t Hl = headsPerRank(shape, headDim, seqDim, layout, comm);
-  int W = comm.size();
-  int64_t H = shape[headDim], L = layout.localLen, S = layout.seqLen;
-  size_t row = size_t(f.I) * eb;
-  size_t block = size_t(f.A * Hl * f.M * L) * row;
-  std::vector<char> send(block * W, 0), recv(block * W);
-  const char *src = static_cast<const char *>(in);
-  for (int j = 0; j < W; ++j) {
-    const int64_t *pos = layout.localPositions(j);
-    for (int64_t a = 0; a < f.A; ++a)
-      for (int64_t h = 0; h < Hl; ++h)
-        for (int64_t m = 0; m < f.M; ++m)
-          for (int64_t l = 0; l < L; ++l) {
-            if (pos[l] < 0) continue; // padding stays zero
-            std::memcpy(send.data() + block * j + f.at(a, h, m, l, Hl, L) * eb,
-                        src + f.at(a, h, m, pos[l], Hl, S) * eb, row);
-          }
-  }
+                Communicator &comm, KernelBackend *mem) {
+  Exchange x = exchangeFor(shape, ndim, headDim, seqDim, eb, layout, comm, mem);
+  const int W = comm.size();
+  const size_t block = x.block();
+  BackendBuffer send(x.mem, block * W), recv(x.mem, block * W);
+  if (layout.hasPadding()) x.mem.zero(send.data(), block * W); // padding stays zero
+  char *src = const_cast<char *>(static_cast<const char *>(in));
+  for (int j = 0; j < W; ++j)
+    x.positions(send.bytes() + block * j, src,
+                runsOf(layout.localPositions(j), x.L), /*toBlock=*/true);
   comm.allToAll(send.data(), recv.data(), block);
-  char *dst = static_cast<char *>(local);
   for (int i = 0; i < W; ++i)
-    for (int64_t a = 0; a < f.A; ++a)
-      for (int64_t h = 0; h < Hl; ++h)
-        for (int64_t m = 0; m < f.M; ++m)
-          for (int64_t l = 0; l < L; ++l)
-            std::memcpy(dst + f.at(a, i * Hl + h, m, l, H, L) * eb,
-                        recv.data() + block * i + f.at(a, h, m, l, Hl, L) * eb,
-                        row);
+    x.heads(recv.bytes() + block * i, static_cast<char *>(local), i,
+            /*toBlock=*/false);
 }
 
 } // namespace cprt

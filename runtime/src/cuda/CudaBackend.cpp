@@ -127,6 +127,17 @@ void CudaBackend::copy(void *dst, const void *src, size_t bytes) {
     CPRT_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault, stream_));
 }
 
+void CudaBackend::copy2D(void *dst, size_t dpitch, const void *src, size_t spitch,
+                         size_t width, size_t rows) {
+  if (width && rows)
+    CPRT_CUDA_CHECK(cudaMemcpy2DAsync(dst, dpitch, src, spitch, width, rows, cudaMemcpyDefault,
+                                      stream_));
+}
+
+void CudaBackend::zero(void *dst, size_t bytes) {
+  if (bytes) CPRT_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream_));
+}
+
 void CudaBackend::fillF32(float *dst, float value, size_t n) {
   if (value == 0.f)
     CPRT_CUDA_CHECK(cudaMemsetAsync(dst, 0, n * 4, stream_));
@@ -136,7 +147,10 @@ void CudaBackend::fillF32(float *dst, float value, size_t n) {
 
 void CudaBackend::convert(const void *src, DType srcType, void *dst, DType dstType, size_t n) {
   if (srcType == dstType) return copy(dst, src, n * dtypeSize(srcType));
-  check(srcType == DType::F32, "cuda backend: convert supports fp32 sources only");
+  if (dstType == DType::F32) // bf16 / fp16 -> fp32
+    return launchToF32(src, int(srcType), static_cast<float *>(dst), int64_t(n), 0, stream_);
+  check(srcType == DType::F32,
+        "cuda backend: convert between two 16-bit types goes through fp32");
   launchConvertF32(static_cast<const float *>(src), dst, int(dstType), int64_t(n), stream_);
 }
 

@@ -11,6 +11,7 @@
 #include "cprt/cuda/AutoBackend.h"
 #endif
 #include "cprt/cuda/GpuCommunicator.h"
+#include "cprt/Hybrid.h"
 #include "cprt/RingAttention.h"
 
 #include <chrono>
@@ -300,6 +301,13 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
   return guarded([&] {
     const int W = rr->world;
     check(W > 0, "ring: world must be > 0");
+    const int U = rr->ulysses_size > 1 ? rr->ulysses_size : 1;
+    check(W % U == 0, "ring: ulysses_size " + std::to_string(U) +
+                          " does not divide the world of " + std::to_string(W));
+    check(U == 1 || (!rr->bool_mask && !rr->add_mask && !rr->doc_ids_host),
+          "ring: the hybrid (ulysses_size > 1) takes no explicit mask or document ids");
+    check(U == 1 || rr->transport != 2,
+          "ring: the CPU oracle (transport 2) runs the ring only, not the hybrid");
     BalancerOptions bo;
     bo.docIds = rr->doc_ids_host;
     ShardLayout layout = makeLayout(Balancer(rr->balancer), rr->seq, W, bo);
@@ -357,9 +365,24 @@ int cprt_cuda_ring_run(cprt_cuda_ring *rr) {
         be.gatherRows(rr->dout, dout, myIdx, B * Hq, S, L, D * es);
       }
       RingStats st;
+      // The hybrid (ulysses_size > 1): the grid's axis communicators, split
+      // once from this rank's (collective), outside the timed loop.
+      GridComms grid;
+      HybridLayout hybrid;
+      if (U > 1) {
+        grid = makeGridComms(comm, U);
+        hybrid = makeHybridLayout(Balancer(rr->balancer), S, U, W / U, bo);
+      }
       auto once = [&] {
-        // The ring schedule of RingAttention.cpp, unchanged: device memory
-        // through the backend, transfers through the GPU communicator.
+        // The schedules of RingAttention.cpp / Hybrid.cpp, unchanged: device
+        // memory through the backend, transfers through the GPU communicator.
+        if (U > 1) {
+          st = hybridAttentionForward(grid, be, hybrid, opts, local, dt, q, k, v, out, lse);
+          if (rr->backward)
+            hybridAttentionBackward(grid, be, hybrid, opts, local, dt, dout, q, k, v, out, lse,
+                                    dq, dk, dv);
+          return;
+        }
         st = ringAttentionForward(comm, be, layout, opts, local, dt, q, k, v, out, lse);
         if (rr->backward)
           ringAttentionBackward(comm, be, layout, opts, local, dt, dout, q, k, v, out, lse, dq,

@@ -127,51 +127,41 @@ struct HybridSetup {
   size_t kvHeads() const { return size_t(B * Hkvl * Lr * D) * es; }
 
   /// [B, H, L, D] sequence shard -> [B, H/U, Lr, D] (H = Hq) or the KV
-  /// heads of this rank (replicated first when rep > 1).
-  std::vector<char> toHeads(const void *x, int64_t H, bool kv,
-                            const HybridLayout &hl, Communicator &c) const {
-    std::vector<char> expanded;
+  /// heads of this rank (replicated first when rep > 1), in `mem`.
+  BackendBuffer toHeads(const void *x, int64_t H, bool kv,
+                        const HybridLayout &hl, Communicator &c,
+                        KernelBackend &mem) const {
+    BackendBuffer expanded;
     if (kv && rep > 1) { // head h*rep + j = replica j of head h
       const size_t plane = size_t(L * D) * es;
-      expanded.resize(size_t(B * H * rep) * plane);
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < H; ++h)
-          for (int64_t j = 0; j < rep; ++j)
-            std::memcpy(expanded.data() + ((b * H + h) * rep + j) * plane,
-                        static_cast<const char *>(x) + (b * H + h) * plane,
-                        plane);
+      expanded = BackendBuffer(mem, size_t(B * H * rep) * plane);
+      for (int64_t j = 0; j < rep; ++j) // rows (b, h), one plane each
+        mem.copy2D(expanded.bytes() + j * plane, rep * plane, x, plane, plane,
+                   size_t(B * H));
       x = expanded.data();
       H *= rep;
     }
     const int64_t shape[4] = {B, H, L, D};
-    std::vector<char> out(size_t(B * (H / U) * Lr * D) * es);
-    seqToHeads(x, out.data(), shape, 4, 1, 2, es, hl.ulysses, c);
+    BackendBuffer out(mem, size_t(B * (H / U) * Lr * D) * es);
+    seqToHeads(x, out.data(), shape, 4, 1, 2, es, hl.ulysses, c, &mem);
     return out;
   }
 };
 
-/// Sums the `rep` replica gradients (heads h*rep+j) into [B, Hkv, L, D].
+/// Sums the `rep` replica gradients (heads h*rep+j of `in`, planes of `n`
+/// elements) into [B, Hkv, n] `out`, in fp32, with `mem`'s operations.
 void sumReplicas(const char *in, void *out, int64_t B, int64_t Hkv,
-                 int64_t rep, int64_t n, DType dt) {
-  auto get = [&](const char *p, size_t i) -> float {
-    switch (dt) {
-    case DType::F32: return reinterpret_cast<const float *>(p)[i];
-    case DType::BF16: return bf16ToFloat(reinterpret_cast<const uint16_t *>(p)[i]);
-    case DType::F16: return f16ToFloat(reinterpret_cast<const uint16_t *>(p)[i]);
-    }
-    return 0.f;
-  };
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t h = 0; h < Hkv; ++h)
-      for (int64_t i = 0; i < n; ++i) {
-        float acc = 0.f;
-        for (int64_t j = 0; j < rep; ++j)
-          acc += get(in, size_t(((b * Hkv + h) * rep + j) * n + i));
-        const size_t o = size_t((b * Hkv + h) * n + i);
-        if (dt == DType::F32) reinterpret_cast<float *>(out)[o] = acc;
-        else if (dt == DType::BF16) reinterpret_cast<uint16_t *>(out)[o] = floatToBf16(acc);
-        else reinterpret_cast<uint16_t *>(out)[o] = floatToF16(acc);
-      }
+                 int64_t rep, int64_t n, DType dt, KernelBackend &mem) {
+  const size_t es = dtypeSize(dt), plane = size_t(n) * es;
+  const size_t groups = size_t(B * Hkv), total = groups * size_t(n);
+  BackendBuffer acc(mem, total * 4), part(mem, total * 4), one(mem, total * es);
+  mem.fillF32(acc.f32(), 0.f, total);
+  for (int64_t j = 0; j < rep; ++j) {
+    mem.copy2D(one.data(), plane, in + j * plane, rep * plane, plane, groups);
+    mem.convert(one.data(), dt, part.data(), DType::F32, total);
+    mem.addF32(acc.f32(), part.f32(), total);
+  }
+  mem.convert(acc.data(), DType::F32, out, dt, total);
 }
 
 } // namespace
@@ -184,17 +174,18 @@ RingStats hybridAttentionForward(GridComms &g, KernelBackend &kernel,
                                  void *out, float *lse) {
   HybridSetup st(g, hl, opts, local, dt);
   Communicator &uc = *g.ulysses;
-  std::vector<char> qh = st.toHeads(q, st.Hq, false, hl, uc);
-  std::vector<char> kh = st.toHeads(k, st.Hkv, true, hl, uc);
-  std::vector<char> vh = st.toHeads(v, st.Hkv, true, hl, uc);
-  std::vector<char> oh(st.qHeads());
-  std::vector<float> lh(size_t(st.B * st.Hl * st.Lr));
+  KernelBackend &mem = kernel;
+  BackendBuffer qh = st.toHeads(q, st.Hq, false, hl, uc, mem);
+  BackendBuffer kh = st.toHeads(k, st.Hkv, true, hl, uc, mem);
+  BackendBuffer vh = st.toHeads(v, st.Hkv, true, hl, uc, mem);
+  BackendBuffer oh(mem, st.qHeads());
+  BackendBuffer lh(mem, size_t(st.B * st.Hl * st.Lr) * 4);
   RingStats stats =
       ringAttentionForward(*g.ring, kernel, hl.ring, st.opts, st.ringShape, dt,
-                           qh.data(), kh.data(), vh.data(), oh.data(), lh.data());
+                           qh.data(), kh.data(), vh.data(), oh.data(), lh.f32());
   const int64_t shO[4] = {st.B, st.Hq, st.L, st.D}, shL[3] = {st.B, st.Hq, st.L};
-  headsToSeq(oh.data(), out, shO, 4, 1, 2, st.es, hl.ulysses, uc);
-  headsToSeq(lh.data(), lse, shL, 3, 1, 2, sizeof(float), hl.ulysses, uc);
+  headsToSeq(oh.data(), out, shO, 4, 1, 2, st.es, hl.ulysses, uc, &mem);
+  headsToSeq(lh.data(), lse, shL, 3, 1, 2, sizeof(float), hl.ulysses, uc, &mem);
   stats.commOps += 5;
   return stats;
 }
@@ -209,35 +200,37 @@ RingStats hybridAttentionBackward(GridComms &g, KernelBackend &kernel,
                                   void *dk, void *dv) {
   HybridSetup st(g, hl, opts, local, dt);
   Communicator &uc = *g.ulysses;
-  std::vector<char> qh = st.toHeads(q, st.Hq, false, hl, uc);
-  std::vector<char> kh = st.toHeads(k, st.Hkv, true, hl, uc);
-  std::vector<char> vh = st.toHeads(v, st.Hkv, true, hl, uc);
-  std::vector<char> gh = st.toHeads(dout, st.Hq, false, hl, uc);
-  std::vector<char> oh = st.toHeads(out, st.Hq, false, hl, uc);
-  std::vector<float> lh(size_t(st.B * st.Hl * st.Lr));
+  KernelBackend &mem = kernel;
+  BackendBuffer qh = st.toHeads(q, st.Hq, false, hl, uc, mem);
+  BackendBuffer kh = st.toHeads(k, st.Hkv, true, hl, uc, mem);
+  BackendBuffer vh = st.toHeads(v, st.Hkv, true, hl, uc, mem);
+  BackendBuffer gh = st.toHeads(dout, st.Hq, false, hl, uc, mem);
+  BackendBuffer oh = st.toHeads(out, st.Hq, false, hl, uc, mem);
+  BackendBuffer lh(mem, size_t(st.B * st.Hl * st.Lr) * 4);
   const int64_t shL[3] = {st.B, st.Hq, st.L};
-  seqToHeads(lse, lh.data(), shL, 3, 1, 2, sizeof(float), hl.ulysses, uc);
-  std::vector<char> dqh(st.qHeads()), dkh(st.kvHeads()), dvh(st.kvHeads());
+  seqToHeads(lse, lh.data(), shL, 3, 1, 2, sizeof(float), hl.ulysses, uc, &mem);
+  BackendBuffer dqh(mem, st.qHeads()), dkh(mem, st.kvHeads()),
+      dvh(mem, st.kvHeads());
   RingStats stats = ringAttentionBackward(
       *g.ring, kernel, hl.ring, st.opts, st.ringShape, dt, gh.data(),
-      qh.data(), kh.data(), vh.data(), oh.data(), lh.data(), dqh.data(),
+      qh.data(), kh.data(), vh.data(), oh.data(), lh.f32(), dqh.data(),
       dkh.data(), dvh.data());
   const int64_t shQ[4] = {st.B, st.Hq, st.L, st.D};
-  headsToSeq(dqh.data(), dq, shQ, 4, 1, 2, st.es, hl.ulysses, uc);
+  headsToSeq(dqh.data(), dq, shQ, 4, 1, 2, st.es, hl.ulysses, uc, &mem);
   const int64_t Hx = st.Hkv * st.rep; // KV heads as exchanged
   const int64_t shK[4] = {st.B, Hx, st.L, st.D};
-  std::vector<char> dkx, dvx;
+  BackendBuffer dkx, dvx;
   if (st.rep > 1) {
-    dkx.resize(size_t(st.B * Hx * st.L * st.D) * st.es);
-    dvx.resize(dkx.size());
+    dkx = BackendBuffer(mem, size_t(st.B * Hx * st.L * st.D) * st.es);
+    dvx = BackendBuffer(mem, dkx.size());
   }
   headsToSeq(dkh.data(), st.rep > 1 ? dkx.data() : dk, shK, 4, 1, 2, st.es,
-             hl.ulysses, uc);
+             hl.ulysses, uc, &mem);
   headsToSeq(dvh.data(), st.rep > 1 ? dvx.data() : dv, shK, 4, 1, 2, st.es,
-             hl.ulysses, uc);
+             hl.ulysses, uc, &mem);
   if (st.rep > 1) {
-    sumReplicas(dkx.data(), dk, st.B, st.Hkv, st.rep, st.L * st.D, dt);
-    sumReplicas(dvx.data(), dv, st.B, st.Hkv, st.rep, st.L * st.D, dt);
+    sumReplicas(dkx.bytes(), dk, st.B, st.Hkv, st.rep, st.L * st.D, dt, mem);
+    sumReplicas(dvx.bytes(), dv, st.B, st.Hkv, st.rep, st.L * st.D, dt, mem);
   }
   stats.commOps += 9;
   return stats;

@@ -25,6 +25,19 @@ void KernelBackend::copy(void *dst, const void *src, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);
 }
 
+void KernelBackend::copy2D(void *dst, size_t dpitch, const void *src,
+                           size_t spitch, size_t width, size_t rows) {
+  if (!width) return;
+  char *d = static_cast<char *>(dst);
+  const char *s = static_cast<const char *>(src);
+  for (size_t i = 0; i < rows; ++i)
+    std::memcpy(d + i * dpitch, s + i * spitch, width);
+}
+
+void KernelBackend::zero(void *dst, size_t bytes) {
+  if (bytes) std::memset(dst, 0, bytes);
+}
+
 void KernelBackend::fillF32(float *dst, float value, size_t n) {
   std::fill(dst, dst + n, value);
 }

@@ -41,6 +41,8 @@ class Ring(C.Structure):
         ("backend", I32),
         # NCCL, one rank per process (transport 1, world > 1)
         ("rank", I32), ("nccl_id_file", C.c_char_p), ("timeout_ms", I64),
+        # > 1: hybrid (Ulysses groups of this size x a ring); == world: Ulysses
+        ("ulysses_size", I32),
     ]
 
 

@@ -414,7 +414,8 @@ def merge_and_permute():
 
 def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
              dtype=torch.bfloat16, backward=True, window=0, docs=False, transport=0, iters=0,
-             tensors=None, check_ref=True, name=None, cpu_oracle=False, backend=0):
+             tensors=None, check_ref=True, name=None, cpu_oracle=False, backend=0,
+             ulysses=0):
     if tensors is None:
         q = torch.randn(B, Hq, S, D, device=dev).to(dtype)
         k = torch.randn(B, Hkv, S, D, device=dev).to(dtype)
@@ -430,6 +431,7 @@ def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
         cc.ROTATE[rotate]
     r.causal, r.backward, r.window_left = int(causal), int(backward), window
     r.backend = backend
+    r.ulysses_size = ulysses
     r.batch, r.heads_q, r.heads_kv, r.seq, r.head_dim, r.dtype = B, Hq, Hkv, S, D, DT[dtype]
     dids = None
     if docs:
@@ -474,7 +476,8 @@ def run_ring(world, balancer, rotate, causal, B=1, Hq=4, Hkv=2, S=512, D=64,
     ok = all(e <= TOL for e in errs + cpu_errs) and not torch.isnan(lse).any()
     name = name or (f"ring {'nccl' if transport else 'virtual'}{' cudnn' if backend else ''} W={world} {balancer} {rotate} "
                     f"{'causal' if causal else 'full'}" + (f" window{window}" if window else "")
-                    + (" docs" if docs else ""))
+                    + (" docs" if docs else "")
+                    + (f" ulysses{ulysses}" if ulysses > 1 else ""))
     report(name + (" (+cpu oracle)" if cpu_oracle else ""), ok,
            " ".join(f"{e:.1e}" for e in errs) +
            (" | vs cpu " + " ".join(f"{e:.1e}" for e in cpu_errs) if cpu_errs else "") +
@@ -496,9 +499,31 @@ def ring_suite(quick):
         run_ring(W, "headtail", "ring", True, window=100, cpu_oracle=True)
         run_ring(W, "headtail", "ring", True, S=500)  # padding (S % 2W != 0)
     run_ring(4, "headtail", "ring", True, B=2, Hq=8, Hkv=8, S=1024, D=128)
+    hybrid_suite(quick)
     # NCCL communicator with one rank (one GPU lent)
     for rot in ["ring", "allgather", "alltoall"]:
         run_ring(1, "headtail", rot, True, transport=1)
+
+
+def hybrid_suite(quick):
+    """Ulysses (ulysses_size == world) and the hybrid 2-D strategy (Ulysses
+    groups x a ring) on virtual ranks, device memory end to end, forward and
+    backward against the float64 reference: KV heads split (Hkv % U == 0) and
+    replicated (U % Hkv == 0), padding (S % 2W != 0), fp16, causal and not."""
+    cases = [(2, 2, "headtail", True, {}), (4, 4, "headtail", True, {}),
+             (4, 2, "headtail", True, {}), (4, 2, "none", False, {}),
+             (4, 4, "headtail", True, dict(Hq=8, Hkv=8)),
+             (4, 2, "headtail", True, dict(S=500)),
+             (4, 2, "striped", True, dict(dtype=torch.float16, D=128))]
+    if not quick:
+        cases += [(8, 2, "headtail", True, dict(Hq=8, Hkv=2)),
+                  (8, 4, "headtail", True, dict(Hq=8, Hkv=2)),
+                  (8, 8, "none", True, dict(Hq=8, Hkv=1)),
+                  (6, 3, "headtail", True, dict(Hq=6, Hkv=3, S=600))]
+    else:
+        cases += [(8, 4, "headtail", True, dict(Hq=8, Hkv=2))]
+    for W, U, bal, causal, kw in cases:
+        run_ring(W, bal, "ring", causal, ulysses=U, **kw)
 
 
 def fwd_counts():

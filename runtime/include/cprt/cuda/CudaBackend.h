@@ -50,6 +50,9 @@ public:
   void *allocate(size_t bytes) override;
   void deallocate(void *ptr) override;
   void copy(void *dst, const void *src, size_t bytes) override;
+  void copy2D(void *dst, size_t dpitch, const void *src, size_t spitch, size_t width,
+              size_t rows) override;
+  void zero(void *dst, size_t bytes) override;
   void fillF32(float *dst, float value, size_t n) override;
   void addF32(float *dst, const float *src, size_t n) override;
   void convert(const void *src, DType srcType, void *dst, DType dstType, size_t n) override;

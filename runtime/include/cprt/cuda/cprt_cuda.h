@@ -103,6 +103,11 @@ typedef struct cprt_cuda_ring {
   const char *nccl_id_file;
   int64_t timeout_ms; /* communicator operations (0: CPRT_TIMEOUT_MS, else 60 s);
                          the id rendezvous and NCCL init always use the default */
+  /* > 1: the hybrid 2-D strategy (cprt/Hybrid.h) with Ulysses groups of this
+   * many consecutive ranks and a ring of world / ulysses_size groups over the
+   * same balancer; ulysses_size == world is Ulysses alone. 0 or 1: the ring.
+   * Must divide world; explicit masks and document ids are not supported. */
+  int32_t ulysses_size;
 } cprt_cuda_ring;
 
 int cprt_cuda_ring_run(cprt_cuda_ring *r);
