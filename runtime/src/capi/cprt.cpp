@@ -1,9 +1,13 @@
 //===- cprt.cpp - C ABI over the C++ core ---------------------------------===//
 //
 // Every entry point runs its body inside guard(): exceptions become a status
-// code and a thread-local message; nothing propagates into C callers.
+// code and a thread-local message; nothing propagates into C callers. The
+// enum arguments are range-checked and cast to the C++ enums, whose values
+// AbiEnums.h proves equal to the C constants.
 //
 //===----------------------------------------------------------------------===//
+#include "AbiEnums.h"
+
 #include "cprt/cprt.h"
 #include "cprt/Context.h"
 #include "cprt/CpuBackend.h"

@@ -1,5 +1,5 @@
 //===- CudaCApi.cpp - C ABI over the CUDA backend, comms and ring ---------===//
-#include "cprt/cuda/cprt_cuda.h"
+#include "cprt_cuda_harness.h"
 #include "CudaCheck.h"
 #include "FlashKernels.h"
 #include "cprt/Error.h"

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "cprt/cprt.h"
 #include "cprt/cprt_compiler.h"
-#include "cprt/cuda/cprt_cuda.h"
+#include "cprt_cuda_harness.h"
 
 #include <cuda_runtime.h>
 

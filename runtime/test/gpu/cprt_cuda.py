@@ -1,4 +1,5 @@
-"""ctypes binding of libcprt_cuda.so (runtime/include/cprt/cuda/cprt_cuda.h).
+"""ctypes binding of libcprt_cuda.so (runtime/include/cprt/cuda/cprt_cuda.h, and
+the harnesses of runtime/src/cuda/cprt_cuda_harness.h).
 
 Used by the GPU tests and benchmarks: torch tensors are passed by data_ptr().
 """
