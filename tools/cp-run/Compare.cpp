@@ -22,20 +22,22 @@ namespace {
 struct Tolerance {
   double rtol, atol;
 };
-Tolerance toleranceFor(ElemKind k) {
+/// The tolerance for element type `k`: --rtol / --atol when given, else
+/// the type's default.
+Tolerance toleranceFor(const RunOptions &opts, ElemKind k) {
   bool low = k == ElemKind::BF16 || k == ElemKind::F16;
   Tolerance t{low ? 2e-2 : 1e-4, low ? 2e-2 : 1e-5};
-  if (rtolOpt >= 0)
-    t.rtol = rtolOpt;
-  if (atolOpt >= 0)
-    t.atol = atolOpt;
+  if (opts.rtol >= 0)
+    t.rtol = opts.rtol;
+  if (opts.atol >= 0)
+    t.atol = opts.atol;
   return t;
 }
 
 } // namespace
 
-bool compareTensors(const std::string &label, const HostTensor &got,
-                    const HostTensor &want) {
+bool compareTensors(const RunOptions &opts, const std::string &label,
+                    const HostTensor &got, const HostTensor &want) {
   if (got.shape != want.shape) {
     llvm::errs() << "cp-run: " << label << ": shape " << shapeString(got.shape)
                  << " vs " << shapeString(want.shape) << ": FAIL\n";
@@ -46,7 +48,7 @@ bool compareTensors(const std::string &label, const HostTensor &got,
                : (got.kind == ElemKind::F16 || want.kind == ElemKind::F16)
                    ? ElemKind::F16
                    : got.kind;
-  Tolerance tol = toleranceFor(k);
+  Tolerance tol = toleranceFor(opts, k);
   double maxAbs = 0, maxRel = 0, worstExcess = -1;
   int64_t bad = 0, nans = 0, n = got.numElements(), worst = -1;
   for (int64_t i = 0; i < n; ++i) {
@@ -102,21 +104,22 @@ bool compareTensors(const std::string &label, const HostTensor &got,
   return false;
 }
 
-int compareExpected(const std::vector<HostTensor> &outputs) {
-  if (expectPaths.empty())
+int compareExpected(const RunOptions &opts,
+                    const std::vector<HostTensor> &outputs) {
+  if (opts.expect.empty())
     return kOk;
-  if (expectPaths.size() != outputs.size())
-    return error(kUsage, "--expect gave " + std::to_string(expectPaths.size()) +
+  if (opts.expect.size() != outputs.size())
+    return error(kUsage, "--expect gave " + std::to_string(opts.expect.size()) +
                              " file(s) for " + std::to_string(outputs.size()) +
                              " result(s)");
   int rc = kOk;
   for (size_t i = 0; i < outputs.size(); ++i) {
-    auto file = readNpy(expectPaths[i]);
+    auto file = readNpy(opts.expect[i]);
     if (!file)
       return error(kUsage, llvm::toString(file.takeError()));
-    if (!compareTensors("result #" + std::to_string(i) + " vs " +
-                            expectPaths[i],
-                        outputs[i], file->tensor))
+    if (!compareTensors(
+            opts, "result #" + std::to_string(i) + " vs " + opts.expect[i],
+            outputs[i], file->tensor))
       rc = kMismatch;
   }
   return rc;
@@ -126,17 +129,18 @@ namespace {
 
 /// The reference entry's signature, checked against the run's: the same
 /// number of arguments and results, each argument's whole shape and type.
-int describeReference(ModuleOp reference, const EntrySig &sig,
-                      EntrySig &refSig) {
+int describeReference(const RunOptions &opts, ModuleOp reference,
+                      const EntrySig &sig, EntrySig &refSig) {
   std::string err;
-  func::FuncOp refEntry = findEntry(reference, "the reference module");
+  func::FuncOp refEntry =
+      findEntry(reference, opts.entry, "the reference module");
   auto refSigOr = describeEntry(refEntry, err);
   if (failed(refSigOr))
-    return error(kUsage, "reference @" + entryName + ": " + err);
+    return error(kUsage, "reference @" + opts.entry + ": " + err);
   refSig = *refSigOr;
   if (refSig.args.size() != sig.args.size() ||
       refSig.results.size() != sig.results.size())
-    return error(kUsage, "the reference @" + entryName +
+    return error(kUsage, "the reference @" + opts.entry +
                              " has a different number of arguments or "
                              "results");
   for (size_t i = 0; i < sig.args.size(); ++i)
@@ -152,18 +156,19 @@ int describeReference(ModuleOp reference, const EntrySig &sig,
 
 } // namespace
 
-int compareSingleDevice(ModuleOp reference, const EntrySig &sig,
+int compareSingleDevice(const RunOptions &opts, ModuleOp reference,
+                        const EntrySig &sig,
                         const std::vector<HostTensor> &inputs,
                         const std::vector<HostTensor> &outputs) {
   auto t7 = Clock::now();
   EntrySig refSig;
-  if (int rc = describeReference(reference, sig, refSig))
+  if (int rc = describeReference(opts, reference, sig, refSig))
     return rc;
   std::string err;
-  if (failed(lowerAndCheck(reference, refSig, err)))
+  if (failed(lowerAndCheck(opts, reference, refSig, err)))
     return error(kCompile, "reference: " + err);
   Compiled refCompiled;
-  if (failed(jitCompile(reference, entryName, refCompiled, err)))
+  if (failed(jitCompile(reference, opts.entry, refCompiled, err)))
     return error(kCompile, "reference: " + err);
   phase("reference: lower + JIT", msSince(t7));
   std::vector<HostTensor> refOutputs;
@@ -177,7 +182,8 @@ int compareSingleDevice(ModuleOp reference, const EntrySig &sig,
       err = cprtError("cprt_init_local");
       return;
     }
-    ok = runRank(refCompiled.fn, refSig, inputs, &refOutputs, rt, err);
+    ok = runRank(refCompiled.fn, refSig, inputs, opts.repeat, &refOutputs, rt,
+                 err);
   });
   worker.join();
   if (!ok)
@@ -185,7 +191,8 @@ int compareSingleDevice(ModuleOp reference, const EntrySig &sig,
   phase("reference: run", msSince(t8), "1 rank");
   int rc = kOk;
   for (size_t i = 0; i < outputs.size(); ++i)
-    if (!compareTensors("result #" + std::to_string(i) + " vs single device",
+    if (!compareTensors(opts,
+                        "result #" + std::to_string(i) + " vs single device",
                         outputs[i], refOutputs[i]))
       rc = kMismatch;
   return rc;

@@ -20,18 +20,20 @@
 namespace cprun {
 
 /// Compares `got` against `want`; prints one line; returns true if within
-/// tolerance. Tolerance follows the coarser of the two element types.
-bool compareTensors(const std::string &label, const HostTensor &got,
-                    const HostTensor &want);
+/// tolerance (--rtol / --atol, or by the coarser of the two element types).
+bool compareTensors(const RunOptions &opts, const std::string &label,
+                    const HostTensor &got, const HostTensor &want);
 
 /// --expect: compares `outputs` against the files; returns kOk, kMismatch
 /// or the exit code after an error.
-int compareExpected(const std::vector<HostTensor> &outputs);
+int compareExpected(const RunOptions &opts,
+                    const std::vector<HostTensor> &outputs);
 
 /// --compare-single-device: lowers, JIT-compiles and runs the `reference`
 /// module's entry on one rank on `inputs` and compares its results with
 /// `outputs`; returns kOk, kMismatch or the exit code after an error.
-int compareSingleDevice(mlir::ModuleOp reference, const EntrySig &sig,
+int compareSingleDevice(const RunOptions &opts, mlir::ModuleOp reference,
+                        const EntrySig &sig,
                         const std::vector<HostTensor> &inputs,
                         const std::vector<HostTensor> &outputs);
 

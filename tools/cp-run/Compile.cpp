@@ -239,7 +239,8 @@ bool madeContextParallel(ModuleOp module) {
       .wasInterrupted();
 }
 
-LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
+LogicalResult lowerToLLVM(const RunOptions &opts, ModuleOp module,
+                          std::string &err) {
   // The shardings were recorded (describeEntry); LLVM IR has no place for
   // them.
   for (auto f : module.getOps<func::FuncOp>()) {
@@ -250,8 +251,8 @@ LogicalResult lowerToLLVM(ModuleOp module, std::string &err) {
   }
   PassManager pm(module.getContext());
 #ifdef CP_RUN_HAVE_LOWERING
-  if (backend == Backend::Cuda) {
-    auto gpu = cprun::gpuLoweringOptions(err);
+  if (opts.backend == Backend::Cuda) {
+    auto gpu = cprun::gpuLoweringOptions(opts.gpuLowering, err);
     if (!gpu)
       return failure();
     cp::buildCPLowerToGPUPipeline(pm, *gpu);
@@ -340,11 +341,11 @@ OwningOpRef<ModuleOp> parseFile(MLIRContext &ctx, llvm::StringRef path,
 
 } // namespace
 
-LogicalResult lowerAndCheck(ModuleOp module, const EntrySig &sig,
-                            std::string &err) {
-  if (failed(lowerToLLVM(module, err)))
+LogicalResult lowerAndCheck(const RunOptions &opts, ModuleOp module,
+                            const EntrySig &sig, std::string &err) {
+  if (failed(lowerToLLVM(opts, module, err)))
     return failure();
-  return checkLowered(module, entryName, sig, err);
+  return checkLowered(module, opts.entry, sig, err);
 }
 
 /// A target machine for this host (CPU name and features), for LLVM's
@@ -395,15 +396,16 @@ LogicalResult jitCompile(ModuleOp module, llvm::StringRef entry, Compiled &out,
   return success();
 }
 
-func::FuncOp findEntry(ModuleOp module, llvm::StringRef path) {
-  auto f = module.lookupSymbol<func::FuncOp>(entryName);
+func::FuncOp findEntry(ModuleOp module, llvm::StringRef entry,
+                       llvm::StringRef path) {
+  auto f = module.lookupSymbol<func::FuncOp>(entry);
   if (f && !f.isDeclaration())
     return f;
   std::string names;
   for (auto g : module.getOps<func::FuncOp>())
     if (!g.isDeclaration() && g.isPublic())
       names += (names.empty() ? "@" : ", @") + g.getName().str();
-  error(kUsage, path + ": no function @" + entryName +
+  error(kUsage, path + ": no function @" + entry +
                     (names.empty() ? std::string(" (the module has no public "
                                                  "functions)")
                                    : " (functions: " + names + ")"));
@@ -430,35 +432,35 @@ namespace {
 
 /// Parses the input module and, with --compare-single-device, the reference
 /// (--reference, or a copy of the input before --pipeline).
-int parseModules(Session &s) {
+int parseModules(const RunOptions &opts, Session &s) {
   auto t0 = Clock::now();
   s.diag.emplace(s.sm, &s.ctx);
-  s.module = parseFile(s.ctx, inputFile, s.sm);
+  s.module = parseFile(s.ctx, opts.inputFile, s.sm);
   if (!s.module)
-    return error(kCompile, "cannot parse " + inputFile);
-  if (!findEntry(*s.module, inputFile))
+    return error(kCompile, "cannot parse " + opts.inputFile);
+  if (!findEntry(*s.module, opts.entry, opts.inputFile))
     return kUsage;
-  phase("parse", msSince(t0), inputFile);
+  phase("parse", msSince(t0), opts.inputFile);
 
   s.refDiag.emplace(s.refSm, &s.ctx);
-  if (!compareSingle)
+  if (!opts.compareSingle)
     return kOk;
-  if (referenceFile.empty()) {
+  if (opts.reference.empty()) {
     s.reference = s.module->clone();
     return kOk;
   }
-  s.reference = parseFile(s.ctx, referenceFile, s.refSm);
+  s.reference = parseFile(s.ctx, opts.reference, s.refSm);
   if (!s.reference)
-    return error(kCompile, "cannot parse " + referenceFile);
-  if (!findEntry(*s.reference, referenceFile))
+    return error(kCompile, "cannot parse " + opts.reference);
+  if (!findEntry(*s.reference, opts.entry, opts.reference))
     return kUsage;
   return kOk;
 }
 
 /// Applies --pipeline (grid-size defaults to `ranks`) and checks that some
 /// attention was made context-parallel (or --allow-replicated).
-int applyPipeline(ModuleOp module, int ranks) {
-  std::string pipeOpts = pipelineOpts;
+int applyPipeline(const RunOptions &opts, ModuleOp module, int ranks) {
+  std::string pipeOpts = opts.pipeline.value_or("");
   if (pipeOpts == "default")
     pipeOpts.clear();
   std::string err;
@@ -470,11 +472,11 @@ int applyPipeline(ModuleOp module, int ranks) {
   if (madeContextParallel(module))
     return kOk;
   std::string msg =
-      "no attention was made context-parallel in " + inputFile +
-      ": every rank would run the whole module (run `cp-opt " + inputFile +
+      "no attention was made context-parallel in " + opts.inputFile +
+      ": every rank would run the whole module (run `cp-opt " + opts.inputFile +
       " --cp-detect-attention=report-misses=true` to see why attention "
       "was not detected)";
-  if (!allowReplicated)
+  if (!opts.allowReplicated)
     return error(kCompile, msg + "; pass --allow-replicated to run it "
                                  "replicated anyway");
   llvm::errs() << "cp-run: warning: " << msg << "\n";
@@ -483,22 +485,23 @@ int applyPipeline(ModuleOp module, int ranks) {
 
 } // namespace
 
-int loadAndTransform(Session &s, int ranks, bool aot, EntrySig &sig) {
-  if (int rc = parseModules(s))
+int loadAndTransform(const RunOptions &opts, Session &s, int ranks,
+                     EntrySig &sig) {
+  if (int rc = parseModules(opts, s))
     return rc;
-  if (pipelineOpts.getNumOccurrences() > 0)
-    if (int rc = applyPipeline(*s.module, ranks))
+  if (opts.pipeline)
+    if (int rc = applyPipeline(opts, *s.module, ranks))
       return rc;
-  func::FuncOp entry = findEntry(*s.module, inputFile);
+  func::FuncOp entry = findEntry(*s.module, opts.entry, opts.inputFile);
   if (!entry)
     return kUsage;
   std::string err;
   auto sigOr = describeEntry(entry, err);
   if (failed(sigOr))
-    return error(kUsage, "@" + entryName + ": " + err);
+    return error(kUsage, "@" + opts.entry + ": " + err);
   sig = *sigOr;
-  if (sig.gridSize > 0 && sig.gridSize != ranks && !aot)
-    return error(kUsage, "@" + entryName + " was built for " +
+  if (sig.gridSize > 0 && sig.gridSize != ranks && !opts.isAot())
+    return error(kUsage, "@" + opts.entry + " was built for " +
                              std::to_string(sig.gridSize) +
                              " ranks (shard.grid @" + sig.gridName +
                              ") but --ranks is " + std::to_string(ranks));

@@ -10,6 +10,7 @@
 #define CP_RUN_COMPILE_H
 
 #include "Npy.h"
+#include "Options.h"
 
 #include "cp/Dialect/CP/IR/CPDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -76,16 +77,18 @@ struct Session {
 /// --compare-single-device), applies --pipeline for `ranks` ranks and
 /// describes the entry into `sig`; returns kOk or the exit code after the
 /// error.
-int loadAndTransform(Session &s, int ranks, bool aot, EntrySig &sig);
+int loadAndTransform(const RunOptions &opts, Session &s, int ranks,
+                     EntrySig &sig);
 
-/// The entry function (--entry) of `module`; null after an error naming
-/// `path` and the module's public functions.
-mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef path);
+/// The entry function `entry` (--entry) of `module`; null after an error
+/// naming `path` and the module's public functions.
+mlir::func::FuncOp findEntry(mlir::ModuleOp module, llvm::StringRef entry,
+                             llvm::StringRef path);
 
 /// Lowers `module` to the LLVM dialect (CPU or --backend cuda) and checks the
 /// entry's calling convention against `sig`.
-mlir::LogicalResult lowerAndCheck(mlir::ModuleOp module, const EntrySig &sig,
-                                  std::string &err);
+mlir::LogicalResult lowerAndCheck(const RunOptions &opts, mlir::ModuleOp module,
+                                  const EntrySig &sig, std::string &err);
 
 /// A target machine for this host (CPU name and features), for LLVM's
 /// optimizer and for object files.

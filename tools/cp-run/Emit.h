@@ -17,11 +17,11 @@ namespace cprun {
 
 /// --emit-mlir: writes the per-rank module (after --pipeline, before
 /// lowering); returns kOk or the exit code after the error.
-int emitMLIRFile(mlir::ModuleOp module);
+int emitMLIRFile(const RunOptions &opts, mlir::ModuleOp module);
 
 /// AOT: writes --emit-llvm, --emit-object and --emit-header for the lowered
 /// `module`; returns kOk or the exit code after the error.
-int emitAot(mlir::ModuleOp module, const EntrySig &sig);
+int emitAot(const RunOptions &opts, mlir::ModuleOp module, const EntrySig &sig);
 
 } // namespace cprun
 

@@ -8,25 +8,14 @@
 //===----------------------------------------------------------------------===//
 #include "GpuAot.h"
 
-#include "llvm/Support/CommandLine.h"
-
 using namespace mlir;
 
-namespace {
-llvm::cl::opt<std::string> gpuLowering(
-    "gpu-lowering",
-    llvm::cl::desc("--backend cuda: options of cp-lower-to-llvm's GPU target "
-                   "(chip=sm_90 gpu-format=fatbin|bin|isa block-size=256 "
-                   "cuda-toolkit=PATH)"),
-    llvm::cl::init(""));
-} // namespace
-
 std::unique_ptr<cp::CPLowerToLLVMOptions>
-cprun::gpuLoweringOptions(std::string &err) {
-  std::string opts = "target=cuda " + gpuLowering.getValue();
+cprun::gpuLoweringOptions(llvm::StringRef gpuLowering, std::string &err) {
+  std::string opts = "target=cuda " + gpuLowering.str();
   auto parsed = cp::CPLowerToLLVMOptions::createFromString(opts);
   if (!parsed) {
-    err = "cannot parse --gpu-lowering '" + gpuLowering.getValue() + "'";
+    err = "cannot parse --gpu-lowering '" + gpuLowering.str() + "'";
     return nullptr;
   }
   return parsed;

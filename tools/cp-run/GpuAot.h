@@ -3,15 +3,17 @@
 #define CP_RUN_GPUAOT_H
 
 #include "cp/Conversion/Passes.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <memory>
 #include <string>
 
 namespace cprun {
-/// The GPU lowering's options from --gpu-lowering (target=cuda implied);
-/// null with `err` set when they do not parse.
+/// The GPU lowering's options from `gpuLowering`, the value of
+/// --gpu-lowering (target=cuda implied); null with `err` set when they do
+/// not parse.
 std::unique_ptr<mlir::cp::CPLowerToLLVMOptions>
-gpuLoweringOptions(std::string &err);
+gpuLoweringOptions(llvm::StringRef gpuLowering, std::string &err);
 } // namespace cprun
 
 #endif

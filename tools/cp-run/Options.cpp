@@ -1,7 +1,13 @@
 //===- Options.cpp - cp-run's command line, progress and errors -----------===//
+//
+// The llvm::cl options are private to this file (as in upstream tools);
+// parseOptions reads them once into the RunOptions the other units receive.
+//
+//===----------------------------------------------------------------------===//
 
 #include "Options.h"
 
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -9,7 +15,9 @@ namespace cl = llvm::cl;
 
 namespace cprun {
 
-static cl::OptionCategory cat("cp-run options");
+namespace {
+
+cl::OptionCategory cat("cp-run options");
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<input .mlir>"),
                                cl::cat(cat));
@@ -118,19 +126,38 @@ cl::opt<std::string> emitMLIR("emit-mlir",
                                        "--pipeline, before lowering)"),
                               cl::value_desc("out.mlir"), cl::cat(cat));
 
-int myRank = 0;
+// Options of --backend cuda (not shown by --help).
+cl::opt<std::string> gpuLowering(
+    "gpu-lowering",
+    cl::desc("--backend cuda: options of cp-lower-to-llvm's GPU target "
+             "(chip=sm_90 gpu-format=fatbin|bin|isa block-size=256 "
+             "cuda-toolkit=PATH)"),
+    cl::init(""));
+
+} // namespace
+
+namespace {
+/// Where progress, timings and errors go: set once by parseOptions (and
+/// setReportingRank with MPI), read by progress, phase and error.
+struct Reporting {
+  bool quiet = false, mpi = false;
+  int rank = 0;
+} reporting;
+} // namespace
+
+void setReportingRank(int rank) { reporting.rank = rank; }
 
 double msSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
 
 void progress(const llvm::Twine &msg) {
-  if (quiet || myRank != 0)
+  if (reporting.quiet || reporting.rank != 0)
     return;
   llvm::errs() << "cp-run: " << msg << "\n";
 }
 void phase(llvm::StringRef name, double ms, llvm::StringRef extra) {
-  if (quiet || myRank != 0)
+  if (reporting.quiet || reporting.rank != 0)
     return;
   llvm::errs() << "cp-run: " << llvm::left_justify(name, 26)
                << llvm::format("%10.1f ms", ms);
@@ -140,8 +167,8 @@ void phase(llvm::StringRef name, double ms, llvm::StringRef extra) {
 }
 int error(int code, const llvm::Twine &msg) {
   llvm::errs() << "cp-run: error";
-  if (comm == Comm::Mpi)
-    llvm::errs() << " (rank " << myRank << ")";
+  if (reporting.mpi)
+    llvm::errs() << " (rank " << reporting.rank << ")";
   llvm::errs() << ": " << msg << "\n";
   return code;
 }
@@ -153,27 +180,67 @@ constexpr int kMaxThreadRanks = 4096;
 
 /// Refuses values of --ranks, --repeat and --timeout-ms that cannot be
 /// honoured; returns kOk or the exit code after the error.
-int checkRunOptions(bool aot) {
-  if (numRanks.getNumOccurrences() && numRanks < 1)
+int checkRunOptions(const RunOptions &o) {
+  if (o.ranks && *o.ranks < 1)
     return error(kUsage,
-                 "--ranks must be >= 1, got " + std::to_string(numRanks));
-  if (comm == Comm::Threads && !aot && numRanks > kMaxThreadRanks)
-    return error(kUsage, "--ranks " + std::to_string(numRanks) +
+                 "--ranks must be >= 1, got " + std::to_string(*o.ranks));
+  if (o.comm == Comm::Threads && !o.isAot() &&
+      o.ranks.value_or(0) > kMaxThreadRanks)
+    return error(kUsage, "--ranks " + std::to_string(*o.ranks) +
                              " exceeds the limit of " +
                              std::to_string(kMaxThreadRanks) +
                              " thread ranks (--comm threads); use --comm mpi "
                              "for more");
-  if (repeat < 1)
+  if (o.repeat < 1)
     return error(kUsage,
-                 "--repeat must be >= 1, got " + std::to_string(repeat));
-  if (timeoutMs.getNumOccurrences() && timeoutMs < 1)
+                 "--repeat must be >= 1, got " + std::to_string(o.repeat));
+  if (o.timeoutMs && *o.timeoutMs < 1)
     return error(kUsage, "--timeout-ms must be >= 1 (milliseconds), got " +
-                             std::to_string(timeoutMs));
+                             std::to_string(*o.timeoutMs));
   return kOk;
+}
+
+/// The value of `opt` when it was given on the command line.
+template <typename T> std::optional<T> ifGiven(const cl::opt<T> &opt) {
+  if (!opt.getNumOccurrences())
+    return std::nullopt;
+  return opt.getValue();
+}
+
+/// Reads the parsed cl options into a RunOptions.
+RunOptions readOptions() {
+  RunOptions o;
+  o.inputFile = inputFile;
+  o.entry = entryName;
+  o.ranks = ifGiven(numRanks);
+  o.comm = comm;
+  o.backend = backend;
+  o.pipeline = ifGiven(pipelineOpts);
+  o.inputs.assign(inputPaths.begin(), inputPaths.end());
+  o.outputs.assign(outputPaths.begin(), outputPaths.end());
+  o.randomInputs = randomInputs;
+  o.seed = seed;
+  o.compareSingle = compareSingle;
+  o.reference = referenceFile;
+  o.allowReplicated = allowReplicated;
+  o.expect.assign(expectPaths.begin(), expectPaths.end());
+  o.rtol = rtolOpt;
+  o.atol = atolOpt;
+  o.timeoutMs = ifGiven(timeoutMs);
+  o.repeat = repeat;
+  o.allowNonFinite = allowNonFinite;
+  o.runtimeInfo = runtimeInfo;
+  o.quiet = quiet;
+  o.emitObject = emitObject;
+  o.emitHeader = emitHeader;
+  o.emitLLVM = emitLLVM;
+  o.emitMLIR = emitMLIR;
+  o.gpuLowering = gpuLowering;
+  return o;
 }
 } // namespace
 
-void parseOptions(int argc, char **argv) {
+RunOptions parseOptions(int argc, char **argv) {
   cl::HideUnrelatedOptions(cat);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -181,25 +248,28 @@ void parseOptions(int argc, char **argv) {
       "it ahead of time (docs/cp-run.md)\n\n"
       "  exit codes: 0 ok, 1 usage or input error, 2 compilation error,\n"
       "              3 run-time error, 4 outputs beyond tolerance\n");
+  RunOptions o = readOptions();
+  reporting.quiet = o.quiet;
+  reporting.mpi = o.comm == Comm::Mpi;
+  return o;
 }
 
-bool isAot() {
+bool RunOptions::isAot() const {
   return !emitObject.empty() || !emitHeader.empty() || !emitLLVM.empty();
 }
 
-int checkOptions() {
-  if (inputFile.empty())
+int checkOptions(const RunOptions &o) {
+  if (o.inputFile.empty())
     return error(kUsage, "no input file (cp-run FILE.mlir --entry NAME ...)");
-  bool aot = isAot();
-  if (entryName.empty())
+  if (o.entry.empty())
     return error(kUsage, "--entry NAME is required");
-  if (backend == Backend::Cuda && !aot)
+  if (o.backend == Backend::Cuda && !o.isAot())
     return error(kUsage,
                  "--backend cuda compiles ahead of time only (--emit-object "
                  "/ --emit-header / --emit-llvm): run the object with "
                  "cprt-gpu-run on the GPU machine (docs/gpu.md); cp-run's JIT "
                  "has no CUDA runtime linked");
-  return checkRunOptions(aot);
+  return checkRunOptions(o);
 }
 
 } // namespace cprun

@@ -1,7 +1,8 @@
 //===- Options.h - cp-run's command line, progress and errors ---*- C++ -*-===//
 //
-// The command-line options (llvm::cl, category "cp-run options"), their
-// checks, the exit codes, and the progress and error lines on stderr.
+// The command-line options as one RunOptions struct (read from llvm::cl
+// options private to Options.cpp, category "cp-run options"), their checks,
+// the exit codes, and the progress and error lines on stderr.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,11 +11,11 @@
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/ADT/Twine.h"
-#include "llvm/Support/CommandLine.h"
-
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace cprun {
 
@@ -29,46 +30,52 @@ enum ExitCode {
 enum class Comm { Threads, Mpi };
 enum class Backend { Cpu, Cuda };
 
-extern llvm::cl::opt<std::string> inputFile;
-extern llvm::cl::opt<std::string> entryName;
-extern llvm::cl::opt<int> numRanks;
-extern llvm::cl::opt<Comm> comm;
-extern llvm::cl::opt<Backend> backend;
-extern llvm::cl::opt<std::string> pipelineOpts;
-extern llvm::cl::list<std::string> inputPaths;
-extern llvm::cl::list<std::string> outputPaths;
-extern llvm::cl::opt<bool> randomInputs;
-extern llvm::cl::opt<uint64_t> seed;
-extern llvm::cl::opt<bool> compareSingle;
-extern llvm::cl::opt<std::string> referenceFile;
-extern llvm::cl::opt<bool> allowReplicated;
-extern llvm::cl::list<std::string> expectPaths;
-extern llvm::cl::opt<double> rtolOpt;
-extern llvm::cl::opt<double> atolOpt;
-extern llvm::cl::opt<int64_t> timeoutMs;
-extern llvm::cl::opt<int> repeat;
-extern llvm::cl::opt<bool> allowNonFinite;
-extern llvm::cl::opt<bool> runtimeInfo;
-extern llvm::cl::opt<bool> quiet;
-extern llvm::cl::opt<std::string> emitObject;
-extern llvm::cl::opt<std::string> emitHeader;
-extern llvm::cl::opt<std::string> emitLLVM;
-extern llvm::cl::opt<std::string> emitMLIR;
+/// cp-run's command line, read once (parseOptions) and passed to the units
+/// as `const RunOptions &`. Fields are named after their options.
+struct RunOptions {
+  std::string inputFile;          ///< the positional FILE.mlir
+  std::string entry;              ///< --entry
+  std::optional<int> ranks;       ///< --ranks, when given
+  Comm comm = Comm::Threads;      ///< --comm
+  Backend backend = Backend::Cpu; ///< --backend
+  /// --pipeline's option string when given ("" or "default": defaults).
+  std::optional<std::string> pipeline;
+  std::vector<std::string> inputs;  ///< --inputs
+  std::vector<std::string> outputs; ///< --outputs
+  bool randomInputs = false;        ///< --random-inputs
+  uint64_t seed = 0;                ///< --seed
+  bool compareSingle = false;       ///< --compare-single-device
+  std::string reference;            ///< --reference
+  bool allowReplicated = false;     ///< --allow-replicated
+  std::vector<std::string> expect;  ///< --expect
+  double rtol = -1, atol = -1;      ///< --rtol / --atol; < 0: by type
+  std::optional<int64_t> timeoutMs; ///< --timeout-ms, when given
+  int repeat = 1;                   ///< --repeat
+  bool allowNonFinite = false;      ///< --allow-nonfinite
+  bool runtimeInfo = false;         ///< --runtime-info
+  bool quiet = false;               ///< --quiet
+  std::string emitObject, emitHeader, emitLLVM, emitMLIR; ///< --emit-*
+  std::string gpuLowering; ///< --gpu-lowering (hidden)
 
-/// Parses the command line (only cp-run's options are shown by --help).
-void parseOptions(int argc, char **argv);
+  /// Whether the run compiles ahead of time (--emit-object, --emit-header
+  /// or --emit-llvm) instead of running.
+  bool isAot() const;
+  /// The communicator timeout to pass the runtime (0: its default).
+  int64_t timeoutOrDefault() const { return timeoutMs.value_or(0); }
+};
 
-/// Whether the run compiles ahead of time (--emit-object, --emit-header or
-/// --emit-llvm) instead of running.
-bool isAot();
+/// Parses the command line (only cp-run's options are shown by --help) and
+/// sets up the progress and error lines (quiet, MPI rank prefix).
+RunOptions parseOptions(int argc, char **argv);
 
 /// Checks the options that do not depend on the module (input file, entry,
-/// backend, --ranks, --repeat, --timeout-ms, --compare-single-device);
-/// returns kOk or the exit code after the error.
-int checkOptions();
+/// backend, --ranks, --repeat, --timeout-ms); returns kOk or the exit code
+/// after the error.
+int checkOptions(const RunOptions &opts);
 
-/// MPI rank of this process (0 in thread mode).
-extern int myRank;
+/// Records this process's MPI rank (0 in thread mode): progress and timings
+/// are printed on rank 0 only, errors name the rank with --comm mpi.
+void setReportingRank(int rank);
 
 using Clock = std::chrono::steady_clock;
 double msSince(Clock::time_point t0);

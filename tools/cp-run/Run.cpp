@@ -184,7 +184,7 @@ bool unshardResults(const EntrySig &sig, std::vector<Buffer> &results,
 } // namespace
 
 bool runRank(void (*fn)(void **), const EntrySig &sig,
-             const std::vector<HostTensor> &inputs,
+             const std::vector<HostTensor> &inputs, int repeat,
              std::vector<HostTensor> *outputs, RankTimes &times,
              std::string &err) {
   auto t0 = Clock::now();
@@ -201,10 +201,10 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
     results.emplace_back(r.localElems() * elemBytes(r.kind));
   times.shardMs = msSince(t0);
 
-  for (int it = 0; it < std::max(1, int(repeat)); ++it) {
+  for (int it = 0; it < std::max(1, repeat); ++it) {
     if (!callEntry(fn, sig, locals, results, times, err))
       return false;
-    if (it + 1 < int(repeat))
+    if (it + 1 < repeat)
       refreshArguments(sig, inputs, locals);
   }
 
@@ -221,6 +221,7 @@ struct ThreadRun {
   void (*fn)(void **);
   const EntrySig *sig;
   const std::vector<HostTensor> *inputs;
+  int repeat;
   std::vector<HostTensor> outputs;
   std::vector<RankTimes> times;
   std::vector<std::string> errors;
@@ -229,7 +230,7 @@ struct ThreadRun {
 int threadRankMain(int rank, int size, void *user) {
   auto *run = static_cast<ThreadRun *>(user);
   std::string err;
-  bool ok = runRank(run->fn, *run->sig, *run->inputs,
+  bool ok = runRank(run->fn, *run->sig, *run->inputs, run->repeat,
                     rank == 0 ? &run->outputs : nullptr, run->times[rank], err);
   if (!ok) {
     run->errors[rank] = err;
@@ -239,13 +240,15 @@ int threadRankMain(int rank, int size, void *user) {
 }
 
 /// Runs the entry on the threads' ranks; the slowest rank's times.
-int runThreads(const Compiled &compiled, const EntrySig &sig, int ranks,
+int runThreads(const RunOptions &opts, const Compiled &compiled,
+               const EntrySig &sig, int ranks,
                const std::vector<HostTensor> &inputs,
                std::vector<HostTensor> &outputs, RankTimes &t) {
-  ThreadRun run{compiled.fn, &sig, &inputs, {}, {}, {}};
+  ThreadRun run{compiled.fn, &sig, &inputs, opts.repeat, {}, {}, {}};
   run.times.resize(ranks);
   run.errors.resize(ranks);
-  cprt_status st = cprt_run_threads(ranks, threadRankMain, &run, timeoutMs);
+  cprt_status st =
+      cprt_run_threads(ranks, threadRankMain, &run, opts.timeoutOrDefault());
   if (st != CPRT_OK) {
     for (int r = 0; r < ranks; ++r)
       if (!run.errors[r].empty())
@@ -266,8 +269,9 @@ int runThreads(const Compiled &compiled, const EntrySig &sig, int ranks,
 }
 
 /// --random-inputs: normal(0,1) floats, integers in [0,4), random booleans,
-/// one generator per argument seeded from --seed.
-void drawInputs(const EntrySig &sig, std::vector<HostTensor> &inputs) {
+/// one generator per argument seeded from `seed`.
+void drawInputs(const EntrySig &sig, uint64_t seed,
+                std::vector<HostTensor> &inputs) {
   for (size_t i = 0; i < sig.args.size(); ++i) {
     const TensorSig &a = sig.args[i];
     HostTensor t;
@@ -289,11 +293,12 @@ void drawInputs(const EntrySig &sig, std::vector<HostTensor> &inputs) {
   }
 }
 
-/// Reads `path` as the whole argument `a`: checks its shape, converts it to
-/// the argument's element type and refuses NaN or Inf unless
+/// Reads `path` as the whole argument `a` of the entry: checks its shape,
+/// converts it to the argument's element type and refuses NaN or Inf unless
 /// --allow-nonfinite.
-bool readInput(const std::string &path, const TensorSig &a,
-               std::vector<HostTensor> &inputs, std::string &err) {
+bool readInput(const RunOptions &opts, const std::string &path,
+               const TensorSig &a, std::vector<HostTensor> &inputs,
+               std::string &err) {
   auto file = readNpy(path);
   if (!file) {
     err = llvm::toString(file.takeError());
@@ -301,7 +306,7 @@ bool readInput(const std::string &path, const TensorSig &a,
   }
   if (file->tensor.shape != a.globalShape) {
     err = path + ": shape " + shapeString(file->tensor.shape) +
-          " does not match " + a.name + " of @" + entryName +
+          " does not match " + a.name + " of @" + opts.entry +
           ", whose whole shape is " + shapeString(a.globalShape) +
           (a.sharded ? " (the sequence dim " + std::to_string(a.dim) +
                            " is sharded: local type " + a.typeStr + ")"
@@ -327,7 +332,7 @@ bool readInput(const std::string &path, const TensorSig &a,
         countNonFinite(file->tensor, srcFirst) < bad)
       msg += " after converting " + file->descr + " to " + elemName(a.kind) +
              " (values out of " + elemName(a.kind) + "'s range)";
-    if (!allowNonFinite) {
+    if (!opts.allowNonFinite) {
       err = msg + "; pass --allow-nonfinite to run anyway";
       return false;
     }
@@ -339,12 +344,14 @@ bool readInput(const std::string &path, const TensorSig &a,
 
 } // namespace
 
-int initRanks(int &argc, char **&argv, bool aot, int &ranks) {
-  ranks = numRanks;
-  if (comm == Comm::Mpi && !aot) {
-    if (cprt_init_mpi(&argc, &argv, timeoutMs) != CPRT_OK)
+int initRanks(const RunOptions &opts, int &argc, char **&argv,
+              RankSetup &setup) {
+  int ranks = opts.ranks.value_or(0);
+  if (opts.comm == Comm::Mpi && !opts.isAot()) {
+    if (cprt_init_mpi(&argc, &argv, opts.timeoutOrDefault()) != CPRT_OK)
       return error(kUsage, cprtError("--comm mpi"));
-    myRank = cprt_rank();
+    setup.self = cprt_rank();
+    setReportingRank(setup.self);
     int world = cprt_size();
     if (ranks == 0)
       ranks = world;
@@ -355,96 +362,98 @@ int initRanks(int &argc, char **&argv, bool aot, int &ranks) {
                                " processes (start with mpirun -np " +
                                std::to_string(ranks) + ")");
   }
-  if (ranks == 0) // not given: one thread rank
-    ranks = 1;
+  setup.ranks = ranks == 0 ? 1 : ranks; // not given: one thread rank
   return kOk;
 }
 
-bool loadInputs(const EntrySig &sig, std::vector<HostTensor> &inputs,
-                std::string &err) {
-  if (randomInputs) {
-    if (!inputPaths.empty()) {
+bool loadInputs(const RunOptions &opts, const EntrySig &sig,
+                std::vector<HostTensor> &inputs, std::string &err) {
+  if (opts.randomInputs) {
+    if (!opts.inputs.empty()) {
       err = "--random-inputs and --inputs are exclusive";
       return false;
     }
-    drawInputs(sig, inputs);
+    drawInputs(sig, opts.seed, inputs);
     return true;
   }
-  if (inputPaths.size() != sig.args.size()) {
-    err = "@" + entryName + " takes " + std::to_string(sig.args.size()) +
-          " argument(s), --inputs gave " + std::to_string(inputPaths.size()) +
+  if (opts.inputs.size() != sig.args.size()) {
+    err = "@" + opts.entry + " takes " + std::to_string(sig.args.size()) +
+          " argument(s), --inputs gave " + std::to_string(opts.inputs.size()) +
           (sig.args.empty() ? "" : " (or use --random-inputs)");
     return false;
   }
   for (size_t i = 0; i < sig.args.size(); ++i)
-    if (!readInput(inputPaths[i], sig.args[i], inputs, err))
+    if (!readInput(opts, opts.inputs[i], sig.args[i], inputs, err))
       return false;
   return true;
 }
 
-int checkOutputs(const EntrySig &sig) {
-  if (!outputPaths.empty() && outputPaths.size() != sig.results.size())
-    return error(kUsage, "@" + entryName + " has " +
+int checkOutputs(const RunOptions &opts, const EntrySig &sig,
+                 const RankSetup &setup) {
+  if (!opts.outputs.empty() && opts.outputs.size() != sig.results.size())
+    return error(kUsage, "@" + opts.entry + " has " +
                              std::to_string(sig.results.size()) +
                              " result(s), --outputs gave " +
-                             std::to_string(outputPaths.size()));
+                             std::to_string(opts.outputs.size()));
   // An output that cannot be written is a usage error found before the run.
-  if (myRank == 0)
-    for (const std::string &path : outputPaths)
+  if (setup.self == 0)
+    for (const std::string &path : opts.outputs)
       if (auto e = checkWritable(path))
         return error(kUsage, llvm::toString(std::move(e)));
   return kOk;
 }
 
-int runOnRanks(const Compiled &compiled, const EntrySig &sig, int ranks,
+int runOnRanks(const RunOptions &opts, const Compiled &compiled,
+               const EntrySig &sig, int ranks,
                const std::vector<HostTensor> &inputs,
                std::vector<HostTensor> &outputs) {
   RankTimes t;
   auto t6 = Clock::now();
-  if (comm == Comm::Threads) {
-    if (int rc = runThreads(compiled, sig, ranks, inputs, outputs, t))
+  if (opts.comm == Comm::Threads) {
+    if (int rc = runThreads(opts, compiled, sig, ranks, inputs, outputs, t))
       return rc;
   } else {
     std::string err;
-    if (!runRank(compiled.fn, sig, inputs, &outputs, t, err))
+    if (!runRank(compiled.fn, sig, inputs, opts.repeat, &outputs, t, err))
       return error(kRuntime, err);
     cprt_barrier();
   }
   double total = msSince(t6);
   std::string where = std::to_string(ranks) + " rank(s), " +
-                      (comm == Comm::Threads ? "threads" : "mpi");
+                      (opts.comm == Comm::Threads ? "threads" : "mpi");
   phase("run: shard inputs", t.shardMs);
   phase("run: compute", t.computeMs, where);
-  if (repeat > 1)
+  if (opts.repeat > 1)
     phase("run: compute, best", t.bestComputeMs,
-          "of " + std::to_string(int(repeat)) + " runs (slowest rank's best)");
+          "of " + std::to_string(opts.repeat) + " runs (slowest rank's best)");
   phase("run: unshard outputs", t.unshardMs);
   phase("run: total", total);
   return kOk;
 }
 
-int writeOutputs(const std::vector<HostTensor> &outputs) {
+int writeOutputs(const RunOptions &opts,
+                 const std::vector<HostTensor> &outputs) {
   std::vector<std::string> tmps;
   auto dropTmps = [&] {
     for (const std::string &tmp : tmps)
       llvm::sys::fs::remove(tmp);
   };
-  for (size_t i = 0; i < outputs.size() && i < outputPaths.size(); ++i) {
+  for (size_t i = 0; i < outputs.size() && i < opts.outputs.size(); ++i) {
     std::string tmp;
-    if (auto e = writeNpyTemp(outputPaths[i], outputs[i], tmp)) {
+    if (auto e = writeNpyTemp(opts.outputs[i], outputs[i], tmp)) {
       dropTmps();
       return error(kUsage, llvm::toString(std::move(e)));
     }
     tmps.push_back(tmp);
   }
   for (size_t i = 0; i < tmps.size(); ++i)
-    if (auto e = commitNpy(tmps[i], outputPaths[i])) {
+    if (auto e = commitNpy(tmps[i], opts.outputs[i])) {
       tmps.erase(tmps.begin(), tmps.begin() + i + 1);
       dropTmps();
       return error(kUsage, llvm::toString(std::move(e)));
     }
-  if (!outputPaths.empty())
-    progress("wrote " + llvm::join(outputPaths, ", "));
+  if (!opts.outputs.empty())
+    progress("wrote " + llvm::join(opts.outputs, ", "));
   return kOk;
 }
 

@@ -6,7 +6,8 @@
 // processes) on whole tensors from .npy files, or writes an object file and
 // a C header for a host program. See docs/cp-run.md.
 //
-// The units: Options (command line, progress, errors), Compile (parse, cp
+// The units: Options (the command line read once into a RunOptions that
+// every other unit receives; progress, errors), Compile (parse, cp
 // pipeline, entry signature, lowering, JIT), Run (inputs, ranks, sharding,
 // outputs), Compare (--expect, --compare-single-device) and Emit
 // (--emit-mlir and the AOT outputs).
@@ -39,37 +40,38 @@ using namespace cprun;
 
 namespace {
 
-/// Runs the compiled entry on `ranks` ranks, writes the outputs and compares
-/// them (rank 0); returns the exit code.
-int runAndCompare(Session &s, const EntrySig &sig, int ranks) {
+/// Runs the compiled entry on the ranks of `setup`, writes the outputs and
+/// compares them (rank 0); returns the exit code.
+int runAndCompare(const RunOptions &opts, Session &s, const EntrySig &sig,
+                  const RankSetup &setup) {
   std::string err;
   auto t4 = Clock::now();
   Compiled compiled;
-  if (failed(jitCompile(*s.module, entryName, compiled, err)))
+  if (failed(jitCompile(*s.module, opts.entry, compiled, err)))
     return error(kCompile, err);
   phase("JIT compile", msSince(t4));
 
   std::vector<HostTensor> inputs;
   auto t5 = Clock::now();
-  if (!loadInputs(sig, inputs, err))
+  if (!loadInputs(opts, sig, inputs, err))
     return error(kUsage, err);
-  phase(randomInputs ? "random inputs" : "read inputs", msSince(t5),
-        randomInputs ? "seed " + std::to_string(seed) : "");
-  if (int rc = checkOutputs(sig))
+  phase(opts.randomInputs ? "random inputs" : "read inputs", msSince(t5),
+        opts.randomInputs ? "seed " + std::to_string(opts.seed) : "");
+  if (int rc = checkOutputs(opts, sig, setup))
     return rc;
 
   std::vector<HostTensor> outputs;
-  if (int rc = runOnRanks(compiled, sig, ranks, inputs, outputs))
+  if (int rc = runOnRanks(opts, compiled, sig, setup.ranks, inputs, outputs))
     return rc;
-  if (myRank != 0)
+  if (setup.self != 0)
     return kOk;
-  if (int rc = writeOutputs(outputs))
+  if (int rc = writeOutputs(opts, outputs))
     return rc;
-  int rc = compareExpected(outputs);
+  int rc = compareExpected(opts, outputs);
   if (rc != kOk && rc != kMismatch)
     return rc;
-  if (compareSingle) {
-    int refRc = compareSingleDevice(*s.reference, sig, inputs, outputs);
+  if (opts.compareSingle) {
+    int refRc = compareSingleDevice(opts, *s.reference, sig, inputs, outputs);
     if (refRc != kOk && refRc != kMismatch)
       return refRc;
     if (refRc == kMismatch)
@@ -80,42 +82,40 @@ int runAndCompare(Session &s, const EntrySig &sig, int ranks) {
 
 int realMain(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  parseOptions(argc, argv);
-  if (runtimeInfo) {
+  const RunOptions opts = parseOptions(argc, argv);
+  if (opts.runtimeInfo) {
     llvm::outs() << "cprt: mpi=" << cprt_has_mpi()
                  << " cuda=0 symbols=" << runtimeSymbols().size() << "\n";
     return kOk;
   }
-  if (int rc = checkOptions())
+  if (int rc = checkOptions(opts))
     return rc;
-  bool aot = isAot();
-  int ranks = 0;
-  if (int rc = initRanks(argc, argv, aot, ranks))
+  RankSetup setup;
+  if (int rc = initRanks(opts, argc, argv, setup))
     return rc;
-  if (compareSingle && !pipelineOpts.getNumOccurrences() &&
-      referenceFile.empty())
+  if (opts.compareSingle && !opts.pipeline && opts.reference.empty())
     return error(kUsage, "--compare-single-device needs --pipeline (the "
                          "module before it is the single-device one) or "
                          "--reference FILE");
 
   Session s;
   EntrySig sig;
-  if (int rc = loadAndTransform(s, ranks, aot, sig))
+  if (int rc = loadAndTransform(opts, s, setup.ranks, sig))
     return rc;
-  if (int rc = emitMLIRFile(*s.module))
+  if (int rc = emitMLIRFile(opts, *s.module))
     return rc;
   auto t2 = Clock::now();
   std::string err;
-  if (failed(lowerAndCheck(*s.module, sig, err)))
+  if (failed(lowerAndCheck(opts, *s.module, sig, err)))
     return error(kCompile, err);
   phase("lower to LLVM dialect", msSince(t2));
-  if (aot)
-    return emitAot(*s.module, sig);
+  if (opts.isAot())
+    return emitAot(opts, *s.module, sig);
 
-  int rc = runAndCompare(s, sig, ranks);
+  int rc = runAndCompare(opts, s, sig, setup);
   if (rc != kOk && rc != kMismatch)
     return rc;
-  if (comm == Comm::Mpi)
+  if (opts.comm == Comm::Mpi)
     cprt_finalize_mpi();
   return rc;
 }

@@ -24,13 +24,16 @@
 //   striped    | causal        | causal_strict
 //
 // so each causal step is an scf.if on that comparison, computed from the
-// step index. allgather rotation and rings with an explicit mask are left
-// for the runtime.
+// step index. The table (and step 0: causal) is mlir::cp::ringStepRule
+// (RingSchedule.h), which a unit test checks against the runtime's
+// cprt::stepCausalFor. allgather rotation and rings with an explicit mask
+// are left for the runtime.
 //
 //===----------------------------------------------------------------------===//
 
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cp/Dialect/CP/Transforms/Passes.h"
+#include "cp/Dialect/CP/Transforms/RingSchedule.h"
 #include "cp/Utils/ElementCast.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -47,19 +50,52 @@ namespace mlir::cp {
 using namespace mlir;
 using namespace mlir::cp;
 
-namespace {
+//===----------------------------------------------------------------------===//
+// The step table
+//===----------------------------------------------------------------------===//
 
-/// The two behaviours of a causal ring step: when `i <= rank`, and when not.
-std::pair<CausalBehavior, CausalBehavior> stepBehaviors(LoadBalancer b) {
-  switch (b) {
-  case LoadBalancer::head_tail:
-    return {CausalBehavior::kv_head_half, CausalBehavior::q_tail_half};
-  case LoadBalancer::striped:
-    return {CausalBehavior::causal, CausalBehavior::causal_strict};
+CausalBehavior RingStepRule::at(int64_t rank, int64_t step) const {
+  if (step == 0)
+    return diagonal;
+  bool upTo =
+      arith::applyCmpPredicate(kUpToRank, APInt(64, step), APInt(64, rank));
+  return upTo ? upToRank : pastRank;
+}
+
+std::optional<RingStepRule> mlir::cp::ringStepRule(LoadBalancer balancer,
+                                                   bool causal) {
+  using CB = CausalBehavior;
+  if (balancer == LoadBalancer::per_document_head_tail ||
+      balancer == LoadBalancer::ptrr)
+    return std::nullopt;
+  if (!causal)
+    return RingStepRule{CB::not_causal, CB::not_causal, CB::not_causal};
+  switch (balancer) {
+  case LoadBalancer::none: // earlier ranks' blocks are wholly in the past
+    return RingStepRule{CB::causal, CB::not_causal, CB::skip};
+  case LoadBalancer::head_tail: // chunks r and 2W-1-r of 2W
+    return RingStepRule{CB::causal, CB::kv_head_half, CB::q_tail_half};
+  case LoadBalancer::striped: // token t on rank t mod W
+    return RingStepRule{CB::causal, CB::causal, CB::causal_strict};
   default:
-    return {CausalBehavior::not_causal, CausalBehavior::skip};
+    llvm_unreachable("data-dependent balancers returned above");
   }
 }
+
+std::optional<CausalBehavior>
+mlir::cp::ringStepBehavior(LoadBalancer balancer, bool causal, int64_t world,
+                           int64_t rank, int64_t step) {
+  std::optional<RingStepRule> rule = ringStepRule(balancer, causal);
+  if (!rule || rank < 0 || rank >= world || step < 0 || step >= world)
+    return std::nullopt;
+  return rule->at(rank, step);
+}
+
+//===----------------------------------------------------------------------===//
+// The expansion
+//===----------------------------------------------------------------------===//
+
+namespace {
 
 /// What travels around the ring: the key/value block and, with document
 /// ids, the block's ids (null otherwise).
@@ -85,7 +121,7 @@ struct Partial {
 /// Builds the schedule of one cp.ring_attention in front of it.
 class RingExpander {
 public:
-  RingExpander(RingAttentionOp op, int64_t world);
+  RingExpander(RingAttentionOp op, int64_t world, RingStepRule rule);
   /// Builds the schedule and replaces the op by it.
   void run();
 
@@ -93,6 +129,8 @@ private:
   Value positionsOf(OpBuilder &b, Value owner);
   Partial block(OpBuilder &b, const KVBlock &kv, Value kvPos,
                 CausalBehavior behavior);
+  Partial accumulate(OpBuilder &b, const KVBlock &kv, Value kvPos,
+                     CausalBehavior behavior, Partial acc);
   Partial step(OpBuilder &b, Value i, const KVBlock &kv, Partial acc);
   Value shiftStart(OpBuilder &b, const KVBlock &kv);
   KVBlock shiftWait(OpBuilder &b, Value token, const KVBlock &kv);
@@ -102,9 +140,11 @@ private:
 
   RingAttentionOp op;
   int64_t world;
+  /// The causal behaviour of each step (ringStepRule).
+  RingStepRule rule;
   Location loc;
   int64_t localLen;
-  bool padded, causal, usePositions;
+  bool padded, usePositions;
   RankedTensorType outType, lseType;
   DenseI16ArrayAttr gridAxes;
   // This rank's linear index, W as an index, this rank's query positions
@@ -112,12 +152,11 @@ private:
   Value rank, worldIndex, qPos;
 };
 
-RingExpander::RingExpander(RingAttentionOp op, int64_t world)
-    : op(op), world(world), loc(op.getLoc()) {
+RingExpander::RingExpander(RingAttentionOp op, int64_t world, RingStepRule rule)
+    : op(op), world(world), rule(rule), loc(op.getLoc()) {
   auto qType = cast<RankedTensorType>(op.getQuery().getType());
   localLen = qType.getShape()[qType.getRank() - 2];
   padded = localLen * world != op.getSeqLen();
-  causal = op.getIsCausal();
   usePositions = op.getWindow().has_value() || padded;
   Type f32 = Float32Type::get(op.getContext());
   outType = RankedTensorType::get(
@@ -162,9 +201,21 @@ Partial RingExpander::block(OpBuilder &b, const KVBlock &kv, Value kvPos,
   return {blk.getOutput(), blk.getLse()};
 }
 
+/// `acc` merged with the block attention of `kv` with `behavior` (`acc`
+/// itself when the behaviour is `skip`: nothing is computed).
+Partial RingExpander::accumulate(OpBuilder &b, const KVBlock &kv, Value kvPos,
+                                 CausalBehavior behavior, Partial acc) {
+  if (behavior == CausalBehavior::skip)
+    return acc;
+  Partial p = block(b, kv, kvPos, behavior);
+  auto m = MergePartialOp::create(b, loc, TypeRange{outType, lseType}, acc.out,
+                                  acc.lse, p.out, p.lse);
+  return {m.getMergedOutput(), m.getMergedLse()};
+}
+
 /// Step `i` > 0 (an index value: the loop's induction variable or the last
 /// step's constant): the block of rank (rank - i) mod W with the step's
-/// causal behaviour, merged into `acc`.
+/// causal behaviour (`rule`), merged into `acc`.
 Partial RingExpander::step(OpBuilder &b, Value i, const KVBlock &kv,
                            Partial acc) {
   Value kvPos;
@@ -173,25 +224,17 @@ Partial RingExpander::step(OpBuilder &b, Value i, const KVBlock &kv,
     Value sum = arith::AddIOp::create(b, loc, rank, back);
     kvPos = positionsOf(b, arith::RemUIOp::create(b, loc, sum, worldIndex));
   }
-  auto mergeWith = [&](OpBuilder &mb, Partial p) -> Partial {
-    auto m = MergePartialOp::create(mb, loc, TypeRange{outType, lseType},
-                                    acc.out, acc.lse, p.out, p.lse);
-    return {m.getMergedOutput(), m.getMergedLse()};
-  };
-  if (!causal)
-    return mergeWith(b, block(b, kv, kvPos, CausalBehavior::not_causal));
+  if (!rule.dependsOnRank())
+    return accumulate(b, kv, kvPos, rule.upToRank, acc);
 
-  auto [whenLe, whenGt] = stepBehaviors(op.getBalancer());
-  Value le = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule, i, rank);
-  auto ifOp = scf::IfOp::create(b, loc, TypeRange{outType, lseType}, le,
+  Value upTo = arith::CmpIOp::create(b, loc, RingStepRule::kUpToRank, i, rank);
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange{outType, lseType}, upTo,
                                 /*withElseRegion=*/true);
   for (auto [region, behavior] :
-       {std::make_pair(&ifOp.getThenRegion(), whenLe),
-        std::make_pair(&ifOp.getElseRegion(), whenGt)}) {
+       {std::make_pair(&ifOp.getThenRegion(), rule.upToRank),
+        std::make_pair(&ifOp.getElseRegion(), rule.pastRank)}) {
     OpBuilder rb = OpBuilder::atBlockBegin(&region->front());
-    Partial r = acc;
-    if (behavior != CausalBehavior::skip)
-      r = mergeWith(rb, block(rb, kv, kvPos, behavior));
+    Partial r = accumulate(rb, kv, kvPos, behavior, acc);
     scf::YieldOp::create(rb, loc, ValueRange{r.out, r.lse});
   }
   return {ifOp.getResult(0), ifOp.getResult(1)};
@@ -224,9 +267,8 @@ void RingExpander::run() {
   // Step 0: post the first shift, then the diagonal block.
   KVBlock kv = {op.getKey(), op.getValue(), op.getSegmentIds()};
   Value token = world > 1 ? shiftStart(b, kv) : Value();
-  Partial acc =
-      block(b, kv, qPos,
-            causal ? CausalBehavior::causal : CausalBehavior::not_causal);
+  assert(rule.diagonal != CausalBehavior::skip && "step 0 starts the result");
+  Partial acc = block(b, kv, qPos, rule.diagonal);
   if (world > 1) {
     kv = shiftWait(b, token, kv);
     // Steps 1 .. W-2: each posts the next shift before its compute.
@@ -279,10 +321,11 @@ LogicalResult ExpandRingPass::expand(RingAttentionOp op,
   if (op.getRotate() == RotateMethod::allgather || op.getMask() ||
       op.getUlyssesSize())
     return success(); // the runtime runs these (and the hybrid) as one op
-  LoadBalancer balancer = op.getBalancer();
-  if (balancer == LoadBalancer::per_document_head_tail ||
-      balancer == LoadBalancer::ptrr)
-    return success();
+  std::optional<RingStepRule> rule =
+      ringStepRule(op.getBalancer(), op.getIsCausal());
+  if (!rule)
+    return success(); // no closed-form step table: the runtime masks
+
   shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
   SmallVector<int16_t> axes(op.getGridAxes());
   if (axes.empty())
@@ -293,7 +336,7 @@ LogicalResult ExpandRingPass::expand(RingAttentionOp op,
   int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
   if (ShapedType::isDynamic(world))
     return op.emitOpError("cannot expand a ring of dynamic size");
-  RingExpander(op, world).run();
+  RingExpander(op, world, *rule).run();
   return success();
 }
 

@@ -18,6 +18,41 @@ def CP_I64Attr : TypedSignlessIntegerAttrBase<I64, "int64_t",
 
 def CP_GridAxesAttr : DenseArrayAttrBase<"DenseI16ArrayAttr", "int16_t", "i16">;
 
+//===----------------------------------------------------------------------===//
+// Argument lists shared by the per-rank ops (spliced in with !con, so every op
+// keeps its own accessors, builders and assembly format)
+//===----------------------------------------------------------------------===//
+
+// The device grid an op spans: the grid symbol and the axes of its ranks
+// (all axes when empty).
+defvar CP_GridArgs = (ins FlatSymbolRefAttr:$grid,
+  DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes);
+
+// How the sequence is laid out over the ranks: the load balancer, then its
+// block size (`striped`, `ptrr`) and whether the sequence is padded. Ops that
+// know the global length (`seq_len`) take it between the two
+// (CP_SeqLayoutArgs); cp.shard and cp.unshard read it from their operand.
+defvar CP_BalancerArg = (ins CP_LoadBalancerAttr:$balancer);
+defvar CP_BalancerTuningArgs = (ins OptionalAttr<CP_I64Attr>:$block_size,
+  UnitAttr:$pad);
+defvar CP_ShardLayoutArgs = !con(CP_BalancerArg, CP_BalancerTuningArgs);
+defvar CP_SeqLayoutArgs = !con(CP_BalancerArg, (ins CP_I64Attr:$seq_len),
+  CP_BalancerTuningArgs);
+
+// The 12 settings of a ring (cp.ring_attention and its backward): the grid,
+// how key/value blocks move (`rotate`), the sequence layout, and the
+// attention's own settings in original positions.
+defvar CP_RingSettings = !con(CP_GridArgs,
+  (ins CP_RotateMethodAttr:$rotate), CP_SeqLayoutArgs,
+  (ins UnitAttr:$is_causal, OptionalAttr<CP_I64Attr>:$window,
+   OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
+   OptionalAttr<CP_I64Attr>:$ulysses_size));
+
+// The settings of Ulysses' all-to-alls (cp.seq_to_heads, cp.heads_to_seq).
+defvar CP_UlyssesSettings = !con(CP_GridArgs,
+  (ins CP_I64Attr:$head_dim, CP_I64Attr:$seq_dim, CP_LoadBalancerAttr:$balancer,
+   CP_I64Attr:$seq_len, UnitAttr:$pad));
+
 // Ops that name a device grid; the verifier checks the symbol and the axes.
 class CP_GridOp<string mnemonic, list<Trait> traits = []>
     : CP_Op<mnemonic, !listconcat(traits,
@@ -191,12 +226,9 @@ def CP_ShardOp : CP_GridOp<"shard", [Pure]> {
         : tensor<1x8x64x64xf32> -> tensor<1x8x16x64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input,
-    Optional<AnyRankedTensor>:$document_ids,
-    FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_I64Attr:$dim, CP_LoadBalancerAttr:$balancer,
-    OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad);
+  let arguments = !con(
+    (ins AnyRankedTensor:$input, Optional<AnyRankedTensor>:$document_ids),
+    CP_GridArgs, (ins CP_I64Attr:$dim), CP_ShardLayoutArgs);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input (`documents` $document_ids^ `:` type($document_ids))?
@@ -219,12 +251,9 @@ def CP_UnshardOp : CP_GridOp<"unshard", [Pure]> {
         : tensor<1x8x16x64xf32> -> tensor<1x8x64x64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input,
-    Optional<AnyRankedTensor>:$document_ids,
-    FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_I64Attr:$dim, CP_LoadBalancerAttr:$balancer,
-    OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad);
+  let arguments = !con(
+    (ins AnyRankedTensor:$input, Optional<AnyRankedTensor>:$document_ids),
+    CP_GridArgs, (ins CP_I64Attr:$dim), CP_ShardLayoutArgs);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input (`documents` $document_ids^ `:` type($document_ids))?
@@ -251,10 +280,8 @@ def CP_GlobalPositionOp : CP_GridOp<"global_position", [Pure]> {
         seq_len = 64 : index
     ```
   }];
-  let arguments = (ins Index:$local, Index:$rank, FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_LoadBalancerAttr:$balancer, CP_I64Attr:$seq_len,
-    OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad);
+  let arguments = !con((ins Index:$local, Index:$rank), CP_GridArgs,
+    CP_SeqLayoutArgs);
   let results = (outs Index:$position);
   let assemblyFormat = [{
     $local `,` $rank `on` $grid (`grid_axes` `=` $grid_axes^)?
@@ -305,16 +332,9 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
         -> (tensor<1x8x16x64xf32>, tensor<1x8x16xf32>)
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
+  let arguments = !con((ins AnyRankedTensor:$query, AnyRankedTensor:$key,
     AnyRankedTensor:$value, Optional<AnyRankedTensor>:$mask,
-    Optional<AnyRankedTensor>:$segment_ids,
-    FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_RotateMethodAttr:$rotate, CP_LoadBalancerAttr:$balancer,
-    CP_I64Attr:$seq_len, OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad,
-    UnitAttr:$is_causal, OptionalAttr<CP_I64Attr>:$window,
-    OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
-    OptionalAttr<CP_I64Attr>:$ulysses_size);
+    Optional<AnyRankedTensor>:$segment_ids), CP_RingSettings);
   let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? (`segment_ids` $segment_ids^)?
@@ -352,17 +372,11 @@ def CP_RingAttentionBackwardOp : CP_GridOp<"ring_attention_backward",
         -> (tensor<1x8x16x64xf32>, tensor<1x8x16x64xf32>, tensor<1x8x16x64xf32>)
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$grad_output, AnyRankedTensor:$query,
-    AnyRankedTensor:$key, AnyRankedTensor:$value, AnyRankedTensor:$output,
-    AnyRankedTensor:$lse, Optional<AnyRankedTensor>:$mask,
-    Optional<AnyRankedTensor>:$segment_ids,
-    FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_RotateMethodAttr:$rotate, CP_LoadBalancerAttr:$balancer,
-    CP_I64Attr:$seq_len, OptionalAttr<CP_I64Attr>:$block_size, UnitAttr:$pad,
-    UnitAttr:$is_causal, OptionalAttr<CP_I64Attr>:$window,
-    OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
-    OptionalAttr<CP_I64Attr>:$ulysses_size);
+  let arguments = !con((ins AnyRankedTensor:$grad_output,
+    AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
+    AnyRankedTensor:$output, AnyRankedTensor:$lse,
+    Optional<AnyRankedTensor>:$mask, Optional<AnyRankedTensor>:$segment_ids),
+    CP_RingSettings);
   let results = (outs AnyRankedTensor:$grad_query, AnyRankedTensor:$grad_key,
                       AnyRankedTensor:$grad_value);
   let assemblyFormat = [{
@@ -414,10 +428,7 @@ def CP_SeqToHeadsOp : CP_GridOp<"seq_to_heads", [Pure]> {
         : tensor<1x8x16x64xf32> -> tensor<1x2x64x64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_I64Attr:$head_dim, CP_I64Attr:$seq_dim, CP_LoadBalancerAttr:$balancer,
-    CP_I64Attr:$seq_len, UnitAttr:$pad);
+  let arguments = !con((ins AnyRankedTensor:$input), CP_UlyssesSettings);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input `on` $grid (`grid_axes` `=` $grid_axes^)? `head_dim` `=` $head_dim
@@ -444,10 +455,7 @@ def CP_HeadsToSeqOp : CP_GridOp<"heads_to_seq", [Pure]> {
         : tensor<1x2x64x64xf32> -> tensor<1x8x16x64xf32>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_I64Attr:$head_dim, CP_I64Attr:$seq_dim, CP_LoadBalancerAttr:$balancer,
-    CP_I64Attr:$seq_len, UnitAttr:$pad);
+  let arguments = !con((ins AnyRankedTensor:$input), CP_UlyssesSettings);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input `on` $grid (`grid_axes` `=` $grid_axes^)? `head_dim` `=` $head_dim
@@ -476,10 +484,8 @@ def CP_ShiftStartOp : CP_GridOp<"shift_start", [
         : tensor<1x8x16x64xf32>, tensor<1x8x16x64xf32>
     ```
   }];
-  let arguments = (ins Variadic<AnyRankedTensor>:$inputs,
-    FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    DefaultValuedAttr<CP_I64Attr, "1">:$offset);
+  let arguments = !con((ins Variadic<AnyRankedTensor>:$inputs), CP_GridArgs,
+    (ins DefaultValuedAttr<CP_I64Attr, "1">:$offset));
   let results = (outs CP_ShiftToken:$token);
   let assemblyFormat = [{
     $inputs `on` $grid (`grid_axes` `=` $grid_axes^)? `offset` `=` $offset
@@ -638,10 +644,9 @@ def CP_SeqScanOp : CP_GridOp<"seq_scan", [Pure, AllTypesMatch<["input", "result"
         kind = <sum> : tensor<1x16xi64>
     ```
   }];
-  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
-    DefaultValuedAttr<CP_GridAxesAttr, "{}">:$grid_axes,
-    CP_I64Attr:$dim, CP_LoadBalancerAttr:$balancer, CP_I64Attr:$seq_len,
-    CP_ScanKindAttr:$kind, UnitAttr:$pad);
+  let arguments = !con((ins AnyRankedTensor:$input), CP_GridArgs,
+    (ins CP_I64Attr:$dim, CP_LoadBalancerAttr:$balancer, CP_I64Attr:$seq_len,
+     CP_ScanKindAttr:$kind, UnitAttr:$pad));
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = [{
     $input `on` $grid (`grid_axes` `=` $grid_axes^)? `dim` `=` $dim
