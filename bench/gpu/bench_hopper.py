@@ -37,6 +37,8 @@ MODES = {
     "hopper": (0, {"CPRT_HOPPER_VARIANT": "0"}),
     "hopper-desc-per-wgmma": (0, {"CPRT_HOPPER_VARIANT": "2000"}),
     "hopper-desc-hoisted": (0, {"CPRT_HOPPER_VARIANT": "1000"}),
+    # kernel 9: 3 K/V stages (D = 64 and 128; D = 256 runs the default)
+    "hopper-3stage": (0, {"CPRT_HOPPER_VARIANT": "9"}),
     "cuDNN": (1, {}),
     "auto": (2, {}),
     # torch SDPA (not our library; backend None)
@@ -97,7 +99,7 @@ def main():
     ap.add_argument("--ring-seq", type=int, default=32768)
     ap.add_argument("--ranks", default="1,4,8")
     ap.add_argument("--modes",
-                    default="mma,hopper,hopper-desc-hoisted,cuDNN,auto,sdpa-cudnn,sdpa-flash")
+                    default="mma,hopper,hopper-3stage,cuDNN,auto,sdpa-cudnn,sdpa-flash")
     ap.add_argument("--configs", default="bf16:128,fp16:128,bf16:64,fp16:64,bf16:256,fp16:256",
                     help="element type:head dim pairs for the plain table")
     ap.add_argument("--ring-configs", default="bf16:128",
@@ -111,7 +113,8 @@ def main():
     lines = [f"Device: {torch.cuda.get_device_name()}; date "
              f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; forward only; "
              "mma = CPRT_HOPPER_FWD=0, hopper = the default (Hopper kernel), "
-             "desc variants = CPRT_HOPPER_VARIANT 2000 / 1000", "",
+             "desc variants = CPRT_HOPPER_VARIANT 2000 / 1000, "
+             "hopper-3stage = CPRT_HOPPER_VARIANT=9 (3 K/V stages; D = 256: the default)", "",
              "Plain forward, TFLOP/s (B=1, H=16):", "",
              "| type | D | S | causal | " + " | ".join(modes) + " |",
              "|---|---|---|---|" + "---|" * len(modes)]

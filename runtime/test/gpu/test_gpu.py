@@ -598,6 +598,39 @@ def hopper_suite():
     for dtype, D in ((torch.bfloat16, 64), (torch.float16, 64), (torch.float16, 128),
                      (torch.bfloat16, 256), (torch.float16, 256)):
         hopper_config_cases(dtype, D, want, hop)
+    # kernel 9 (3 K/V stages, CPRT_HOPPER_VARIANT=9) where it fits in shared memory
+    with env_var("CPRT_HOPPER_VARIANT", "9"):
+        for dtype, D in ((torch.bfloat16, 64), (torch.float16, 64), (torch.float16, 128)):
+            tag = f"hopper 3-stage {str(dtype)[6:]} D{D}"
+            runs_kernel(f"{tag} ragged 1000x777 causal", want, lambda: check_kernel(
+                f"{tag} ragged 1000x777 causal", D=D, dtype=dtype, step="causal", Sq=1000,
+                Skv=777, backward=False))
+            runs_kernel(f"{tag} gqa 8:2 S=2048 plain", want, lambda: check_kernel(
+                f"{tag} gqa 8:2 S=2048 plain", Hq=8, Hkv=2, D=D, dtype=dtype, Sq=2048,
+                Skv=2048, sdpa="plain", backward=False))
+            runs_kernel(f"{tag} accumulate causal_strict", want, lambda: check_accumulate(
+                f"{tag} accumulate causal_strict", D=D, dtype=dtype, Sq=700, Skv1=300,
+                Skv2=700, step="causal_strict"))
+
+
+class env_var:
+    """Sets an environment variable for a with-block (the runtime reads
+    CPRT_HOPPER_FWD / CPRT_HOPPER_VARIANT on every call)."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def __enter__(self):
+        import os
+        self.old = os.environ.get(self.name)
+        os.environ[self.name] = self.value
+
+    def __exit__(self, *exc):
+        import os
+        if self.old is None:
+            del os.environ[self.name]
+        else:
+            os.environ[self.name] = self.old
 
 
 def hopper_config_cases(dtype, D, want, hop):

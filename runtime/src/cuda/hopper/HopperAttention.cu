@@ -72,6 +72,13 @@ struct Params {
   int headsFastest;    // grid (heads, query blocks, B) instead of (blocks, heads, B)
 };
 
+/// Dynamic shared memory of the kernel with ST stages (Layout<C, ST>), and
+/// sm_90's opt-in limit per block (227 KB).
+template <class C> constexpr size_t smemBytes(int st) {
+  return C::kQBytes + 2 * st * C::kKVBytes + 8 * (1 + 4 * st) + 1024; // + alignment slack
+}
+constexpr size_t kSmemLimit = 227 * 1024;
+
 /// Shared memory: Q | K[STAGES] | V[STAGES] | mbarriers, from a 1024-B
 /// aligned base. Barriers: Q, fullK[s], fullV[s], emptyK[s], emptyV[s]: a K
 /// buffer goes back as soon as its S = Q K^T is done, a V buffer after P V.
@@ -87,8 +94,8 @@ template <class C, int ST> struct Layout {
   static __device__ __forceinline__ uint32_t fullV(int s) { return kBars + 8 * (1 + ST + s); }
   static __device__ __forceinline__ uint32_t emptyK(int s) { return kBars + 8 * (1 + 2 * ST + s); }
   static __device__ __forceinline__ uint32_t emptyV(int s) { return kBars + 8 * (1 + 3 * ST + s); }
-  static constexpr size_t kBytes = kBars + 8 * (1 + 4 * ST) + 1024; // + alignment slack
-  static_assert(kBytes <= 227 * 1024, "shared memory over the sm_90 227 KB limit");
+  static constexpr size_t kBytes = smemBytes<C>(ST);
+  static_assert(kBytes == kBars + 8 * (1 + 4 * ST) + 1024, "smemBytes and Layout disagree");
 };
 
 __device__ __forceinline__ float fastExp2(float x) {
@@ -564,6 +571,7 @@ template <class C, int ST, int MODE, bool ACC>
 cudaError_t launch(const CUtensorMap (&maps)[3], const Params &p, dim3 grid, cudaStream_t s) {
   auto kern = fwdKernel<C, ST, MODE, ACC>;
   constexpr size_t bytes = Layout<C, ST>::kBytes;
+  static_assert(bytes <= kSmemLimit, "shared memory over the sm_90 227 KB limit");
   static const cudaError_t attr =
       cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
   if (attr != cudaSuccess) return attr;
@@ -580,9 +588,12 @@ cudaError_t launch(const CUtensorMap (&maps)[3], const Params &p, dim3 grid, cud
 /// (causal), 1 = query blocks fastest, 2 = heads fastest. (variant / 1000)
 /// % 10 == 1 builds the wgmma descriptors once per GEMM (kHoist) in kernel
 /// 8, 2 forces them per wgmma (the default: kDefaultHoist). Every (type, head
-/// dim) instantiates kernel 8 (with and without kHoist; any other kernel
-/// digit runs it); CPRT_HOPPER_ALL_VARIANTS (the bench) builds all the
-/// kernels for bf16 D = 128, the configuration they were swept on.
+/// dim) instantiates kernel 8 (with and without kHoist) and kernel 9 where 3
+/// stages fit in shared memory (D = 64, 128: 3-stage pipelining is the knob
+/// most likely to matter at D = 64, whose tiles take half the tensor time);
+/// any other kernel digit runs kernel 8. CPRT_HOPPER_ALL_VARIANTS (the
+/// bench) builds all the kernels for bf16 D = 128, the configuration they
+/// were swept on.
 ///
 /// Resources of kernel 8 (ptxas -v, nvcc 13.0, sm_90a, 2026-12-02; every
 /// instantiation, ACC and kHoist included, bf16 and fp16 alike): 168
@@ -590,9 +601,9 @@ cudaError_t launch(const CUtensorMap (&maps)[3], const Params &p, dim3 grid, cud
 /// there; the consumers then setmaxnreg to 240, the producer to 24), 0 bytes
 /// spilled, no stack, 16 named barriers. Dynamic shared memory
 /// (Layout<C, 2>::kBytes, limit 227 KB = 232,448 B):
-///   D = 64  (128-key tiles): 83,016 B
-///   D = 128 (128-key tiles): 164,936 B
-///   D = 256 ( 64-key tiles): 197,704 B
+///   D = 64  (128-key tiles): 83,016 B (kernel 9, 3 stages: 115,816 B)
+///   D = 128 (128-key tiles): 164,936 B (kernel 9: 230,504 B)
+///   D = 256 ( 64-key tiles): 197,704 B (3 stages would need 263,272 B)
 constexpr int kDefaultKernel = 8; // docs/hopper.md, 2026-12-02 sweep
 constexpr bool kDefaultHoist = false;
 #ifdef CPRT_HOPPER_ALL_VARIANTS
@@ -610,6 +621,9 @@ cudaError_t launchVariant(int variant, const CUtensorMap (&maps)[3], const Param
   const int kernel = variant % 10 == 0 ? kDefaultKernel : variant % 10;
   constexpr bool kSweep =
       kAllVariants && std::is_same_v<C, Cfg<__nv_bfloat16, 128>>; // every kernel digit
+  if constexpr (smemBytes<C>(3) <= kSmemLimit) {
+    if (kernel == 9) return launch<C, 3, kO | kP | kS, ACC>(maps, p, grid, s);
+  }
   if (kernel == 8 || !kSweep) {
     return hoist ? launch<C, 2, kO | kP | kS | kHoist, ACC>(maps, p, grid, s)
                  : launch<C, 2, kO | kP | kS, ACC>(maps, p, grid, s);
@@ -622,7 +636,6 @@ cudaError_t launchVariant(int variant, const CUtensorMap (&maps)[3], const Param
     case 5: return launch<C, 3, kO | kP, ACC>(maps, p, grid, s);
     case 6: return launch<C, 2, kO | kS, ACC>(maps, p, grid, s);
     case 7: return launch<C, 3, kO | kS, ACC>(maps, p, grid, s);
-    case 9: return launch<C, 3, kO | kP | kS, ACC>(maps, p, grid, s);
     default: return launch<C, 3, kO, ACC>(maps, p, grid, s);
     }
   }
