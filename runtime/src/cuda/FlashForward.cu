@@ -403,10 +403,12 @@ namespace {
 
 std::atomic<int64_t> hopperLaunches{0}, mmaLaunches{0};
 
+#ifdef CPRT_HAVE_HOPPER_FWD
 /// [B, H, S, D] with unit head-dim stride and no gaps (B = 1: any b stride).
 bool packed(const int64_t st[3], int64_t B, int64_t H, int64_t S, int64_t D) {
   return st[2] == D && st[1] == S * D && (B == 1 || st[0] == H * S * D);
 }
+#endif
 
 /// The sm_90a wgmma/TMA kernel (hopper/, docs/hopper.md) when this build has
 /// it, the device is sm_90, hopperForwardEnabled() and the problem fits:
