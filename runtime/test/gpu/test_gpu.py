@@ -682,6 +682,10 @@ def hopper_config_cases(dtype, D, want, hop):
         nm = f"{tag} ring W={W} {bal} {'causal' if causal else 'full'}"
         runs_kernel(nm, want, lambda: run_ring(W, bal, "ring", causal, Hq=4, Hkv=2, S=S, D=D,
                                                dtype=dtype, backward=False, name=nm))
+    if D <= 128:  # the backward (mma.sync) on the Hopper forward's out / LSE
+        nm = f"{tag} ring W=4 headtail causal f+b (S=1000)"
+        runs_kernel(nm, want, lambda: run_ring(4, "headtail", "ring", True, B=2, Hq=8, Hkv=8,
+                                               S=1000, D=D, dtype=dtype, name=nm))
 
 
 def hopper_vs_mma(S, causal, Hq=8, Hkv=4, dtype=torch.bfloat16, D=128):
