@@ -89,7 +89,8 @@ def ring(lib, S, W, causal, backward, balancer="headtail", iters=5, backend=0):
     r.world, r.transport, r.balancer, r.rotate = W, 0, cc.BALANCER[balancer], cc.ROTATE["ring"]
     r.causal, r.backward = int(causal), int(backward)
     r.backend = backend
-    r.batch, r.heads_q, r.heads_kv, r.seq, r.head_dim, r.dtype = B, H, H, S, D, 1
+    r.batch, r.heads_q, r.heads_kv, r.seq, r.head_dim = B, H, H, S, D
+    r.dtype = {torch.bfloat16: 1, torch.float16: 2}[dt]
     for n, t in (("q", q), ("k", k), ("v", v), ("out", out), ("lse", lse), ("dout", dout),
                  ("dq", dq), ("dk", dk), ("dv", dv)):
         setattr(r, n, t.data_ptr())

@@ -3,12 +3,15 @@
 // Standalone: a correctness sweep of cprt::cuda::hopper::attentionForward
 // against an fp32 reference computed on the GPU by a simple separate kernel
 // (fresh random inputs per case, poisoned outputs, NaN never passes), then a
-// timing sweep (B=1, H=16, D=128, causal and not) against the mma.sync
-// kernel of FlashForward.cu. Build: bench/gpu/hopper/build.sh.
+// timing sweep (B=1, H=16, causal and not) against the mma.sync kernel of
+// FlashForward.cu, for each element type / head dim of --configs (default
+// bf16:128; at the other configurations every variant digit runs kernel 8).
+// Build: bench/gpu/hopper/build.sh.
 //
 // Usage: hopper_bench [--no-check] [--no-time] [--variants 1,2,3,4,5,6,7,8,9]
 //                     [--sizes 4096,8192,16384,32768] [--reps N] [--seed N]
 //                     [--rounds N]   (correctness rounds, fresh inputs each)
+//                     [--configs bf16:128,fp16:128,bf16:64,fp16:64,bf16:256,fp16:256]
 // Variants: see launchVariant in runtime/src/cuda/hopper/HopperAttention.cu.
 //
 //===----------------------------------------------------------------------===//
@@ -16,6 +19,7 @@
 #include "FlashKernels.h"
 
 #include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -50,12 +54,28 @@ __device__ uint32_t hash32(uint64_t x) {
   return uint32_t(x);
 }
 
-/// Uniform in [-amp, amp).
-__global__ void fillBf16(__nv_bfloat16 *p, int64_t n, uint64_t seed, float amp) {
+/// Element type and head dim of one sweep (FwdArgs::dtype: 1 = bf16, 2 = fp16).
+struct Config {
+  int dtype = 1;
+  int D = 128;
+};
+Config gCfg; // the configuration being checked / timed
+
+__device__ __forceinline__ float ld16(const void *p, int64_t i, int dtype) {
+  return dtype == 2 ? __half2float(static_cast<const __half *>(p)[i])
+                    : __bfloat162float(static_cast<const __nv_bfloat16 *>(p)[i]);
+}
+
+/// Uniform in [-amp, amp), stored as bf16 (dtype 1) or fp16 (dtype 2).
+__global__ void fill16(void *p, int64_t n, uint64_t seed, float amp, int dtype) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x) {
     const float u = hash32(seed * 0x9E3779B97F4A7C15ULL + uint64_t(i)) * (1.f / 4294967296.f);
-    p[i] = __float2bfloat16((2.f * u - 1.f) * amp);
+    const float x = (2.f * u - 1.f) * amp;
+    if (dtype == 2)
+      static_cast<__half *>(p)[i] = __float2half_rn(x);
+    else
+      static_cast<__nv_bfloat16 *>(p)[i] = __float2bfloat16(x);
   }
 }
 __global__ void fillF32(float *p, int64_t n, uint64_t seed, float lo, float hi) {
@@ -75,36 +95,43 @@ struct Case {
   float amp;
 };
 
-/// fp32 reference: one warp per query row, online softmax over visible keys.
-__global__ void refKernel(const __nv_bfloat16 *q, const __nv_bfloat16 *k,
-                          const __nv_bfloat16 *v, float *out, float *lse, Case c, float scale) {
+/// fp32 reference: one warp per query row (lane: D / 32 columns), online
+/// softmax over visible keys.
+__global__ void refKernel(const void *q, const void *k, const void *v, float *out, float *lse,
+                          Case c, float scale, Config cfg) {
   const int64_t row = (blockIdx.x * int64_t(blockDim.x) + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31;
   if (row >= c.B * c.Hq * c.Sq) return;
+  const int D = cfg.D, per = D / 32;
   const int64_t i = row % c.Sq, bh = row / c.Sq, b = bh / c.Hq, h = bh % c.Hq;
   const int64_t bhk = b * c.Hkv + h / (c.Hq / c.Hkv);
   const int64_t kEnd = c.kEnd < 0 ? c.Skv : c.kEnd;
-  float qv[4], acc[4] = {0.f, 0.f, 0.f, 0.f}, m = -INFINITY, l = 0.f;
-  for (int d = 0; d < 4; ++d) qv[d] = __bfloat162float(q[row * 128 + lane * 4 + d]);
+  float qv[8], acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, m = -INFINITY, l = 0.f;
+  for (int d = 0; d < per; ++d) qv[d] = ld16(q, row * D + lane * per + d, cfg.dtype);
   const bool rowVis = i >= c.rowBegin;
   for (int64_t j = 0; rowVis && j < kEnd; ++j) {
     if (c.diag && j > i - c.diagShift) break;
-    const __nv_bfloat16 *kr = k + (bhk * c.Skv + j) * 128 + lane * 4;
+    const int64_t kr = (bhk * c.Skv + j) * D + lane * per;
     float dot = 0.f;
-    for (int d = 0; d < 4; ++d) dot += qv[d] * __bfloat162float(kr[d]);
+    for (int d = 0; d < per; ++d) dot += qv[d] * ld16(k, kr + d, cfg.dtype);
     for (int o = 16; o > 0; o >>= 1) dot += __shfl_xor_sync(0xffffffff, dot, o);
     const float s = dot * scale, mNew = fmaxf(m, s);
     const float a = expf(m - mNew), pj = expf(s - mNew);
-    const __nv_bfloat16 *vr = v + (bhk * c.Skv + j) * 128 + lane * 4;
-    for (int d = 0; d < 4; ++d) acc[d] = acc[d] * a + pj * __bfloat162float(vr[d]);
+    for (int d = 0; d < per; ++d) acc[d] = acc[d] * a + pj * ld16(v, kr + d, cfg.dtype);
     l = l * a + pj;
     m = mNew;
   }
-  for (int d = 0; d < 4; ++d) out[row * 128 + lane * 4 + d] = l > 0.f ? acc[d] / l : 0.f;
+  for (int d = 0; d < per; ++d) out[row * D + lane * per + d] = l > 0.f ? acc[d] / l : 0.f;
   if (lane == 0) lse[row] = l > 0.f ? m + logf(l) : -INFINITY;
 }
 
-float bf2f(uint16_t b) {
+/// A bf16 (dtype 1) or fp16 (dtype 2) bit pattern as a float.
+float h2f(uint16_t b, int dtype) {
+  if (dtype == 2) {
+    __half_raw r;
+    r.x = b;
+    return __half2float(__half(r));
+  }
   uint32_t u = uint32_t(b) << 16;
   float f;
   std::memcpy(&f, &u, 4);
@@ -112,26 +139,26 @@ float bf2f(uint16_t b) {
 }
 
 struct Buffers {
-  __nv_bfloat16 *q = nullptr, *k = nullptr, *v = nullptr;
+  void *q = nullptr, *k = nullptr, *v = nullptr;
   void *out = nullptr;
   float *lse = nullptr, *refOut = nullptr, *refLse = nullptr;
 };
 
 /// Expected accumulate result on the host: merge of the partial with the reference.
 void hostMerge(std::vector<float> &out, std::vector<float> &lse, const std::vector<float> &ro,
-               const std::vector<float> &rl) {
+               const std::vector<float> &rl, int D) {
   const size_t rows = lse.size();
   for (size_t r = 0; r < rows; ++r) {
     const float b = rl[r], a = lse[r];
     if (b == -INFINITY) continue;
     if (a == -INFINITY) {
-      for (int d = 0; d < 128; ++d) out[r * 128 + d] = ro[r * 128 + d];
+      for (int d = 0; d < D; ++d) out[r * D + d] = ro[r * D + d];
       lse[r] = b;
       continue;
     }
     const float mx = std::max(a, b), ln = mx + std::log1p(std::exp(std::min(a, b) - mx));
     const float wa = std::exp(a - ln), wb = std::exp(b - ln);
-    for (int d = 0; d < 128; ++d) out[r * 128 + d] = wa * out[r * 128 + d] + wb * ro[r * 128 + d];
+    for (int d = 0; d < D; ++d) out[r * D + d] = wa * out[r * D + d] + wb * ro[r * D + d];
     lse[r] = ln;
   }
 }
@@ -169,7 +196,9 @@ CheckResult compare(const std::vector<float> &got, const std::vector<float> &got
 }
 
 bool runCase(const Case &c, int variant, uint64_t seed, bool print) {
-  const int64_t nq = c.B * c.Hq * c.Sq * 128, nkv = c.B * c.Hkv * c.Skv * 128;
+  const Config cfg = gCfg;
+  const int D = cfg.D;
+  const int64_t nq = c.B * c.Hq * c.Sq * D, nkv = c.B * c.Hkv * c.Skv * D;
   const int64_t rows = c.B * c.Hq * c.Sq;
   Buffers bf;
   CK(cudaMalloc(&bf.q, nq * 2));
@@ -179,13 +208,13 @@ bool runCase(const Case &c, int variant, uint64_t seed, bool print) {
   CK(cudaMalloc(&bf.lse, rows * 4));
   CK(cudaMalloc(&bf.refOut, nq * 4));
   CK(cudaMalloc(&bf.refLse, rows * 4));
-  fillBf16<<<1024, 256>>>(bf.q, nq, seed * 3 + 1, c.amp);
-  fillBf16<<<1024, 256>>>(bf.k, nkv, seed * 3 + 2, c.amp);
-  fillBf16<<<1024, 256>>>(bf.v, nkv, seed * 3 + 3, 1.f);
+  fill16<<<1024, 256>>>(bf.q, nq, seed * 3 + 1, c.amp, cfg.dtype);
+  fill16<<<1024, 256>>>(bf.k, nkv, seed * 3 + 2, c.amp, cfg.dtype);
+  fill16<<<1024, 256>>>(bf.v, nkv, seed * 3 + 3, 1.f, cfg.dtype);
   CK(cudaGetLastError());
-  const float scale = 1.f / std::sqrt(128.f);
+  const float scale = 1.f / std::sqrt(float(D));
   refKernel<<<unsigned((rows * 32 + 255) / 256), 256>>>(bf.q, bf.k, bf.v, bf.refOut, bf.refLse, c,
-                                                        scale);
+                                                        scale, cfg);
   CK(cudaGetLastError());
   std::vector<float> partOut, partLse;
   if (c.accumulate) {
@@ -198,7 +227,7 @@ bool runCase(const Case &c, int variant, uint64_t seed, bool print) {
     CK(cudaMemcpy(partOut.data(), bf.out, nq * 4, cudaMemcpyDeviceToHost));
     for (int64_t r = 0; r < rows; r += 7) { // some empty partial rows (lse -inf, out 0)
       partLse[r] = -INFINITY;
-      std::fill(partOut.begin() + r * 128, partOut.begin() + r * 128 + 128, 0.f);
+      std::fill(partOut.begin() + r * D, partOut.begin() + r * D + D, 0.f);
     }
     CK(cudaMemcpy(bf.lse, partLse.data(), rows * 4, cudaMemcpyHostToDevice));
     CK(cudaMemcpy(bf.out, partOut.data(), nq * 4, cudaMemcpyHostToDevice));
@@ -208,7 +237,8 @@ bool runCase(const Case &c, int variant, uint64_t seed, bool print) {
   }
   hp::FwdArgs a;
   a.q = bf.q; a.k = bf.k; a.v = bf.v; a.out = bf.out; a.lse = bf.lse;
-  a.B = c.B; a.Hq = c.Hq; a.Hkv = c.Hkv; a.Sq = c.Sq; a.Skv = c.Skv; a.D = 128;
+  a.B = c.B; a.Hq = c.Hq; a.Hkv = c.Hkv; a.Sq = c.Sq; a.Skv = c.Skv; a.D = D;
+  a.dtype = cfg.dtype;
   a.scale = scale;
   a.accumulate = c.accumulate;
   a.rowBegin = c.rowBegin; a.kEnd = c.kEnd; a.diag = c.diag; a.diagShift = c.diagShift;
@@ -225,13 +255,13 @@ bool runCase(const Case &c, int variant, uint64_t seed, bool print) {
   } else {
     std::vector<uint16_t> g16(nq);
     CK(cudaMemcpy(g16.data(), bf.out, nq * 2, cudaMemcpyDeviceToHost));
-    for (int64_t x = 0; x < nq; ++x) got[x] = bf2f(g16[x]);
+    for (int64_t x = 0; x < nq; ++x) got[x] = h2f(g16[x], cfg.dtype);
   }
   CK(cudaMemcpy(gotLse.data(), bf.lse, rows * 4, cudaMemcpyDeviceToHost));
   CK(cudaMemcpy(ref.data(), bf.refOut, nq * 4, cudaMemcpyDeviceToHost));
   CK(cudaMemcpy(refLse.data(), bf.refLse, rows * 4, cudaMemcpyDeviceToHost));
   if (c.accumulate) {
-    hostMerge(partOut, partLse, ref, refLse);
+    hostMerge(partOut, partLse, ref, refLse, D);
     ref.swap(partOut);
     refLse.swap(partLse);
   }
@@ -270,7 +300,8 @@ int checkSweep(const std::vector<int> &variants, uint64_t seed) {
       {"acc full 2x2x2048", 2, 2, 2, 2048, 2048, 0, 0, 0, -1, 1, 1.f},
   };
   int fails = 0, n = 0;
-  std::printf("== correctness (fp32 GPU reference; rel Frobenius <= 1e-2, |dLSE| <= 1e-2)\n");
+  std::printf("== correctness, %s D=%d (fp32 GPU reference; rel Frobenius <= 1e-2, "
+              "|dLSE| <= 1e-2)\n", gCfg.dtype == 2 ? "fp16" : "bf16", gCfg.D);
   // Layout self-check: the swapped V descriptor must fail where the default passes.
   std::printf("  [diag] swapped V descriptor strides (expected FAIL):\n");
   runCase(cases[0], 12, seed, true);
@@ -317,20 +348,20 @@ std::vector<float> timeInterleaved(const std::vector<std::function<void()>> &fns
 
 void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, int reps,
                uint64_t seed) {
-  const int64_t B = 1, H = 16, D = 128;
+  const int64_t B = 1, H = 16, D = gCfg.D;
   const int64_t maxS = *std::max_element(sizes.begin(), sizes.end());
   const int64_t n = B * H * maxS * D;
-  __nv_bfloat16 *q, *k, *v, *o;
+  void *q, *k, *v, *o;
   float *lse;
   CK(cudaMalloc(&q, n * 2)); CK(cudaMalloc(&k, n * 2)); CK(cudaMalloc(&v, n * 2));
   CK(cudaMalloc(&o, n * 2)); CK(cudaMalloc(&lse, B * H * maxS * 4));
-  fillBf16<<<2048, 256>>>(q, n, seed + 11, 1.f);
-  fillBf16<<<2048, 256>>>(k, n, seed + 12, 1.f);
-  fillBf16<<<2048, 256>>>(v, n, seed + 13, 1.f);
+  fill16<<<2048, 256>>>(q, n, seed + 11, 1.f, gCfg.dtype);
+  fill16<<<2048, 256>>>(k, n, seed + 12, 1.f, gCfg.dtype);
+  fill16<<<2048, 256>>>(v, n, seed + 13, 1.f, gCfg.dtype);
   CK(cudaGetLastError());
-  std::printf("\n== timing: B=1 H=16 D=128 bf16, median of %d launches each (events, "
+  std::printf("\n== timing: B=1 H=16 D=%d %s, median of %d launches each (events, "
               "kernels interleaved), TFLOP/s = 4*B*H*S^2*D/t (halved for causal)\n",
-              reps);
+              int(D), gCfg.dtype == 2 ? "fp16" : "bf16", reps);
   std::printf("| S | causal | mma.sync (FlashForward) |");
   for (int vv : variants) std::printf(" hopper v%d |", vv);
   std::printf("\n|---|---|---|");
@@ -344,8 +375,8 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
       const int64_t st[3] = {H * S * D, S * D, D};
       for (int x = 0; x < 3; ++x) fl.qS[x] = fl.kS[x] = fl.vS[x] = fl.oS[x] = st[x];
       fl.B = B; fl.Hq = fl.Hkv = H; fl.Sq = fl.Skv = S; fl.D = D;
-      fl.scale = 1.f / std::sqrt(128.f);
-      fl.inType = fl.outType = 1;
+      fl.scale = 1.f / std::sqrt(float(D));
+      fl.inType = fl.outType = gCfg.dtype;
       fl.step.kEnd = S;
       fl.step.diag = causal;
       std::vector<std::function<void()>> fns;
@@ -354,6 +385,7 @@ void timeSweep(const std::vector<int> &variants, const std::vector<int> &sizes, 
         hp::FwdArgs a;
         a.q = q; a.k = k; a.v = v; a.out = o; a.lse = lse;
         a.B = B; a.Hq = a.Hkv = H; a.Sq = a.Skv = S; a.D = D;
+        a.dtype = gCfg.dtype;
         a.scale = fl.scale;
         a.diag = causal;
         a.variant = vv;
@@ -374,6 +406,7 @@ int main(int argc, char **argv) {
   bool check = true, timing = true;
   std::vector<int> variants = {1, 2, 3, 4, 5, 6, 7, 8, 9}, sizes = {4096, 8192, 16384, 32768};
   int rounds = 3;
+  std::vector<Config> configs = {Config{}};
   int reps = 15;
   uint64_t seed = 12345;
   for (int i = 1; i < argc; ++i) {
@@ -385,6 +418,18 @@ int main(int argc, char **argv) {
     else if (s == "--reps" && i + 1 < argc) reps = std::atoi(argv[++i]);
     else if (s == "--seed" && i + 1 < argc) seed = std::strtoull(argv[++i], nullptr, 10);
     else if (s == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
+    else if (s == "--configs" && i + 1 < argc) {
+      configs.clear();
+      for (const char *p = argv[++i]; *p;) { // type:dim,type:dim,...
+        Config c;
+        c.dtype = std::strncmp(p, "fp16", 4) == 0 ? 2 : 1;
+        while (*p && *p != ':') ++p;
+        if (*p == ':') c.D = std::atoi(++p);
+        configs.push_back(c);
+        while (*p && *p != ',') ++p;
+        if (*p == ',') ++p;
+      }
+    }
     else {
       std::printf("unknown argument %s\n", argv[i]);
       return 2;
@@ -395,7 +440,10 @@ int main(int argc, char **argv) {
   std::printf("device: %s, %d SMs, cc %d.%d, seed %llu\n", prop.name, prop.multiProcessorCount,
               prop.major, prop.minor, (unsigned long long)seed);
   int fails = 0;
-  for (int r = 0; check && r < rounds; ++r) fails += checkSweep(variants, seed + 1000003 * r);
-  if (timing) timeSweep(variants, sizes, reps, seed);
+  for (const Config &c : configs) {
+    gCfg = c;
+    for (int r = 0; check && r < rounds; ++r) fails += checkSweep(variants, seed + 1000003 * r);
+    if (timing) timeSweep(variants, sizes, reps, seed);
+  }
   return fails ? 1 : 0;
 }

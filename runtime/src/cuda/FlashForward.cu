@@ -403,22 +403,27 @@ namespace {
 
 std::atomic<int64_t> hopperLaunches{0}, mmaLaunches{0};
 
+#ifdef CPRT_HAVE_HOPPER_FWD
 /// [B, H, S, D] with unit head-dim stride and no gaps (B = 1: any b stride).
 bool packed(const int64_t st[3], int64_t B, int64_t H, int64_t S, int64_t D) {
   return st[2] == D && st[1] == S * D && (B == 1 || st[0] == H * S * D);
 }
+#endif
 
 /// The sm_90a wgmma/TMA kernel (hopper/, docs/hopper.md) when this build has
 /// it, the device is sm_90, hopperForwardEnabled() and the problem fits:
-/// bf16 in, D = 128, no general mask (step behaviour only), packed tensors,
-/// bf16 or fp32 out. False: the caller runs mma.sync.
+/// bf16 or fp16 in, D = 64, 128 or 256, no general mask (step behaviour
+/// only), packed tensors, out of the input type or fp32. False: the caller
+/// runs mma.sync.
 bool tryHopper(const FwdLaunch &l, cudaStream_t s) {
 #ifdef CPRT_HAVE_HOPPER_FWD
-  if (l.inType != 1 || l.D != 128 || l.mask.general || l.mask.usesPos) return false;
+  if (l.inType != 1 && l.inType != 2) return false;
+  if (l.D != 64 && l.D != 128 && l.D != 256) return false;
+  if (l.mask.general || l.mask.usesPos) return false;
   // fp32 out: the accumulating kernel into (0, -inf) writes exactly o / l
   // and the LSE (the merge never reads out where the old LSE is -inf).
   const bool f32Out = !l.accumulate && l.outType == 0;
-  if (!l.accumulate && !f32Out && l.outType != 1) return false;
+  if (!l.accumulate && !f32Out && l.outType != l.inType) return false;
   if (!packed(l.qS, l.B, l.Hq, l.Sq, l.D) || !packed(l.kS, l.B, l.Hkv, l.Skv, l.D) ||
       !packed(l.vS, l.B, l.Hkv, l.Skv, l.D) || !packed(l.oS, l.B, l.Hq, l.Sq, l.D))
     return false;
@@ -426,6 +431,7 @@ bool tryHopper(const FwdLaunch &l, cudaStream_t s) {
   hopper::FwdArgs a;
   a.q = l.q; a.k = l.k; a.v = l.v; a.out = l.out; a.lse = l.lse;
   a.B = l.B; a.Hq = l.Hq; a.Hkv = l.Hkv; a.Sq = l.Sq; a.Skv = l.Skv; a.D = l.D;
+  a.dtype = l.inType;
   a.scale = l.scale;
   a.accumulate = l.accumulate;
   a.rowBegin = l.step.rowBegin; a.kEnd = l.step.kEnd;

@@ -59,7 +59,8 @@ struct BwdLaunch {
 
 /// Runs the Hopper (sm_90a, hopper/HopperAttention.h) kernel when it is
 /// built, the device is sm_90, hopperForwardEnabled() and the problem fits
-/// (bf16 in, D = 128, step behaviour only, packed tensors), else mma.sync.
+/// (bf16 or fp16 in, D = 64 / 128 / 256, step behaviour only, packed
+/// tensors), else mma.sync.
 void launchFlashForward(const FwdLaunch &l, cudaStream_t s);
 /// True when this library has the Hopper forward (archs include 90).
 bool hopperForwardBuilt();

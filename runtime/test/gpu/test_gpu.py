@@ -546,11 +546,12 @@ def runs_kernel(name, want, fn, mma_too=False):
 
 
 def hopper_suite():
-    """bf16 D=128 forwards that the Hopper (sm_90a) kernel takes on an sm_90 device
+    """Forwards that the Hopper (sm_90a) kernel takes on an sm_90 device
     when built and not forced off (CPRT_HOPPER_FWD=0), else the mma.sync kernels:
     every step behaviour, ragged S (not a multiple of the 128-row / 128-key tiles),
     GQA, accumulate mode and rings, against the float64 reference; problems it
-    must decline go to mma.sync."""
+    must decline go to mma.sync. bf16 D=128 first, then every other element
+    type / head dim (hopper_config_cases)."""
     on = fwd_counts()[0]
     hop = on and torch.cuda.get_device_capability() == (9, 0)
     want = "hopper" if hop else "mma"
@@ -577,9 +578,10 @@ def hopper_suite():
         runs_kernel(f"hopper out fp32 step={step} 700x500", want, lambda: check_kernel(
             f"hopper out fp32 step={step} 700x500", D=128, step=step, Sq=700, Skv=500,
             out_dtype=torch.float32, backward=False))
-    # declined: fp16, D=64, masks by position
-    for nm, kw in (("fp16", dict(dtype=torch.float16)),
-                   ("D64", dict(D=64)), ("positions causal", dict(positions=True, causal=True))):
+    # declined: masks beyond the step behaviour (positions, windows), at every head dim
+    for nm, kw in (("positions causal", dict(positions=True, causal=True)),
+                   ("fp16 D64 window 40", dict(dtype=torch.float16, D=64, window=40)),
+                   ("D256 positions", dict(D=256, positions=True))):
         kw.setdefault("D", 128)
         runs_kernel(f"hopper declines {nm}", "mma", lambda: check_kernel(
             f"hopper declines {nm}", Sq=300, Skv=300, backward=False, **kw))
@@ -617,21 +619,113 @@ def hopper_suite():
     runs_kernel("hopper ring W=4 headtail causal f+b", want, lambda: run_ring(
         4, "headtail", "ring", True, B=2, Hq=8, Hkv=8, S=1000, D=128,
         name="hopper ring W=4 headtail causal f+b (S=1000)"))
+    # the other element type / head dim instantiations of the kernel
+    for dtype, D in ((torch.bfloat16, 64), (torch.float16, 64), (torch.float16, 128),
+                     (torch.bfloat16, 256), (torch.float16, 256)):
+        hopper_config_cases(dtype, D, want, hop)
+    # kernel 9 (3 K/V stages, CPRT_HOPPER_VARIANT=9) where it fits in shared memory
+    with env_var("CPRT_HOPPER_VARIANT", "9"):
+        for dtype, D in ((torch.bfloat16, 64), (torch.float16, 64), (torch.float16, 128)):
+            tag = f"hopper 3-stage {str(dtype)[6:]} D{D}"
+            runs_kernel(f"{tag} ragged 1000x777 causal", want, lambda: check_kernel(
+                f"{tag} ragged 1000x777 causal", D=D, dtype=dtype, step="causal", Sq=1000,
+                Skv=777, backward=False))
+            runs_kernel(f"{tag} gqa 8:2 S=2048 plain", want, lambda: check_kernel(
+                f"{tag} gqa 8:2 S=2048 plain", Hq=8, Hkv=2, D=D, dtype=dtype, Sq=2048,
+                Skv=2048, sdpa="plain", backward=False))
+            runs_kernel(f"{tag} accumulate causal_strict", want, lambda: check_accumulate(
+                f"{tag} accumulate causal_strict", D=D, dtype=dtype, Sq=700, Skv1=300,
+                Skv2=700, step="causal_strict"))
 
 
-def hopper_vs_mma(S, causal, Hq=8, Hkv=4):
+class env_var:
+    """Sets an environment variable for a with-block (the runtime reads
+    CPRT_HOPPER_FWD / CPRT_HOPPER_VARIANT on every call)."""
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def __enter__(self):
+        import os
+        self.old = os.environ.get(self.name)
+        os.environ[self.name] = self.value
+
+    def __exit__(self, *exc):
+        import os
+        if self.old is None:
+            del os.environ[self.name]
+        else:
+            os.environ[self.name] = self.old
+
+
+def hopper_config_cases(dtype, D, want, hop):
+    """The Hopper kernel at one (element type, head dim) other than bf16 D=128
+    (its own template instance: wgmma type suffix, P packing, TMA data type,
+    panels per tile, 64-key tiles at D=256): every step behaviour, ragged S (not
+    a multiple of the 128-row / 128- or 64-key tiles), GQA, fp32 out, accumulate
+    mode, rings, and against the mma.sync kernels on the same inputs."""
+    tag = f"hopper {str(dtype)[6:]} D{D}"
+    for step in cc.STEP:
+        runs_kernel(f"{tag} step={step} 640", want, lambda: check_kernel(
+            f"{tag} step={step} 640", D=D, dtype=dtype, step=step, Sq=640, Skv=640,
+            backward=False))
+    for nm, kw in (("ragged 1000x777 causal", dict(Sq=1000, Skv=777, step="causal")),
+                   ("ragged 777x1500 q_tail_half", dict(Sq=777, Skv=1500, step="q_tail_half")),
+                   ("ragged 300x1000 kv_head_half", dict(Sq=300, Skv=1000, step="kv_head_half")),
+                   ("ragged 129x257 causal_strict", dict(Sq=129, Skv=257, step="causal_strict")),
+                   ("ragged 200x100 causal_strict", dict(Sq=200, Skv=100, step="causal_strict")),
+                   ("tiny 1x1", dict(Sq=1, Skv=1)),
+                   ("gqa 8:2 B2 1000 causal", dict(B=2, Hq=8, Hkv=2, Sq=1000, Skv=1000,
+                                                   step="causal", sdpa="causal")),
+                   ("gqa 16:1 300 plain", dict(Hq=16, Hkv=1, Sq=300, Skv=300, sdpa="plain")),
+                   ("S=2048 causal", dict(Sq=2048, Skv=2048, step="causal", sdpa="causal"))):
+        runs_kernel(f"{tag} {nm}", want, lambda: check_kernel(
+            f"{tag} {nm}", D=D, dtype=dtype, backward=False, **kw))
+    for step in ("not_causal", "causal_strict", "q_tail_half", "skip"):
+        runs_kernel(f"{tag} out fp32 step={step} 700x500", want, lambda: check_kernel(
+            f"{tag} out fp32 step={step} 700x500", D=D, dtype=dtype, step=step, Sq=700,
+            Skv=500, out_dtype=torch.float32, backward=False))
+    for step in cc.STEP:
+        nm = f"{tag} accumulate step={step}"
+        if step == "skip":  # nothing to merge: the backend launches no kernel
+            check_accumulate(nm, D=D, dtype=dtype, step=step)
+            continue
+        runs_kernel(nm, want, lambda: check_accumulate(nm, D=D, dtype=dtype, Sq=640, Skv1=500,
+                                                       Skv2=640, step=step))
+    runs_kernel(f"{tag} accumulate gqa 8:2 B2 causal_strict", want, lambda: check_accumulate(
+        f"{tag} accumulate gqa 8:2 B2 causal_strict", B=2, Hq=8, Hkv=2, D=D, dtype=dtype,
+        Sq=700, Skv1=300, Skv2=700, step="causal_strict", first="causal"))
+    runs_kernel(f"{tag} accumulate ragged 1000x(777+1000) q_tail_half", want,
+                lambda: check_accumulate(f"{tag} accumulate ragged 1000x(777+1000) q_tail_half",
+                                         D=D, dtype=dtype, Sq=1000, Skv1=777, Skv2=1000,
+                                         first="q_tail_half", step="q_tail_half"))
+    if hop:
+        hopper_vs_mma(2048, True, dtype=dtype, D=D)
+        hopper_vs_mma(1500, False, dtype=dtype, D=D)
+    # rings (forward): head-tail causal (every ring step's behaviour) and a full one
+    for W, bal, causal, S in ((4, "headtail", True, 2048), (3, "headtail", False, 2304)):
+        nm = f"{tag} ring W={W} {bal} {'causal' if causal else 'full'}"
+        runs_kernel(nm, want, lambda: run_ring(W, bal, "ring", causal, Hq=4, Hkv=2, S=S, D=D,
+                                               dtype=dtype, backward=False, name=nm))
+    if D <= 128:  # the backward (mma.sync) on the Hopper forward's out / LSE
+        nm = f"{tag} ring W=4 headtail causal f+b (S=1000)"
+        runs_kernel(nm, want, lambda: run_ring(4, "headtail", "ring", True, B=2, Hq=8, Hkv=8,
+                                               S=1000, D=D, dtype=dtype, name=nm))
+
+
+def hopper_vs_mma(S, causal, Hq=8, Hkv=4, dtype=torch.bfloat16, D=128):
     """out / lse of the Hopper kernel against the mma.sync kernels (CPRT_HOPPER_FWD=0)."""
     import os
-    q = torch.randn(1, Hq, S, 128, device=dev).to(torch.bfloat16)
-    k = torch.randn(1, Hkv, S, 128, device=dev).to(torch.bfloat16)
-    v = torch.randn(1, Hkv, S, 128, device=dev).to(torch.bfloat16)
+    q = torch.randn(1, Hq, S, D, device=dev).to(dtype)
+    k = torch.randn(1, Hkv, S, D, device=dev).to(dtype)
+    v = torch.randn(1, Hkv, S, D, device=dev).to(dtype)
     res = []
     for force_off in (False, True):
         out = torch.full_like(q, float("nan"))
         lse = torch.full((1, Hq, S), float("nan"), device=dev)
         step = "causal" if causal else "not_causal"
-        a = attn_desc(1, Hq, Hkv, S, S, 128, torch.bfloat16, torch.bfloat16, step,
-                      1 / math.sqrt(128), {"q": q, "k": k, "v": v, "out": out, "lse": lse}, {})
+        a = attn_desc(1, Hq, Hkv, S, S, D, dtype, dtype, step,
+                      1 / math.sqrt(D), {"q": q, "k": k, "v": v, "out": out, "lse": lse}, {})
         old = os.environ.get("CPRT_HOPPER_FWD")
         if force_off:
             os.environ["CPRT_HOPPER_FWD"] = "0"
@@ -647,7 +741,8 @@ def hopper_vs_mma(S, causal, Hq=8, Hkv=4):
         res.append((out, lse))
     eo = relerr(res[0][0], res[1][0].double())
     el = (res[0][1] - res[1][1]).abs().max().item()
-    report(f"hopper vs mma.sync S={S} {'causal' if causal else 'full'} gqa {Hq}:{Hkv}",
+    tag = "" if (dtype, D) == (torch.bfloat16, 128) else f" {str(dtype)[6:]} D{D}"
+    report(f"hopper{tag} vs mma.sync S={S} {'causal' if causal else 'full'} gqa {Hq}:{Hkv}",
            eo <= TOL and el <= TOL, f"out {eo:.1e} lse {el:.1e}")
 
 

@@ -2,8 +2,9 @@
 //
 // Attention forward for Hopper (sm_90a): wgmma from shared memory, TMA tile
 // loads completing on mbarriers, one producer warpgroup and two consumer
-// warpgroups (FlashAttention-3's structure, our own code). bf16 in, fp32
-// accumulation, head dim 128, contiguous [B, H, S, D] tensors.
+// warpgroups (FlashAttention-3's structure, our own code). bf16 or fp16 in,
+// fp32 accumulation, head dim 64, 128 or 256, contiguous [B, H, S, D]
+// tensors.
 //
 // Same conventions as FlashKernels.h (FwdLaunch): scores are scale * q.k,
 // the LSE is the natural log, rows that see no key get out = 0 and
@@ -22,12 +23,15 @@
 namespace cprt::cuda::hopper {
 
 struct FwdArgs {
-  const void *q = nullptr; // bf16 [B, Hq, Sq, D]
-  const void *k = nullptr; // bf16 [B, Hkv, Skv, D]
-  const void *v = nullptr; // bf16 [B, Hkv, Skv, D]
-  void *out = nullptr;     // bf16 [B, Hq, Sq, D]; fp32 when accumulate
+  const void *q = nullptr; // dtype [B, Hq, Sq, D]
+  const void *k = nullptr; // dtype [B, Hkv, Skv, D]
+  const void *v = nullptr; // dtype [B, Hkv, Skv, D]
+  void *out = nullptr;     // dtype [B, Hq, Sq, D]; fp32 when accumulate
   float *lse = nullptr;    // fp32 [B, Hq, Sq], natural log
-  int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Skv = 0, D = 0;
+  int64_t B = 0, Hq = 0, Hkv = 0, Sq = 0, Skv = 0, D = 0; // D: 64, 128 or 256
+  /// Element type of q, k, v (and a non-accumulating out): 1 = bf16, 2 =
+  /// fp16 (as cprt::DType).
+  int dtype = 1;
   float scale = 0.f;
   int accumulate = 0;
   int64_t rowBegin = 0;

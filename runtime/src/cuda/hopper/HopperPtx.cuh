@@ -3,7 +3,7 @@
 // Thin inline-asm wrappers for the Hopper machinery the attention kernel
 // uses. Shared-memory addresses are 32-bit (cvta to the shared window).
 // wgmma operand tiles use the 128-byte swizzle that TMA writes with
-// CU_TENSOR_MAP_SWIZZLE_128B: rows of 64 bf16 (128 B), the 16-byte chunk
+// CU_TENSOR_MAP_SWIZZLE_128B: rows of 64 16-bit elements (128 B), the 16-byte chunk
 // index XOR (row & 7), 8-row atoms of 1024 B (so tiles are 1024-B aligned).
 //
 //===----------------------------------------------------------------------===//
@@ -115,48 +115,101 @@ template <int N> __device__ __forceinline__ void fenceRegs(uint32_t (&r)[N]) {
   for (int i = 0; i < N; ++i) asm volatile("" : "+r"(r[i])::"memory");
 }
 
-/// D (64 x 128 fp32, wgmma accumulator layout) (+)= A (smem, K-major) * B
-/// (smem, K-major): wgmma.mma_async m64n128k16, bf16 in, fp32 accumulate.
-__device__ __forceinline__ void wgmmaSS(float (&d)[64], uint64_t descA, uint64_t descB,
+// ---------------------------------------------------------------------------
+// wgmma.mma_async m64nNk16 with fp32 accumulation and bf16 or f16 inputs, N
+// in {64, 128, 256}: the accumulator is N / 2 fp32 registers a thread (the
+// mma.sync C layout per warp, 8-column groups side by side). An asm
+// statement names every register, so the operand lists are macros.
+// ---------------------------------------------------------------------------
+#define CPRT_WGMMA_F8(d, i)                                                                   \
+  "+f"(d[i]), "+f"(d[i + 1]), "+f"(d[i + 2]), "+f"(d[i + 3]), "+f"(d[i + 4]), "+f"(d[i + 5]),  \
+      "+f"(d[i + 6]), "+f"(d[i + 7])
+#define CPRT_WGMMA_F32(d, i)                                                                  \
+  CPRT_WGMMA_F8(d, i), CPRT_WGMMA_F8(d, i + 8), CPRT_WGMMA_F8(d, i + 16), CPRT_WGMMA_F8(d, i + 24)
+#define CPRT_WGMMA_F64(d) CPRT_WGMMA_F32(d, 0), CPRT_WGMMA_F32(d, 32)
+#define CPRT_WGMMA_F128(d)                                                                    \
+  CPRT_WGMMA_F32(d, 0), CPRT_WGMMA_F32(d, 32), CPRT_WGMMA_F32(d, 64), CPRT_WGMMA_F32(d, 96)
+
+#define CPRT_WGMMA_ACC32 \
+  "{" \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31" \
+  "}"
+#define CPRT_WGMMA_ACC64 \
+  "{" \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63" \
+  "}"
+#define CPRT_WGMMA_ACC128 \
+  "{" \
+  "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, " \
+  "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, " \
+  "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, " \
+  "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63, " \
+  "%64, %65, %66, %67, %68, %69, %70, %71, %72, %73, %74, %75, %76, %77, %78, %79, " \
+  "%80, %81, %82, %83, %84, %85, %86, %87, %88, %89, %90, %91, %92, %93, %94, %95, " \
+  "%96, %97, %98, %99, %100, %101, %102, %103, %104, %105, %106, %107, %108, %109, %110, %111, " \
+  "%112, %113, %114, %115, %116, %117, %118, %119, %120, %121, %122, %123, %124, %125, %126, %127" \
+  "}"
+
+/// SS form (A and B from shared memory, K-major): SHAPE.f32.TY.TY; NA
+/// accumulators, then descA = %IA, descB = %IA + 1 and the scale-d flag
+/// %IA + 2 (0: D = A B, else D += A B).
+#define CPRT_WGMMA_SS(SHAPE, TY, NA, IA, IB, IP, OUTS)                                         \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" #IP ", 0;\n"                               \
+               "wgmma.mma_async.sync.aligned." SHAPE ".f32." TY "." TY " " CPRT_WGMMA_ACC##NA      \
+               ", %" #IA ", %" #IB ", p, 1, 1, 0, 0;\n}\n"                                     \
+               : OUTS                                                                         \
+               : "l"(descA), "l"(descB), "r"(accumulate))
+/// RS form (A from registers: 4 x 32-bit a thread, the mma.sync A fragment
+/// per warp; B from shared memory, transposed = N-major): D += A B.
+#define CPRT_WGMMA_RS(SHAPE, TY, NA, I0, I1, I2, I3, IB, IP, OUTS)                             \
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %" #IP ", 0;\n"                               \
+               "wgmma.mma_async.sync.aligned." SHAPE ".f32." TY "." TY " " CPRT_WGMMA_ACC##NA      \
+               ", {%" #I0 ", %" #I1 ", %" #I2 ", %" #I3 "}, %" #IB ", p, 1, 1, 1;\n}\n"          \
+               : OUTS                                                                         \
+               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(descB), "r"(1))
+
+/// D (64 x N fp32) (+)= A (smem, K-major) * B (smem, K-major): both
+/// descriptors SW128 (smemDesc). F16: f16 inputs, else bf16.
+template <int N, bool F16>
+__device__ __forceinline__ void wgmmaSS(float (&d)[N / 2], uint64_t descA, uint64_t descB,
                                         int accumulate) {
-  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
-               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
-               "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-               "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-               "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-               "}, %64, %65, p, 1, 1, 0, 0;\n}\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-                 "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-                 "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-                 "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-                 "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-               : "l"(descA), "l"(descB), "r"(accumulate));
+  static_assert(N == 64 || N == 128 || N == 256, "wgmma N must be 64, 128 or 256");
+  if constexpr (N == 64 && F16)
+    CPRT_WGMMA_SS("m64n64k16", "f16", 32, 32, 33, 34, CPRT_WGMMA_F32(d, 0));
+  else if constexpr (N == 64)
+    CPRT_WGMMA_SS("m64n64k16", "bf16", 32, 32, 33, 34, CPRT_WGMMA_F32(d, 0));
+  else if constexpr (N == 128 && F16)
+    CPRT_WGMMA_SS("m64n128k16", "f16", 64, 64, 65, 66, CPRT_WGMMA_F64(d));
+  else if constexpr (N == 128)
+    CPRT_WGMMA_SS("m64n128k16", "bf16", 64, 64, 65, 66, CPRT_WGMMA_F64(d));
+  else if constexpr (F16)
+    CPRT_WGMMA_SS("m64n256k16", "f16", 128, 128, 129, 130, CPRT_WGMMA_F128(d));
+  else
+    CPRT_WGMMA_SS("m64n256k16", "bf16", 128, 128, 129, 130, CPRT_WGMMA_F128(d));
 }
 
-/// D (64 x 128 fp32) += A (registers: 4 x bf16x2 a thread, the mma.sync A
-/// fragment layout per warp) * B (smem, N-major, i.e. transposed).
-__device__ __forceinline__ void wgmmaRS(float (&d)[64], uint32_t a0, uint32_t a1, uint32_t a2,
+/// D (64 x N fp32) += A (registers: 4 x 16-bit pairs a thread, the mma.sync
+/// A fragment layout per warp) * B (smem, N-major, i.e. transposed).
+template <int N, bool F16>
+__device__ __forceinline__ void wgmmaRS(float (&d)[N / 2], uint32_t a0, uint32_t a1, uint32_t a2,
                                         uint32_t a3, uint64_t descB) {
-  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
-               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
-               "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, "
-               "%16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, "
-               "%32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-               "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63"
-               "}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
-               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-                 "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-                 "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-                 "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-                 "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-                 "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-                 "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-                 "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-               : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "l"(descB), "r"(1));
+  static_assert(N == 64 || N == 128 || N == 256, "wgmma N must be 64, 128 or 256");
+  if constexpr (N == 64 && F16)
+    CPRT_WGMMA_RS("m64n64k16", "f16", 32, 32, 33, 34, 35, 36, 37, CPRT_WGMMA_F32(d, 0));
+  else if constexpr (N == 64)
+    CPRT_WGMMA_RS("m64n64k16", "bf16", 32, 32, 33, 34, 35, 36, 37, CPRT_WGMMA_F32(d, 0));
+  else if constexpr (N == 128 && F16)
+    CPRT_WGMMA_RS("m64n128k16", "f16", 64, 64, 65, 66, 67, 68, 69, CPRT_WGMMA_F64(d));
+  else if constexpr (N == 128)
+    CPRT_WGMMA_RS("m64n128k16", "bf16", 64, 64, 65, 66, 67, 68, 69, CPRT_WGMMA_F64(d));
+  else if constexpr (F16)
+    CPRT_WGMMA_RS("m64n256k16", "f16", 128, 128, 129, 130, 131, 132, 133, CPRT_WGMMA_F128(d));
+  else
+    CPRT_WGMMA_RS("m64n256k16", "bf16", 128, 128, 129, 130, 131, 132, 133, CPRT_WGMMA_F128(d));
 }
 
 } // namespace cprt::cuda::hopper
