@@ -1,26 +1,53 @@
 // RUN: cp-opt %s --cp-plan | FileCheck %s
+// RUN: cp-opt %s --cp-plan="topology=%S/../../../../share/topologies/h200-nvlink.json" | FileCheck %s --check-prefix=FILE
 // RUN: cp-opt %s --cp-plan="topology=h100-ib grid-size=8,16 load-balance=none" | FileCheck %s --check-prefix=IB
 // RUN: cp-opt %s --cp-plan="topology=cpu grid-size=2" -o /dev/null | FileCheck %s --check-prefix=CPU
+// RUN: cp-opt %s --cp-plan="topology=%S/Inputs/topologies/four-per-node.json grid-size=4,8" -o /dev/null | FileCheck %s --check-prefix=FOUR
 // RUN: not cp-opt %s --cp-plan="topology=tpu" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not cp-opt %s --cp-plan="topology=%S/Inputs/topologies/bad-key.json" 2>&1 | FileCheck %s --check-prefix=BADKEY
+// RUN: not cp-opt %s --cp-plan="topology=%S/Inputs/topologies/bad-value.json" 2>&1 | FileCheck %s --check-prefix=BADVALUE
+// RUN: not cp-opt %s --cp-plan="topology=%S/Inputs/topologies/bad-type.json" 2>&1 | FileCheck %s --check-prefix=BADTYPE
+// RUN: not cp-opt %s --cp-plan="topology=%S/Inputs/topologies/missing.json" 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not cp-opt %s --cp-plan="topology=%S/Inputs/topologies/not-json.json" 2>&1 | FileCheck %s --check-prefix=NOTJSON
 
-// cp-plan prints the cost model's table and leaves the IR unchanged.
+// cp-plan prints the topology it used (name, built-in or file), the cost
+// model's table per attention op and the kernel throughput at the block
+// sizes it looked up, and leaves the IR unchanged.
 
-// CHECK: cp-plan: topology h200-nvlink (link 400.00 GB/s, 10.00 us; all-to-all x0.75; kernel 280.00 TFLOP/s, backward x0.45; load-balance=head_tail); predicted microseconds
+// CHECK: cp-plan: topology h200-nvlink (built-in; link 400.00 GB/s, 10.00 us, all-to-all x0.75; 8 ranks per node, network 50.00 GB/s, 20.00 us, all-to-all x0.75; kernel overhead 25.00 us forward, 80.00 us backward; memory 4300.00 GB/s; load-balance=head_tail); predicted microseconds
 // CHECK-NEXT: attention #0 cp.sdpa in @gqa: forward, B=2 Hq=32 Hkv=4 S=8192 D=128, 2-byte elements, causal
 // CHECK-NEXT:   ranks |            ring |  ring(alltoall) | ring(allgather) |         ulysses |      hybrid (U) | best
 // CHECK-NEXT:       1 | [[T1:[0-9.]+]] | [[T1]] | [[T1]] | [[T1]] | illegal | ring
 // CHECK-NEXT:       2 | {{.*}} | {{ *[0-9.]+}} | illegal | ring
-// CHECK-NEXT:       4 | {{.*}} | {{ *[0-9.]+}} (2) |
-// CHECK-NEXT:       8 | {{.*}} | {{ *[0-9.]+}} (4) | {{ring|ulysses|hybrid\(U=4\)}}
+// The ring's causal half blocks shrink with N (1448 tokens at N=4, 724 at
+// N=8: 472.5 and 261.5 TFLOP/s), Ulysses' local attention keeps the whole
+// sequence (5793 tokens, 634.5): Ulysses from 4 ranks on. N=8 by hand (see
+// docs/design.md): ring 8 steps of 25 + 17.18 GFLOP / 261.5 TFLOP/s = 90.70
+// us (KV shifts of 4.2 MB, 20.5 us, hidden) plus 8 merges of 84.4 MB at
+// 4.3 TB/s = 19.63 us: 882.6 us; Ulysses: all-to-alls of q and out (16.8 MB,
+// 7/8 of it at 300 GB/s, + 10 us = 58.93 us each) and of k and v (KV heads
+// replicated to 8: 22.23 us each), plus one call of 25 + 137.4 GFLOP /
+// 634.5 TFLOP/s = 241.61 us: 403.9 us.
+// CHECK-NEXT:       4 | {{.*}} | {{ *[0-9.]+}} (2) | ulysses
+// CHECK-NEXT:       8 |           882.6 |           882.6 |          1026.0 |           403.9 |       452.5 (4) | ulysses
+// CHECK-NEXT:   kernel TFLOP/s (forward) at the blocks used (S/N x sqrt(0.500) tokens: the mask's work): N=1 and Ulysses: 5793 tokens 634.5; N=2: 2896 tokens 600.5; N=4: 1448 tokens 472.5; N=8: 724 tokens 261.5;
 // CHECK-NEXT: attention #1 cp.flex_attention in @flex: forward, B=1 Hq=12 Hkv=12 S=1024 D=64, 4-byte elements, full
-// 12 heads do not divide over 8 ranks: Ulysses is illegal, a hybrid of
-// groups of 4 (or 2) is not.
-// CHECK:             8 | {{.*}} |         illegal | {{ *[0-9.]+}} ({{2|4}}) | {{ring|hybrid}}
+// 12 heads do not divide over 8 ranks: Ulysses is illegal, the hybrid of
+// groups of 4 (a ring of 2 blocks of 512 tokens) beats a ring of 8 blocks
+// of 128 (every block at the table's floor, 146 TFLOP/s, plus 25 us).
+// CHECK:             8 | {{.*}} |         illegal |        97.2 (4) | hybrid(U=4)
+// CHECK-NEXT:   kernel TFLOP/s (forward) at the blocks used: N=1 and Ulysses: 1024 tokens 377.0; N=2: 512 tokens 146.0; N=4: 256 tokens 146.0; N=8: 128 tokens 146.0;
 // CHECK-NEXT: attention #2 cp.sdpa_backward in @bwd: backward
+// CHECK: kernel TFLOP/s (backward) at the blocks used {{.*}} N=1 and Ulysses: 1448 tokens 424.0;
 // CHECK: func.func @gqa
 // CHECK: cp.sdpa
 // CHECK-NOT: cp.ring_attention
 // CHECK-NOT: cp.seq_to_heads
+
+// The shipped file is the built-in: the same table, with the file named.
+// FILE: cp-plan: topology h200-nvlink (file {{.*}}share/topologies/h200-nvlink.json; link 400.00 GB/s
+// FILE: attention #0
+// FILE:       8 |           882.6 |           882.6 |          1026.0 |           403.9 |       452.5 (4) | ulysses
 
 // Across nodes (16 ranks of 8-GPU nodes) with contiguous blocks.
 // IB: load-balance=none
@@ -30,13 +57,24 @@
 // Two nodes: Ulysses inside each node of 8, the ring between them.
 // IB-NEXT: 16 | {{.*}} |  {{ *[0-9.]+}} (8) | hybrid(U=8)
 
-// CPU: topology cpu (link 10.00 GB/s
+// CPU: topology cpu (built-in; link 10.00 GB/s, 5.00 us, all-to-all x0.80; kernel overhead
 // CPU: attention #2 cp.sdpa_backward in @bwd
 // CPU-NEXT: ranks
 // CPU-NEXT: 2 |
 // CPU-NOT: func.func
 
-// BAD: error: cp-plan: unknown topology 'tpu'
+// A file of our own: 4 ranks per node, so 8 ranks span two nodes; the
+// flat kernel table gives 300 TFLOP/s at every block size.
+// FOUR: cp-plan: topology four-per-node (file {{.*}}four-per-node.json; link 200.00 GB/s, 10.00 us, all-to-all x0.50; 4 ranks per node, network 25.00 GB/s, 30.00 us, all-to-all x1.00; kernel overhead 20.00 us forward, 40.00 us backward; memory 2000.00 GB/s; load-balance=head_tail)
+// FOUR: attention #0
+// FOUR: kernel TFLOP/s (forward) at the blocks used {{.*}}: N=4: 1448 tokens 300.0; N=8: 724 tokens 300.0;
+
+// BAD: error: cp-plan: topology 'tpu' is neither a built-in (h200-nvlink, h100-ib, cpu) nor a readable JSON file: No such file or directory
+// BADKEY: error: cp-plan: topology file '{{.*}}bad-key.json': node: unknown key 'bandwith' (expected link_gbps, latency_us, all_to_all_efficiency, ranks or comment)
+// BADVALUE: error: cp-plan: topology file '{{.*}}bad-value.json': network.latency_us: expected a number >= 0, got -3
+// BADTYPE: error: cp-plan: topology file '{{.*}}bad-type.json': kernel.forward.tflops[1][1]: expected a number, got a string
+// MISSING: error: cp-plan: topology file '{{.*}}missing.json': kernel.backward: missing (expected an object)
+// NOTJSON: error: cp-plan: topology file '{{.*}}not-json.json': invalid JSON: {{.*}}
 
 func.func @gqa(%q: tensor<2x32x8192x128xbf16>, %k: tensor<2x4x8192x128xbf16>, %v: tensor<2x4x8192x128xbf16>) -> tensor<2x32x8192x128xbf16> {
   %o = cp.sdpa %q, %k, %v {is_causal, enable_gqa} : (tensor<2x32x8192x128xbf16>, tensor<2x4x8192x128xbf16>, tensor<2x4x8192x128xbf16>) -> tensor<2x32x8192x128xbf16>
