@@ -8,7 +8,7 @@ lines so that the parts cp-plan does not print (compute and merge time of
 one rank, for N virtual ranks sharing one GPU) can be summed;
 test/Dialect/CP/Transforms/cp-plan.mlir and strategy-auto.mlir check the
 same numbers against cp-opt (e.g. 8 ranks, B=2 Hq=32 Hkv=4 S=8192 causal:
-ring 882.6 us, Ulysses 403.9 us in both).
+ring 647.9 us, Ulysses 404.5 us in both).
 
   python3 bench/cost_model_check.py [--topology share/topologies/h200-nvlink.json]
 """
@@ -29,7 +29,7 @@ def load(path):
                 rpn=t["node"].get("ranks", 0), ibw=net.get("link_gbps", 0),
                 ilat=net.get("latency_us", 0), ieta=net.get("all_to_all_efficiency", 1.0),
                 fwd=t["kernel"]["forward"], bwd=t["kernel"]["backward"],
-                mem=t["memory_gbps"], name=t["name"])
+                heads=t["kernel"].get("heads", 0), mem=t["memory_gbps"], name=t["name"])
 
 
 def tflops(table, tokens):
@@ -40,6 +40,11 @@ def tflops(table, tokens):
         if tokens <= b:
             return ya + (yb - ya) * math.log(tokens / a) / math.log(b / a)
     return pts[-1][1]
+
+
+def lookup(tokens, f, bh, t):
+    """The block of equal work with the tables' heads (lookupTokens)."""
+    return tokens * math.sqrt(f * (bh / t["heads"] if t["heads"] > 0 else 1.0))
 
 
 def kernel_us(flop, tokens, bwd, t):
@@ -71,10 +76,10 @@ def ring(S, n, causal, bwd, t, H=16, Hkv=None, D=128, e=2, B=1):
     f = 0.5 if causal else 1.0
     d = 2.5 if bwd else 1.0
     if n == 1:
-        c = kernel_us(4 * B * H * S * S * D * f * d, S * math.sqrt(f), bwd, t)
+        c = kernel_us(4 * B * H * S * S * D * f * d, lookup(S, f, B * H, t), bwd, t)
         return c, c, 0.0
     L = math.ceil(S / n)
-    step = kernel_us(4 * B * H * L * L * D * d * f, L * math.sqrt(f), bwd, t)
+    step = kernel_us(4 * B * H * L * L * D * d * f, lookup(L, f, B * H, t), bwd, t)
     kv = 2 * B * Hkv * L * D * ((e + 4) if bwd else e)
     mb = (B * H * L * D * 8 + 2 * B * Hkv * L * D * 8) if bwd else B * H * L * (D * (8 + e) + 8)
     merge = n * mb / (t["mem"] * 1e3)
@@ -91,7 +96,7 @@ def ulysses(S, n, causal, bwd, t, H=32, Hkv=None, D=128, e=2, B=1):
     kv = a2a_us(B * hs * L * D * e, n, t)
     comm = 2 * q + 2 * kv if not bwd else 4 * q + 4 * kv + a2a_us(B * H * L * 4, n, t)
     flop = 4 * B * H * S * S * D * f * (2.5 if bwd else 1.0) / n
-    return comm + kernel_us(flop, S * math.sqrt(f), bwd, t)
+    return comm + kernel_us(flop, lookup(S, f, B * H / n, t), bwd, t)
 
 
 def virtual(S, n, causal, bwd, t):

@@ -46,6 +46,7 @@ std::string predictionName(const Prediction &p) {
 /// 4, 8): forward 25 us, backward 80 us per step beyond the kernel (host
 /// rendezvous, stream waits, the dK/dV accumulator hop).
 static void setH200Kernels(Topology &t) {
+  t.kernelHeads = 16;
   t.forward.overheadUs = 25;
   t.forward.tflops = {{512, 146},  {1024, 377},  {2048, 568}, {4096, 633},
                       {8192, 636}, {16384, 638}, {32768, 651}};
@@ -184,6 +185,14 @@ double kernelTflops(const KernelTable &table, double tokens) {
   return pts.back().second;
 }
 
+double lookupTokens(double tokens, double frac, double batchHeads,
+                    const Topology &t) {
+  double work = frac;
+  if (t.kernelHeads > 0)
+    work *= batchHeads / t.kernelHeads;
+  return tokens * std::sqrt(work);
+}
+
 double kernelUs(double flops, double tokens, Direction d, const Topology &t) {
   const KernelTable &k = d == Direction::backward ? t.backward : t.forward;
   double rate = kernelTflops(k, tokens) * 1e6; // FLOP per microsecond
@@ -254,10 +263,10 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
   Direction dir = a.direction;
   bool bwd = dir == Direction::backward;
   double frac = maskFraction(a);
-  double sqrtFrac = std::sqrt(frac); // a block doing `frac` of its square
+  double bh = double(a.batch) * double(a.qHeads); // batch x heads of a call
   if (ranks <= 1) {
-    p.computeUs = p.totalUs =
-        kernelUs(attentionFlops(a), double(a.seqLen) * sqrtFrac, dir, t);
+    p.computeUs = p.totalUs = kernelUs(
+        attentionFlops(a), lookupTokens(double(a.seqLen), frac, bh, t), dir, t);
     return p;
   }
   if (s == Strategy::hybrid)
@@ -274,8 +283,10 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
 
   if (s == Strategy::ulysses) {
     p.commUs = ulyssesCommUs(a, l, ranks, t);
-    p.computeUs =
-        kernelUs(attentionFlops(a) / n, double(a.seqLen) * sqrtFrac, dir, t);
+    // The whole sequence, Hq/N heads per rank.
+    p.computeUs = kernelUs(attentionFlops(a) / n,
+                           lookupTokens(double(a.seqLen), frac, bh / n, t),
+                           dir, t);
     p.totalUs = p.commUs + p.computeUs;
     return p;
   }
@@ -286,14 +297,15 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
   if (a.mask == MaskKind::causal && balance == Balance::none) {
     // Contiguous blocks: the last rank computes its diagonal (half a block)
     // and N-1 full blocks; the others wait for it.
-    steps[0] = kernelUs(blockFlops / 2, l * std::sqrt(0.5), dir, t);
+    steps[0] = kernelUs(blockFlops / 2, lookupTokens(l, 0.5, bh, t), dir, t);
     for (int64_t i = 1; i < ranks; ++i)
-      steps[i] = kernelUs(blockFlops, l, dir, t);
+      steps[i] = kernelUs(blockFlops, lookupTokens(l, 1, bh, t), dir, t);
   } else {
     // Balanced (head_tail, striped, or no causal mask): every step does the
     // mask's fraction of a block.
     for (int64_t i = 0; i < ranks; ++i)
-      steps[i] = kernelUs(blockFlops * frac, l * sqrtFrac, dir, t);
+      steps[i] =
+          kernelUs(blockFlops * frac, lookupTokens(l, frac, bh, t), dir, t);
   }
   for (double c : steps)
     p.computeUs += c;

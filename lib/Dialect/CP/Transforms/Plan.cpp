@@ -44,26 +44,30 @@ void printTopology(llvm::raw_ostream &os, const cost::Topology &t,
                       t.memoryGBps, stringifyLoadBalancer(balancer));
 }
 
-/// The kernel throughput the model used for `a`'s blocks at each rank count
-/// (a ring block of S/N tokens, looked up at S/N·sqrt(f) for the mask's
-/// fraction f; N = 1 is also Ulysses' local attention).
+/// The kernel throughput the model used for `a`'s calls at each rank count:
+/// a ring step on a block of S/N tokens with all heads, Ulysses' local
+/// attention on the whole sequence with Hq/N heads, each looked up at the
+/// block of equal work (cost::lookupTokens: the mask's fraction, the heads).
 void printKernelRates(llvm::raw_ostream &os, const cost::Attention &a,
                       ArrayRef<int64_t> sizes, const cost::Topology &t) {
   bool bwd = a.direction == cost::Direction::backward;
   double f = cost::maskFraction(a);
-  os << llvm::formatv("  kernel TFLOP/s ({0}) at the blocks used{1}:",
-                      bwd ? "backward" : "forward",
-                      f < 1 ? llvm::formatv(" (S/N x sqrt({0:F3}) tokens: "
-                                            "the mask's work)",
-                                            f)
-                                  .str()
-                            : std::string());
+  double bh = double(a.batch) * double(a.qHeads);
   const cost::KernelTable &k = bwd ? t.backward : t.forward;
+  os << llvm::formatv("  kernel TFLOP/s ({0}) at the blocks looked up:",
+                      bwd ? "backward" : "forward");
   for (int64_t n : sizes) {
-    double tokens = std::ceil(double(a.seqLen) / double(n)) * std::sqrt(f);
-    os << llvm::formatv(" N={0}{1}: {2:F0} tokens {3:F1};", n,
-                        n == 1 ? " and Ulysses" : "", tokens,
-                        cost::kernelTflops(k, tokens));
+    double l = std::ceil(double(a.seqLen) / double(n));
+    double ring = cost::lookupTokens(l, f, bh, t);
+    os << llvm::formatv(" N={0}: {1} {2:F0} tokens {3:F1}", n,
+                        n == 1 ? "one device" : "ring", ring,
+                        cost::kernelTflops(k, ring));
+    if (n > 1) {
+      double u = cost::lookupTokens(double(a.seqLen), f, bh / n, t);
+      os << llvm::formatv(", ulysses {0:F0} tokens {1:F1}", u,
+                          cost::kernelTflops(k, u));
+    }
+    os << ";";
   }
   os << "\n";
 }

@@ -234,7 +234,10 @@ bool readTopology(Reader &r, const json::Object &root, Topology &t) {
       return false;
   }
   const json::Object *kernel = r.object(root.get("kernel"), "kernel");
-  if (!kernel || !r.checkKeys(*kernel, "kernel", {"forward", "backward"}))
+  if (!kernel ||
+      !r.checkKeys(*kernel, "kernel", {"heads", "forward", "backward"}) ||
+      !r.number(*kernel, "kernel", "heads", t.kernelHeads, Bound::positive,
+                /*required=*/false))
     return false;
   for (auto [key, table] : {std::pair{"forward", &t.forward},
                             std::pair{"backward", &t.backward}}) {
@@ -296,10 +299,12 @@ std::string topologyToJSON(const Topology &t) {
   json::Object node{{"link_gbps", t.linkGBps},
                     {"latency_us", t.latencyUs},
                     {"all_to_all_efficiency", t.allToAllEfficiency}};
+  json::Object kernel{{"forward", kernelToJSON(t.forward)},
+                      {"backward", kernelToJSON(t.backward)}};
+  if (t.kernelHeads > 0)
+    kernel["heads"] = t.kernelHeads;
   json::Object root{{"name", t.name},
-                    {"kernel", json::Object{{"forward", kernelToJSON(t.forward)},
-                                            {"backward",
-                                             kernelToJSON(t.backward)}}},
+                    {"kernel", std::move(kernel)},
                     {"memory_gbps", t.memoryGBps}};
   if (t.ranksPerNode > 0) {
     node["ranks"] = t.ranksPerNode;

@@ -84,6 +84,10 @@ struct Topology {
   double interNodeAllToAllEfficiency = 1; ///< the same between nodes
   KernelTable forward;          ///< the forward attention kernel
   KernelTable backward;         ///< the backward (dq, dk, dv) kernel
+  /// Batch x heads of the calls the kernel tables were measured with; a call
+  /// with other batch x heads is looked up at the block of equal work (see
+  /// lookupTokens). 0: the heads do not enter the lookup.
+  double kernelHeads = 0;
   double memoryGBps = 0;        ///< merges, accumulator adds
 };
 
@@ -127,10 +131,17 @@ double maskFraction(const Attention &a);
 /// Throughput in TFLOP/s of `table` for a block of `tokens` tokens.
 double kernelTflops(const KernelTable &table, double tokens);
 
-/// Time of one kernel call doing `flops` on a block of `tokens` tokens
-/// (the table's overhead plus flops at its throughput there). A call that
-/// does the fraction f of an L x L block is a block of L·sqrt(f) tokens:
-/// the square block of the same work.
+/// The block size at which a call of `batchHeads` (batch x heads) blocks of
+/// `tokens` x `tokens` scores, of which the fraction `frac` is computed, is
+/// looked up: the side of the square block with the tables' kernelHeads
+/// that does the same work, tokens·sqrt(frac·batchHeads / kernelHeads)
+/// (without the heads factor when kernelHeads is 0).
+double lookupTokens(double tokens, double frac, double batchHeads,
+                    const Topology &t);
+
+/// Time of one kernel call doing `flops` on a block looked up at `tokens`
+/// tokens (lookupTokens): the table's overhead plus flops at its throughput
+/// there.
 double kernelUs(double flops, double tokens, Direction d, const Topology &t);
 
 /// The model's answer for one strategy.
