@@ -105,6 +105,17 @@ def virtual(S, n, causal, bwd, t):
     return n * (c + m) / 1e3  # ms
 
 
+def ulysses_virtual(S, n, causal, bwd, t, H=16, D=128, e=2):
+    """Ulysses over N virtual ranks of one GPU: every rank's local call in
+    turn, and each all-to-all (4 forward, 9 backward) a copy of the whole
+    tensor through memory (read + write)."""
+    f = 0.5 if causal else 1.0
+    flop = 4 * H * S * S * D * f * (2.5 if bwd else 1.0) / n
+    local = kernel_us(flop, lookup(S, f, H / n, t), bwd, t)
+    copies = (9 if bwd else 4) * 2 * H * S * D * e / (t["mem"] * 1e3)
+    return (n * local + copies) / 1e3  # ms
+
+
 def row(label, measured, model, unit=""):
     off = (model - measured) / measured
     flag = "**" if abs(off) > 0.25 else ""
@@ -137,6 +148,14 @@ def main():
         row(f"{n} virtual ranks, auto, S={S} {'causal' if c else 'full'} fwd", fwd, m)
         row(f"{n} virtual ranks, auto, S={S} {'causal' if c else 'full'} f+b", fb,
             m + virtual(S, n, c, True, t))
+    # Ulysses over N virtual ranks, auto backend, S=32K, H=16 (RESULTS.md,
+    # "Strategies on N virtual ranks of one H200", 17:13 UTC, commit 2d4d31b).
+    for n, c, fwd, fb in ((4, 0, 15.30, 60.15), (4, 1, 9.24, 35.41),
+                          (8, 0, 17.25, 63.85), (8, 1, 11.18, 39.69)):
+        m = ulysses_virtual(32768, n, c, False, t)
+        label = f"Ulysses, {n} virtual ranks, auto, S=32768 {'causal' if c else 'full'}"
+        row(label + " fwd", fwd, m)
+        row(label + " f+b", fb, m + ulysses_virtual(32768, n, c, True, t))
     # 2 H200s over NCCL, auto backend (2026-11-30, cuDNN forward then).
     nccl = [(16384, 0, 2.18, 8.56), (16384, 1, 1.44, 5.89), (32768, 0, 7.69, 30.83),
             (32768, 1, 4.70, 18.23)]
