@@ -7,6 +7,12 @@
 // the backward stays a ring; the forward's output reaches the ring backward
 // as sequence shards.
 // RUN: %cp-run %S/Inputs/fwd_bwd.mlir --entry fwd_bwd --ranks 4 --pipeline "strategy=auto topology=cpu" --random-inputs --seed 530 --compare-single-device 2>&1 | FileCheck %s --check-prefix=MIXED
+// The same with the topology read from the shipped file (the option goes
+// through cp-run's --pipeline), and a bad file stops cp-run with the
+// file's error.
+// RUN: %cp-run %S/Inputs/fwd_bwd.mlir --entry fwd_bwd --ranks 4 --pipeline "strategy=auto topology=%S/../../share/topologies/cpu.json" --random-inputs --seed 530 --compare-single-device 2>&1 | FileCheck %s --check-prefix=MIXED
+// RUN: not %cp-run %S/Inputs/fwd_bwd.mlir --entry fwd_bwd --ranks 4 --pipeline "strategy=auto topology=%S/../Dialect/CP/Transforms/Inputs/topologies/bad-value.json" --random-inputs 2>&1 | FileCheck %s --check-prefix=BADFILE
+// BADFILE: error: 'func.func' op topology file '{{.*}}bad-value.json': network.latency_us: expected a number >= 0, got -3
 // MIXED: remark: strategy=auto on 4 ranks of cpu (forward, B=1 Hq=4 Hkv=2 S=48 D=16, 4-byte elements, causal): ring 45.3 us, ulysses 32.6 us, hybrid(U=2) 44.0 us; chose ulysses
 // MIXED: remark: strategy=auto on 4 ranks of cpu (backward, {{.*}}; chose ring
 // MIXED: result #0 vs single device f32(1, 4, 48, 16): {{.*}} ok

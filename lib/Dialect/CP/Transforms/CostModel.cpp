@@ -1,7 +1,8 @@
 //===- CostModel.cpp - predicted time of context-parallel strategies ------===//
 //
-// Formulas: docs/design.md, "Cost model". Units: bytes, FLOP, microseconds;
-// a bandwidth of G GB/s moves G·1e3 bytes per microsecond.
+// Formulas: docs/design.md, "Cost model"; topologies: docs/cost-model.md.
+// Units: bytes, FLOP, microseconds; a bandwidth of G GB/s moves G·1e3 bytes
+// per microsecond.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,53 +35,75 @@ std::string predictionName(const Prediction &p) {
   return strategyName(p.strategy);
 }
 
+/// The H200 kernels the runtime's default (auto) backend runs, B=1, H=16,
+/// D=128, bf16, no mask: bench/RESULTS.md, "Cost model vs measured",
+/// run of 2026-12-02 16:50 UTC (`bench/gpu/bench_gpu.py --seqs
+/// 512,...,32768`). Forward: the "ours auto fwd" column (the Hopper wgmma
+/// kernel from 1024 tokens on, cuDNN and it tie at 512). Backward: cuDNN's
+/// (auto picks it everywhere), from "ours auto f+b" and the forward as
+/// 2.5 / (3.5 / f+b - 1 / fwd). The overheads are fitted to the rings over
+/// N virtual ranks of the same run and of 15:11 UTC (S = 8K and 32K, N = 2,
+/// 4, 8): forward 25 us, backward 80 us per step beyond the kernel (host
+/// rendezvous, stream waits, the dK/dV accumulator hop).
+static void setH200Kernels(Topology &t) {
+  t.kernelHeads = 16;
+  t.forward.overheadUs = 25;
+  t.forward.tflops = {{512, 146},  {1024, 377},  {2048, 568}, {4096, 633},
+                      {8192, 636}, {16384, 638}, {32768, 651}};
+  t.backward.overheadUs = 80;
+  t.backward.tflops = {{512, 149},  {1024, 371},  {2048, 477}, {4096, 510},
+                       {8192, 540}, {16384, 552}, {32768, 548}};
+}
+
+/// The three built-ins; share/topologies/<name>.json hold the same (the unit
+/// test checks that they parse to these).
 std::optional<Topology> builtinTopology(std::string_view name) {
   Topology t;
   t.name = std::string(name);
+  t.source = "built-in";
   if (name == "h200-nvlink") {
-    // One node of 8 H200s (NVLink 4, ~400 GB/s effective per direction);
-    // beyond 8 ranks the next node is reached over 50 GB/s per GPU.
-    // Kernel: our flash kernel, 280-300 TFLOP/s forward at S >= 16K
-    // (bench/RESULTS.md); its backward runs at ~0.45x (f+b 166 TFLOP/s
-    // counted as 3.5x the forward's FLOP).
+    // Nodes of 8 H200s (NVLink 4, ~400 GB/s effective per direction: the
+    // 2xH200 NCCL run moved a 134 MB KV block in ~0.3 ms); beyond 8 ranks the
+    // next node over 400 Gb/s InfiniBand per GPU (50 GB/s).
     t.linkGBps = 400;
     t.latencyUs = 10;
     t.allToAllEfficiency = 0.75;
     t.ranksPerNode = 8;
     t.interNodeGBps = 50;
     t.interNodeLatencyUs = 20;
-    t.kernelTflops = 280;
-    t.backwardFactor = 0.45;
-    t.kernelOverheadUs = 20;
-    t.memoryGBps = 4000;
+    t.interNodeAllToAllEfficiency = 0.75;
+    setH200Kernels(t);
+    t.memoryGBps = 4300; // copy bandwidth measured on the H200 (RESULTS.md)
     return t;
   }
   if (name == "h100-ib") {
     // Nodes of 8 H100s (NVLink ~300 GB/s), 400 Gb/s InfiniBand per GPU
-    // (50 GB/s) between nodes; our flash kernel reaches ~260 TFLOP/s.
+    // (50 GB/s) between nodes. Kernels: the H200's tables; the H100's cuDNN
+    // measured 620-629 TFLOP/s forward and ~490-545 backward at 4K-32K
+    // tokens (RESULTS.md, 2026-11-24 run 3), within 3% of the H200's (same
+    // SMs and clocks); below 4K tokens the H100 was not measured.
     t.linkGBps = 300;
     t.latencyUs = 10;
     t.allToAllEfficiency = 0.75;
     t.ranksPerNode = 8;
     t.interNodeGBps = 50;
     t.interNodeLatencyUs = 20;
-    t.kernelTflops = 260;
-    t.backwardFactor = 0.45;
-    t.kernelOverheadUs = 20;
+    t.interNodeAllToAllEfficiency = 0.75;
+    setH200Kernels(t);
     t.memoryGBps = 3000;
     return t;
   }
   if (name == "cpu") {
     // Thread ranks of one host: "links" are memory copies (~10 GB/s per
     // rank), one core per rank at ~50 GFLOP/s (bench/RESULTS.md: the
-    // blocked kernel does ~100 GFLOP/s forward on 2 cores, ~0.8x backward).
+    // blocked kernel does ~100 GFLOP/s forward on 2 cores, ~0.8x backward);
+    // no dependence on the block size measured.
     t.linkGBps = 10;
     t.latencyUs = 5;
     t.allToAllEfficiency = 0.8;
     t.ranksPerNode = 0;
-    t.kernelTflops = 0.05;
-    t.backwardFactor = 0.8;
-    t.kernelOverheadUs = 10;
+    t.forward = {10, {{1, 0.05}}};
+    t.backward = {10, {{1, 0.04}}};
     t.memoryGBps = 10;
     return t;
   }
@@ -147,11 +170,33 @@ double attentionFlops(const Attention &a) {
          directionFactor(a.direction);
 }
 
-double kernelUs(double flops, Direction d, const Topology &t) {
-  double rate = t.kernelTflops * 1e6; // FLOP per microsecond
-  if (d == Direction::backward)
-    rate *= t.backwardFactor;
-  return t.kernelOverheadUs + flops / rate;
+double kernelTflops(const KernelTable &table, double tokens) {
+  const auto &pts = table.tflops;
+  if (pts.empty())
+    return 0;
+  if (tokens <= pts.front().first)
+    return pts.front().second;
+  for (size_t i = 0; i + 1 < pts.size(); ++i) {
+    auto [x0, y0] = pts[i];
+    auto [x1, y1] = pts[i + 1];
+    if (tokens <= x1)
+      return y0 + (y1 - y0) * std::log(tokens / x0) / std::log(x1 / x0);
+  }
+  return pts.back().second;
+}
+
+double lookupTokens(double tokens, double frac, double batchHeads,
+                    const Topology &t) {
+  double work = frac;
+  if (t.kernelHeads > 0)
+    work *= batchHeads / t.kernelHeads;
+  return tokens * std::sqrt(work);
+}
+
+double kernelUs(double flops, double tokens, Direction d, const Topology &t) {
+  const KernelTable &k = d == Direction::backward ? t.backward : t.forward;
+  double rate = kernelTflops(k, tokens) * 1e6; // FLOP per microsecond
+  return k.overheadUs + flops / rate;
 }
 
 namespace {
@@ -162,11 +207,15 @@ bool crossesNodes(int64_t ranks, const Topology &t) {
 
 /// One point-to-point message of `bytes` to the ring neighbour. With more
 /// ranks than a node holds, some ring edge crosses nodes and paces the ring.
+/// `allToAll`: sent as an all-to-all, at the links' all-to-all efficiency.
 double sendUs(double bytes, int64_t ranks, const Topology &t,
-              double efficiency = 1.0) {
-  if (crossesNodes(ranks, t))
-    return t.interNodeLatencyUs + bytes / (t.interNodeGBps * efficiency * 1e3);
-  return t.latencyUs + bytes / (t.linkGBps * efficiency * 1e3);
+              bool allToAll = false) {
+  if (crossesNodes(ranks, t)) {
+    double eff = allToAll ? t.interNodeAllToAllEfficiency : 1.0;
+    return t.interNodeLatencyUs + bytes / (t.interNodeGBps * eff * 1e3);
+  }
+  double eff = allToAll ? t.allToAllEfficiency : 1.0;
+  return t.latencyUs + bytes / (t.linkGBps * eff * 1e3);
 }
 
 /// An all-to-all of a per-rank tensor of `bytes`: (N-1)/N of it leaves, at
@@ -179,7 +228,8 @@ double allToAllUs(double bytes, int64_t ranks, const Topology &t) {
     return t.latencyUs + bytes * (n - 1) / n / (t.linkGBps * eff * 1e3);
   double rpn = double(t.ranksPerNode);
   double intra = bytes * (rpn - 1) / n / (t.linkGBps * eff * 1e3);
-  double inter = bytes * (n - rpn) / n / (t.interNodeGBps * eff * 1e3);
+  double inter = bytes * (n - rpn) / n /
+                 (t.interNodeGBps * t.interNodeAllToAllEfficiency * 1e3);
   return t.interNodeLatencyUs + std::max(intra, inter);
 }
 
@@ -212,8 +262,11 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
   p.strategy = s;
   Direction dir = a.direction;
   bool bwd = dir == Direction::backward;
+  double frac = maskFraction(a);
+  double bh = double(a.batch) * double(a.qHeads); // batch x heads of a call
   if (ranks <= 1) {
-    p.computeUs = p.totalUs = kernelUs(attentionFlops(a), dir, t);
+    p.computeUs = p.totalUs = kernelUs(
+        attentionFlops(a), lookupTokens(double(a.seqLen), frac, bh, t), dir, t);
     return p;
   }
   if (s == Strategy::hybrid)
@@ -230,26 +283,29 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
 
   if (s == Strategy::ulysses) {
     p.commUs = ulyssesCommUs(a, l, ranks, t);
-    p.computeUs = kernelUs(attentionFlops(a) / n, dir, t);
+    // The whole sequence, Hq/N heads per rank.
+    p.computeUs = kernelUs(attentionFlops(a) / n,
+                           lookupTokens(double(a.seqLen), frac, bh / n, t),
+                           dir, t);
     p.totalUs = p.commUs + p.computeUs;
     return p;
   }
 
   // Rings: N steps of an L x L block per rank.
   double blockFlops = 4.0 * b * hq * l * l * d * directionFactor(dir);
-  double frac = maskFraction(a);
   std::vector<double> steps(ranks);
   if (a.mask == MaskKind::causal && balance == Balance::none) {
     // Contiguous blocks: the last rank computes its diagonal (half a block)
     // and N-1 full blocks; the others wait for it.
-    steps[0] = kernelUs(blockFlops / 2, dir, t);
+    steps[0] = kernelUs(blockFlops / 2, lookupTokens(l, 0.5, bh, t), dir, t);
     for (int64_t i = 1; i < ranks; ++i)
-      steps[i] = kernelUs(blockFlops, dir, t);
+      steps[i] = kernelUs(blockFlops, lookupTokens(l, 1, bh, t), dir, t);
   } else {
     // Balanced (head_tail, striped, or no causal mask): every step does the
     // mask's fraction of a block.
     for (int64_t i = 0; i < ranks; ++i)
-      steps[i] = kernelUs(blockFlops * frac, dir, t);
+      steps[i] =
+          kernelUs(blockFlops * frac, lookupTokens(l, frac, bh, t), dir, t);
   }
   for (double c : steps)
     p.computeUs += c;
@@ -274,7 +330,7 @@ Prediction predict(const Attention &a, Strategy s, int64_t ranks,
   // rotate=ring (or alltoall, a shift spelled as an all-to-all at its
   // efficiency): the shift for step i+1 overlaps step i's block.
   double x = s == Strategy::alltoall
-                 ? sendUs(kvBytes, ranks, t, t.allToAllEfficiency)
+                 ? sendUs(kvBytes, ranks, t, /*allToAll=*/true)
                  : sendUs(kvBytes, ranks, t);
   p.commUs = (n - 1) * x;
   double total = 0;

@@ -122,7 +122,7 @@ static cost::Prediction predictHybrid(const cost::Attention &a, int64_t world,
 static FailureOr<int64_t> hybridSizeFor(Operation *op, int64_t world,
                                         int64_t ulyssesSize, LoadBalancer b,
                                         const std::optional<cost::Topology> &topo,
-                                        StringRef topology) {
+                                        StringRef topologyError) {
   std::string why;
   if (!hybridSupports(op, &why))
     return op->emitOpError("strategy=hybrid: ")
@@ -145,8 +145,7 @@ static FailureOr<int64_t> hybridSizeFor(Operation *op, int64_t world,
     return ulyssesSize;
   }
   if (!topo)
-    return op->emitOpError("unknown topology '")
-           << topology << "' (expected h200-nvlink, h100-ib or cpu)";
+    return op->emitOpError() << topologyError;
   if (!a)
     return op->emitOpError("strategy=hybrid without ulysses-size needs "
                            "static [.., heads, seq, dim] shapes for the cost "
@@ -156,6 +155,54 @@ static FailureOr<int64_t> hybridSizeFor(Operation *op, int64_t world,
     return op->emitOpError("strategy=hybrid on ")
            << world << " ranks: " << p.whyIllegal;
   return p.ulyssesSize;
+}
+
+/// strategy=auto for `op`: the fastest legal of the ring (`ring`), Ulysses
+/// and the hybrid on `topo`, said in a remark at the op with the predicted
+/// times (the ring when the op has no static shape).
+static StrategyPlanEntry autoChoice(Operation *op, int64_t world,
+                                    cost::Strategy ring, LoadBalancer balancer,
+                                    int64_t ulyssesSize,
+                                    const cost::Topology &topo) {
+  std::optional<cost::Attention> a = attentionShape(op);
+  if (!a) {
+    op->emitRemark("strategy=auto: no static [.., heads, seq, dim] shape "
+                   "for the cost model; chose ring");
+    return {CPStrategy::ring, 0};
+  }
+  cost::Prediction r =
+      cost::predict(*a, ring, world, costBalance(balancer), topo);
+  cost::Prediction u = cost::predict(*a, cost::Strategy::ulysses, world,
+                                     costBalance(balancer), topo);
+  cost::Prediction h = predictHybrid(*a, world, ulyssesSize, balancer, topo);
+  std::string why;
+  if (h.legal && !hybridSupports(op, &why)) {
+    h.legal = false;
+    h.whyIllegal = why;
+  }
+  StrategyPlanEntry choice{CPStrategy::ring, 0};
+  double best = r.totalUs;
+  std::string name = cost::strategyName(ring);
+  if (u.legal && u.totalUs < best) {
+    choice = {CPStrategy::ulysses, 0};
+    best = u.totalUs;
+    name = "ulysses";
+  }
+  if (h.legal && h.totalUs < best) {
+    choice = {CPStrategy::hybrid, h.ulyssesSize};
+    name = cost::predictionName(h);
+  }
+  auto describe = [](const cost::Prediction &p, StringRef label) {
+    return p.legal ? llvm::formatv("{0} {1:F1} us", label, p.totalUs).str()
+                   : (label + " illegal (" + p.whyIllegal + ")").str();
+  };
+  op->emitRemark() << llvm::formatv(
+      "strategy=auto on {0} ranks of {1} ({2}): {3} {4:F1} us, {5}, {6}; "
+      "chose {7}",
+      world, topo.name, describeAttention(*a), cost::strategyName(ring),
+      r.totalUs, describe(u, "ulysses"),
+      describe(h, h.legal ? cost::predictionName(h) : "hybrid"), name);
+  return choice;
 }
 
 FailureOr<StrategyPlan>
@@ -169,11 +216,17 @@ mlir::cp::chooseStrategies(func::FuncOp func, int64_t world,
     if (isa<SDPAOp, SDPABackwardOp, FlexAttentionOp>(op))
       ops.push_back(op);
   });
-  std::optional<cost::Topology> topo = cost::builtinTopology(topology.str());
+  // The topology (a built-in name or a JSON file) is read only when the cost
+  // model runs: strategy=auto, or a hybrid without ulysses-size.
+  std::string topologyError;
+  std::optional<cost::Topology> topo;
+  if (requested == CPStrategy::automatic ||
+      (requested == CPStrategy::hybrid && ulyssesSize <= 0))
+    topo = cost::loadTopology(topology.str(), topologyError);
   if (requested == CPStrategy::hybrid) {
     for (Operation *op : ops) {
-      FailureOr<int64_t> u =
-          hybridSizeFor(op, world, ulyssesSize, balancer, topo, topology);
+      FailureOr<int64_t> u = hybridSizeFor(op, world, ulyssesSize, balancer,
+                                           topo, topologyError);
       if (failed(u))
         return failure();
       plan[op] = {CPStrategy::hybrid, *u};
@@ -186,51 +239,10 @@ mlir::cp::chooseStrategies(func::FuncOp func, int64_t world,
     return plan;
   }
   if (!topo)
-    return func.emitOpError("unknown topology '")
-           << topology << "' (expected h200-nvlink, h100-ib or cpu)";
-  cost::Strategy ring = ringCostStrategy(rotate);
-  for (Operation *op : ops) {
-    std::optional<cost::Attention> a = attentionShape(op);
-    if (!a) {
-      plan[op] = {CPStrategy::ring, 0};
-      op->emitRemark("strategy=auto: no static [.., heads, seq, dim] shape "
-                     "for the cost model; chose ring");
-      continue;
-    }
-    cost::Prediction r = cost::predict(*a, ring, world, costBalance(balancer),
-                                       *topo);
-    cost::Prediction u = cost::predict(*a, cost::Strategy::ulysses, world,
-                                       costBalance(balancer), *topo);
-    cost::Prediction h = predictHybrid(*a, world, ulyssesSize, balancer, *topo);
-    std::string why;
-    if (h.legal && !hybridSupports(op, &why)) {
-      h.legal = false;
-      h.whyIllegal = why;
-    }
-    StrategyPlanEntry choice{CPStrategy::ring, 0};
-    double best = r.totalUs;
-    std::string name = cost::strategyName(ring);
-    if (u.legal && u.totalUs < best) {
-      choice = {CPStrategy::ulysses, 0};
-      best = u.totalUs;
-      name = "ulysses";
-    }
-    if (h.legal && h.totalUs < best) {
-      choice = {CPStrategy::hybrid, h.ulyssesSize};
-      name = cost::predictionName(h);
-    }
-    plan[op] = choice;
-    auto describe = [](const cost::Prediction &p, StringRef label) {
-      return p.legal ? llvm::formatv("{0} {1:F1} us", label, p.totalUs).str()
-                     : (label + " illegal (" + p.whyIllegal + ")").str();
-    };
-    op->emitRemark() << llvm::formatv(
-        "strategy=auto on {0} ranks of {1} ({2}): {3} {4:F1} us, {5}, {6}; "
-        "chose {7}",
-        world, topo->name, describeAttention(*a), cost::strategyName(ring),
-        r.totalUs, describe(u, "ulysses"),
-        describe(h, h.legal ? cost::predictionName(h) : "hybrid"), name);
-  }
+    return func.emitOpError() << topologyError;
+  for (Operation *op : ops)
+    plan[op] = autoChoice(op, world, ringCostStrategy(rotate), balancer,
+                          ulyssesSize, *topo);
   return plan;
 }
 

@@ -5,7 +5,8 @@
 // and Ulysses). Pure C++ (no MLIR): cp-context-parallel's strategy=auto and
 // cp-plan call it on the shapes of the attention ops; the unit test
 // (test/Unit/CostModelTest.cpp) checks it against hand-computed numbers.
-// The formulas are documented in docs/design.md, "Cost model".
+// The formulas are documented in docs/design.md ("Cost model"), the
+// topologies (built-ins and JSON files) in docs/cost-model.md.
 //
 //===----------------------------------------------------------------------===//
 #ifndef CP_DIALECT_CP_TRANSFORMS_COSTMODEL_H
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mlir::cp::cost {
@@ -57,25 +59,56 @@ struct Attention {
   Direction direction = Direction::forward;
 };
 
+/// One attention kernel's speed: a per-call fixed cost and a table of
+/// throughput by block size, interpolated linearly in log(tokens) between
+/// entries and clamped to the first / last entry outside them.
+struct KernelTable {
+  double overheadUs = 0; ///< fixed cost per call (launch, ring-step sync)
+  /// (block size in tokens, TFLOP/s), block sizes strictly increasing.
+  std::vector<std::pair<double, double>> tflops;
+};
+
 /// The machine: links, kernel speed, memory. Bandwidths in GB/s (1e9 B/s)
 /// per rank and direction, times in microseconds, throughput in TFLOP/s.
+/// A built-in (builtinTopology) or a JSON file (loadTopology; the schema is
+/// in docs/cost-model.md).
 struct Topology {
   std::string name;
+  std::string source;           ///< "built-in" or the file it was read from
   double linkGBps = 0;          ///< rank-to-rank inside a node
   double latencyUs = 0;         ///< per message or collective round
   double allToAllEfficiency = 1;///< fraction of the link an all-to-all reaches
   int64_t ranksPerNode = 0;     ///< 0: every rank in one node
   double interNodeGBps = 0;     ///< per rank between nodes
   double interNodeLatencyUs = 0;
-  double kernelTflops = 0;      ///< forward attention kernel on large blocks
-  double backwardFactor = 1;    ///< backward kernel throughput / forward's
-  double kernelOverheadUs = 0;  ///< fixed cost per kernel call (small blocks)
+  double interNodeAllToAllEfficiency = 1; ///< the same between nodes
+  KernelTable forward;          ///< the forward attention kernel
+  KernelTable backward;         ///< the backward (dq, dk, dv) kernel
+  /// Batch x heads of the calls the kernel tables were measured with; a call
+  /// with other batch x heads is looked up at the block of equal work (see
+  /// lookupTokens). 0: the heads do not enter the lookup.
+  double kernelHeads = 0;
   double memoryGBps = 0;        ///< merges, accumulator adds
 };
 
 /// The built-in topologies: "h200-nvlink", "h100-ib", "cpu".
 std::optional<Topology> builtinTopology(std::string_view name);
 std::vector<std::string> builtinTopologyNames();
+
+/// A built-in name, or else the path of a JSON topology file. On failure
+/// returns nullopt and sets `error` to a message naming the file and the
+/// JSON path of the bad field (`kernel.forward.tflops[2][1]: ...`).
+std::optional<Topology> loadTopology(std::string_view nameOrPath,
+                                     std::string &error);
+
+/// Parses the JSON text of a topology file; `fileName` only goes into the
+/// messages and Topology::source.
+std::optional<Topology> parseTopology(std::string_view json,
+                                      std::string_view fileName,
+                                      std::string &error);
+
+/// `t` as a JSON topology file (the schema loadTopology reads back).
+std::string topologyToJSON(const Topology &t);
 
 /// Whether Ulysses can distribute `hq` query / `hkv` key/value heads over
 /// `ranks` (Hq % N == 0, and Hkv % N == 0 or N % Hkv == 0); `why` says why not.
@@ -95,9 +128,21 @@ double attentionFlops(const Attention &a);
 /// Fraction of the S x S scores that the mask keeps (1, 1/2, min(1, w/S)).
 double maskFraction(const Attention &a);
 
-/// Time of one kernel call doing `flops` (the overhead plus flops at the
-/// topology's throughput, backward at backwardFactor of it).
-double kernelUs(double flops, Direction d, const Topology &t);
+/// Throughput in TFLOP/s of `table` for a block of `tokens` tokens.
+double kernelTflops(const KernelTable &table, double tokens);
+
+/// The block size at which a call of `batchHeads` (batch x heads) blocks of
+/// `tokens` x `tokens` scores, of which the fraction `frac` is computed, is
+/// looked up: the side of the square block with the tables' kernelHeads
+/// that does the same work, tokens·sqrt(frac·batchHeads / kernelHeads)
+/// (without the heads factor when kernelHeads is 0).
+double lookupTokens(double tokens, double frac, double batchHeads,
+                    const Topology &t);
+
+/// Time of one kernel call doing `flops` on a block looked up at `tokens`
+/// tokens (lookupTokens): the table's overhead plus flops at its throughput
+/// there.
+double kernelUs(double flops, double tokens, Direction d, const Topology &t);
 
 /// The model's answer for one strategy.
 struct Prediction {

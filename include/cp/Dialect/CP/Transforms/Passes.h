@@ -81,7 +81,8 @@ struct CPPipelineOptions : public PassPipelineOptions<CPPipelineOptions> {
   PassOptions::Option<std::string> topology{
       *this, "topology",
       llvm::cl::desc("Machine for strategy=auto's cost model: h200-nvlink, "
-                     "h100-ib or cpu"),
+                     "h100-ib, cpu, or the path of a JSON topology file "
+                     "(docs/cost-model.md)"),
       llvm::cl::init("h200-nvlink")};
   PassOptions::Option<bool> expand{
       *this, "expand",

@@ -61,8 +61,8 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
     by `U`, key/value heads split or replicate over it; flex attention,
     masks and document ids are refused (docs/design.md, "Hybrid 2-D").
 
-    `strategy=auto` evaluates the cost model (docs/design.md, "Cost model")
-    on `topology` for every attention op and picks the fastest legal of ring
+    `strategy=auto` evaluates the cost model (docs/cost-model.md) on
+    `topology` (a built-in name or a JSON topology file) for every attention op and picks the fastest legal of ring
     (with the given `rotate`), Ulysses and the hybrid (its best `U`, or the
     given `ulysses-size`), per op (forward and backward apart); each choice
     is reported in a remark at the op with the predicted times.
@@ -105,7 +105,7 @@ def CPContextParallel : Pass<"cp-context-parallel", "ModuleOp"> {
     Option<"ulyssesSize", "ulysses-size", "int64_t", /*default=*/"0",
            "Ranks per Ulysses group of strategy=hybrid (0: the cost model's best on `topology`)">,
     Option<"topology", "topology", "std::string", /*default=*/"\"h200-nvlink\"",
-           "Machine for strategy=auto's cost model: h200-nvlink, h100-ib or cpu">
+           "Machine for strategy=auto's cost model: h200-nvlink, h100-ib, cpu, or the path of a JSON topology file (docs/cost-model.md)">
   ];
 }
 
@@ -117,13 +117,17 @@ def CPPlan : Pass<"cp-plan", "ModuleOp"> {
     input) prints to stdout a table of the predicted time in microseconds of
     ring attention with each rotation and of Ulysses, for each rank count of
     `grid-size` (default 1, 2, 4, 8) on `topology`, and the fastest legal
-    one. The model is described in docs/design.md, "Cost model".
+    one, after a first line naming the topology (built-in or the file read)
+    and, per op, the kernel throughput at the block sizes used. `topology`
+    is a built-in name or a JSON file; a missing or malformed file is an
+    error naming the file and the bad field. The model and the file format
+    are described in docs/cost-model.md.
   }];
   let options = [
     ListOption<"gridSizes", "grid-size", "int64_t",
                "Rank counts to tabulate (default 1,2,4,8)">,
     Option<"topology", "topology", "std::string", /*default=*/"\"h200-nvlink\"",
-           "Machine: h200-nvlink, h100-ib or cpu">,
+           "Machine: h200-nvlink, h100-ib, cpu, or the path of a JSON topology file (docs/cost-model.md)">,
     Option<"loadBalance", "load-balance", "::mlir::cp::LoadBalancer",
            /*default=*/"::mlir::cp::LoadBalancer::head_tail",
            "Balancer assumed for the rings",
