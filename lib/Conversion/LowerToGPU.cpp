@@ -61,14 +61,16 @@ namespace {
 /// What the runtime provides for compiled code on the GPU
 /// (runtime/src/cuda/GpuCompiledAbi.cpp): `cprt_gpu_*` twins of the
 /// cprt_compiler.h entries with the same signatures over device pointers,
-/// for the forward attention (causal and sliding windows; no explicit masks
-/// or document ids yet) and the data movement around it. The rank stays a
-/// host call. Every other cp op is refused at the op.
+/// for the attention, forward and backward, single-device and ring (causal
+/// and sliding windows; no explicit masks or document ids yet), and the
+/// data movement around it. The rank stays a host call. Every other cp op
+/// is refused at the op.
 RuntimeTarget cudaRuntimeTarget() {
   RuntimeTarget t;
   t.prefix = "cprt_gpu_";
-  t.provided = {RuntimeEntry::SdpaFwd, RuntimeEntry::RingFwd,
-                RuntimeEntry::Shard, RuntimeEntry::Unshard,
+  t.provided = {RuntimeEntry::SdpaFwd,  RuntimeEntry::SdpaBwd,
+                RuntimeEntry::RingFwd,  RuntimeEntry::RingBwd,
+                RuntimeEntry::Shard,    RuntimeEntry::Unshard,
                 RuntimeEntry::AllGather};
   t.hostOnly = {RuntimeEntry::Rank};
   t.refusedAttentionFlags = CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS;

@@ -69,12 +69,30 @@ func.func @handwritten(%a: memref<*xi64>, %b: memref<*xi64>) {
 // -----
 
 // Every op without a GPU entry is reported, not just the first.
-func.func @two_refusals(%do: tensor<1x2x16x8xf32>, %q: tensor<1x2x16x8xf32>, %o: tensor<1x2x16x8xf32>, %l: tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) {
-  // expected-error @+1 {{'cp.sdpa_backward' op has no lowering on the GPU path (target=cuda): the runtime has no CUDA entry point for it; use target=cpu or the unexpanded ring}}
-  %dq, %dk, %dv = cp.sdpa_backward %do, %q, %q, %q, %o, %l : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+func.func @two_refusals(%q: tensor<1x2x16x8xf32>, %o: tensor<1x2x16x8xf32>, %l: tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) {
+  // expected-error @+1 {{'cp.merge_partial' op has no lowering on the GPU path (target=cuda): the runtime has no CUDA entry point for it; use target=cpu or the unexpanded ring}}
+  %m, %ml = cp.merge_partial %o, %l, %o, %l : (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
   // expected-error @+1 {{'cp.block_attention' op has no lowering on the GPU path (target=cuda)}}
   %bo, %bl = cp.block_attention %q, %q, %q {causal = #cp.causal<causal>} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16xf32>)
-  return %dq, %bo : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>
+  return %m, %bo : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>
+}
+
+// -----
+
+// The backward, single-device and ring, calls its GPU twins (same
+// signatures as the host entries: dout, q, k, v, out, lse, mask[, seg],
+// dq, dk, dv, ...).
+shard.grid @grid(shape = 2)
+// CHECK-LABEL: func.func @backward
+// CHECK: call @cprt_gpu_sdpa_bwd_bf16(
+// CHECK: call @cprt_gpu_ring_bwd_f32(
+// CHECK-NOT: cprt_c_
+// CHECK-DAG: func.func private @cprt_gpu_sdpa_bwd_bf16(memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, memref<*xf32>, memref<*xf32>, memref<*xbf16>, memref<*xbf16>, memref<*xbf16>, f64, i32)
+// CHECK-DAG: func.func private @cprt_gpu_ring_bwd_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, i32, i32, i32, i64, i64)
+func.func @backward(%do: tensor<1x2x16x64xbf16>, %l: tensor<1x2x16xf32>, %rdo: tensor<1x2x4x8xf32>, %rl: tensor<1x2x4xf32>) -> (tensor<1x2x16x64xbf16>, tensor<1x2x4x8xf32>) {
+  %dq, %dk, %dv = cp.sdpa_backward %do, %do, %do, %do, %do, %l {is_causal} : (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16xf32>) -> (tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>)
+  %rq, %rk, %rv = cp.ring_attention_backward %rdo, %rdo, %rdo, %rdo, %rdo, %rl on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<head_tail>, is_causal, seq_len = 8 : i64} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4xf32>) -> (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>)
+  return %dq, %rk : tensor<1x2x16x64xbf16>, tensor<1x2x4x8xf32>
 }
 
 // -----

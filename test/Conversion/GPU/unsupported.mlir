@@ -1,18 +1,9 @@
 // RUN: cp-opt %s --split-input-file --cp-lower-to-llvm="target=cuda" -verify-diagnostics
 
 // What the GPU path (target=cuda) cannot lower is an error that names the
-// op, never a silent CPU fallback: the backward has no CUDA entry point for
-// compiled code yet.
+// op, never a silent CPU fallback.
 
-func.func @backward(%do: tensor<1x2x16x8xf32>, %q: tensor<1x2x16x8xf32>, %o: tensor<1x2x16x8xf32>, %l: tensor<1x2x16xf32>) -> tensor<1x2x16x8xf32> {
-  // expected-error @+1 {{'cp.sdpa_backward' op has no lowering on the GPU path (target=cuda)}}
-  %dq, %dk, %dv = cp.sdpa_backward %do, %q, %q, %q, %o, %l {is_causal} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
-  return %dq : tensor<1x2x16x8xf32>
-}
-
-// -----
-
-// The expanded ring's explicit merge has no GPU entry point either.
+// The expanded ring's explicit merge has no GPU entry point.
 func.func @merge(%o0: tensor<1x1x4x4xf32>, %l0: tensor<1x1x4xf32>) -> tensor<1x1x4x4xf32> {
   // expected-error @+1 {{'cp.merge_partial' op has no lowering on the GPU path (target=cuda)}}
   %m, %ml = cp.merge_partial %o0, %l0, %o0, %l0 : (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>)
