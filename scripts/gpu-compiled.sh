@@ -14,6 +14,14 @@
 #   backward  forward + backward of causal GQA attention (fp32, D = 16: the
 #             naive CUDA kernels) against the CPU runtime's single-device run
 #   backward_bf16  the same in bf16 with D = 64 (the flash kernels)
+#   mask_bool, mask_float  the torch-mlir SDPA fixtures with a boolean mask
+#             [1,1,S,S] and a per-head float mask [1,4,S,S] (fp32), against
+#             the CPU runtime's single-device run
+#   documents causal GQA ring attention over packed documents: rN runs a
+#             hand-written per-rank module (test/e2e/Inputs/doc_ring.mlir.in,
+#             the ring with document ids), single its single-device form
+#             (doc_mask.mlir, cp.sdpa with the same-document mask), both
+#             against the CPU runtime's run of doc_mask.mlir
 # Variants: single (no cp pipeline: one device, attention as sdpa calls),
 # rN (context parallel on N virtual ranks, head-tail balanced ring over the
 # runtime; padded where the sequence does not split). Cases with VS_SINGLE=1
@@ -25,19 +33,25 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?compile or run}
 dir=$(realpath -m "${2:?output directory}")
 fix=$root/test/Fixtures
-cases="${CASES:-llama backward backward_bf16}"
+cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents}"
 
-# compile_variants CASE FILE ENTRY "VARIANTS" PIPELINE-OPTIONS
+# compile_variants CASE FILE ENTRY "VARIANTS" PIPELINE-OPTIONS [TEMPLATE]
 # PIPELINE-OPTIONS: --cp-pipeline's options for the rN variants; "" pads only
 # where the sequence (SEQ) does not split (the Llama block's original form).
+# TEMPLATE: the rN variants compile this per-rank module instead (NRANKS and
+# LOCAL = 48 / N substituted), without the cp pipeline.
 compile_variants() {
-  local c=$1 file=$2 entry=$3 variants=$4 popts=$5
+  local c=$1 file=$2 entry=$3 variants=$4 popts=$5 template=${6:-}
   for v in $variants; do
-    local out="$dir/$c/$c-$v"
+    local out="$dir/$c/$c-$v" src=$file
     mkdir -p "$out"
     local args=(--backend cuda --gpu-lowering "chip=sm_90"
                 --emit-object "$out/$entry.o" --emit-header "$out/$entry.h" --quiet)
-    if [ "$v" != single ]; then
+    if [ "$v" != single ] && [ -n "$template" ]; then
+      src="$out/$entry.mlir"
+      sed -e "s/NRANKS/${v#r}/g" -e "s/LOCAL/$((48 / ${v#r}))/g" "$template" > "$src"
+      args+=(--ranks "${v#r}")
+    elif [ "$v" != single ]; then
       local p=$popts
       if [ -z "$p" ]; then
         p="rotate=ring load-balance=head_tail expand=false"
@@ -45,15 +59,17 @@ compile_variants() {
       fi
       args+=(--ranks "${v#r}" --pipeline "$p")
     fi
-    "$cprun" "$file" --entry "$entry" "${args[@]}"
+    "$cprun" "$src" --entry "$entry" "${args[@]}"
   done
 }
 
 # random_case CASE FILE ENTRY "VARIANTS" PIPELINE RTOL ATOL NRESULTS "DESCR:SHAPE ..."
+#             [TEMPLATE]
 # Random inputs (scripts/random-npy.py), the reference from the CPU
-# runtime's single-device run of the same module (cp-run, here).
+# runtime's single-device run of FILE (cp-run, here).
 random_case() {
   local c=$1 file=$2 entry=$3 variants=$4 popts=$5 rtol=$6 atol=$7 nres=$8 specs=$9
+  local template=${10:-}
   mkdir -p "$dir/$c"
   local inputs="" paths="" expect="" refs="" i=0 k
   for s in $specs; do
@@ -77,7 +93,7 @@ ATOL=$atol
 ITERS=10
 VS_SINGLE=1
 EOF
-  compile_variants "$c" "$file" "$entry" "$variants" "$popts"
+  compile_variants "$c" "$file" "$entry" "$variants" "$popts" "$template"
 }
 
 if [ "$mode" = compile ]; then
@@ -108,6 +124,15 @@ EOF
       random_case backward_bf16 "$root/test/e2e/Inputs/fwd_bwd_bf16.mlir" fwd_bwd_bf16 \
         "single r1 r2 r3 r4" "$ring" 2e-2 1e-2 4 \
         "<u2:1,4,64,64 <u2:1,2,64,64 <u2:1,2,64,64 <u2:1,4,64,64" ;;
+    mask_bool | mask_float)
+      m=${c#mask_}
+      random_case "$c" "$fix/Inputs/sdpa_${m}mask_f32.linalg.mlir" "sdpa_${m}mask_f32" \
+        "single r1 r2 r3 r4" "$ring" 1e-4 1e-5 1 \
+        "<f4:1,4,64,16 <f4:1,4,64,16 <f4:1,4,64,16 $([ $m = bool ] && echo "|b1:1,1,64,64" || echo "<f4:1,4,64,64")" ;;
+    documents)
+      random_case documents "$root/test/e2e/Inputs/doc_mask.mlir" doc_ring \
+        "single r1 r2 r3 r4" "" 1e-4 1e-5 1 \
+        "<f4:1,4,48,16 <f4:1,2,48,16 <f4:1,2,48,16 <i4:48" "$root/test/e2e/Inputs/doc_ring.mlir.in" ;;
     *) echo "unknown case '$c'" >&2; exit 2 ;;
     esac
   done

@@ -4,9 +4,10 @@ inputs for fixtures that have no recorded ones.
 random-npy.py OUT DESCR SHAPE SEED [--ints N]
 
 DESCR: <f4 (float32), <u2 (bfloat16 bits, as cp-run and cprt-gpu-run read
-them), <f2 (float16), <i4 / <i8 (integers). SHAPE: comma-separated dims.
-Floats are normal(0, 1); integers are in [0, N) (--ints, default 4),
-sorted along the last dim (document ids of packed sequences).
+them), <f2 (float16), <i4 / <i8 (integers), |b1 (booleans). SHAPE:
+comma-separated dims. Floats are normal(0, 1); integers are in [0, N)
+(--ints, default 4), sorted along the last dim (document ids of packed
+sequences); booleans are true (keep) with probability 3/4.
 """
 import argparse
 import random
@@ -39,6 +40,8 @@ if a.descr in ("<i4", "<i8"):
     for _ in range(count // last):
         vals += sorted(rng.randrange(a.ints) for _ in range(last))
     data = struct.pack("<%d%s" % (count, "i" if a.descr == "<i4" else "q"), *vals)
+elif a.descr == "|b1":
+    data = bytes(1 if rng.random() < 0.75 else 0 for _ in range(count))
 elif a.descr == "<u2":
     data = struct.pack("<%dH" % count, *(bf16_bits(rng.gauss(0, 1)) for _ in range(count)))
 elif a.descr in ("<f4", "<f2"):

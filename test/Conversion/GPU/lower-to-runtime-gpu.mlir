@@ -97,22 +97,35 @@ func.func @backward(%do: tensor<1x2x16x64xbf16>, %l: tensor<1x2x16xf32>, %rdo: t
 
 // -----
 
-// Document ids of the ring are refused like masks.
+// Document ids and explicit masks reach the GPU twins: the ring's segment
+// ids as an i32 buffer, the mask as an additive f32 buffer (a bool mask is
+// converted on the device first), the flags say which are present
+// (CPRT_C_HAS_SEGMENTS = 8, CPRT_C_HAS_MASK = 2).
 shard.grid @grid(shape = 2)
+// CHECK-LABEL: func.func @segments
+// CHECK: %[[SEG:.+]] = memref.cast %{{.+}} : memref<4xi32> to memref<*xi32>
+// CHECK: call @cprt_gpu_ring_fwd_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %[[SEG]], %{{.+}}, %{{.+}}, %{{.+}}, %c8_i32,
+// CHECK-LABEL: func.func @masked
+// CHECK: linalg.generic
+// CHECK: call @cprt_gpu_sdpa_fwd_bf16(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %c6_i32)
 func.func @segments(%q: tensor<1x2x4x4xf32>, %s: tensor<4xi32>) -> tensor<1x2x4x4xf32> {
-  // expected-error @+1 {{attention with an explicit mask or document ids has no GPU lowering yet (target=cuda; causal and sliding windows do)}}
   %o = cp.ring_attention %q, %q, %q segment_ids %s on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<none>, seq_len = 8 : i64} : (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<4xi32>) -> tensor<1x2x4x4xf32>
   return %o : tensor<1x2x4x4xf32>
+}
+func.func @masked(%q: tensor<1x2x8x4xbf16>, %m: tensor<8x8xi1>) -> tensor<1x2x8x4xbf16> {
+  %o, %l = cp.sdpa %q, %q, %q mask %m : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<8x8xi1>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>)
+  return %o : tensor<1x2x8x4xbf16>
 }
 
 // -----
 
-// A hand-written attention call with the mask flag (or flags not known at
-// compile time) is refused as the op would be.
+// A hand-written attention call with flags only known at run time is
+// pointed at the twin like any other (the twin takes every flag).
+// CHECK-LABEL: func.func @handwritten_mask
+// CHECK: call @cprt_gpu_sdpa_fwd_f32(
 func.func private @cprt_c_sdpa_fwd_f32(memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, i32)
 func.func @handwritten_mask(%a: memref<*xf32>, %flags: i32) {
   %s = arith.constant 0.5 : f64
-  // expected-error @+1 {{attention with an explicit mask or document ids has no GPU lowering yet}}
   call @cprt_c_sdpa_fwd_f32(%a, %a, %a, %a, %a, %a, %s, %flags) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, f64, i32) -> ()
   return
 }

@@ -12,16 +12,6 @@ func.func @merge(%o0: tensor<1x1x4x4xf32>, %l0: tensor<1x1x4xf32>) -> tensor<1x1
 
 // -----
 
-// Explicit masks are refused at compile time (the GPU twin of the runtime
-// entry takes causal and windows only).
-func.func @masked(%q: tensor<1x2x8x4xbf16>, %m: tensor<8x8xi1>) -> tensor<1x2x8x4xbf16> {
-  // expected-error @+1 {{attention with an explicit mask or document ids has no GPU lowering yet}}
-  %o, %l = cp.sdpa %q, %q, %q mask %m : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<8x8xi1>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>)
-  return %o : tensor<1x2x8x4xbf16>
-}
-
-// -----
-
 // A buffer allocated inside a loop: device buffers are freed at function
 // exit, so the GPU path refuses it instead of leaking per iteration.
 func.func @alloc_in_loop(%n: index, %x: memref<4xf32>) {

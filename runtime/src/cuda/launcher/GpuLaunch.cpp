@@ -120,7 +120,8 @@ const char *npyDescrOf(const cp_aot_tensor &t) {
   if (d == "bf16") return "<u2";
   if (d == "i64") return "<i8";
   if (d == "i32") return "<i4";
-  return "|u1";
+  if (d == "i1") return "|b1"; // numpy's bool
+  return "|i1";
 }
 
 double valueAt(const std::string &dtype, const char *p, int64_t i) {
@@ -397,7 +398,9 @@ int main(int argc, char **argv) {
     Npy n = readNpy(opts.inputs[size_t(i)]);
     bool shapeOk = int(n.shape.size()) == t.rank;
     for (int d = 0; shapeOk && d < t.rank; ++d) shapeOk = n.shape[size_t(d)] == t.global_shape[d];
-    if (!shapeOk || n.descr != npyDescrOf(t))
+    // Booleans: numpy's |b1, or bytes (|u1) as earlier versions took them.
+    bool descrOk = n.descr == npyDescrOf(t) || (std::string(t.dtype) == "i1" && n.descr == "|u1");
+    if (!shapeOk || !descrOk)
       die(2, opts.inputs[size_t(i)] + ": expected " + npyDescrOf(t) + " with the whole shape " +
                  "of argument #" + std::to_string(i) + " of @" + cp_glue_entry +
                  " (descr " + n.descr + ")");
