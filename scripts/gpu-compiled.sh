@@ -22,9 +22,15 @@
 #             the ring with document ids), single its single-device form
 #             (doc_mask.mlir, cp.sdpa with the same-document mask), both
 #             against the CPU runtime's run of doc_mask.mlir
+#   ulysses   strategy=ulysses (all-to-all to head shards, local attention,
+#             all-to-all back) on the torch-mlir causal GQA SDPA (fp32)
+#   ulysses_bwd    forward + backward under strategy=ulysses, Hq = 8, Hkv = 2,
+#             S = 50 (padded; KV heads replicated on 4 ranks)
+#   ulysses_h6     6 heads on 3 ranks (forward + backward)
 # Variants: single (no cp pipeline: one device, attention as sdpa calls),
 # rN (context parallel on N virtual ranks, head-tail balanced ring over the
-# runtime; padded where the sequence does not split). Cases with VS_SINGLE=1
+# runtime; padded where the sequence does not split), uN (strategy=ulysses
+# on N virtual ranks). Cases with VS_SINGLE=1
 # also compare every rN run with the GPU's single run. Each case directory
 # has a case.env (entry, variants, inputs, references, tolerances) that `run`
 # reads.
@@ -33,11 +39,12 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?compile or run}
 dir=$(realpath -m "${2:?output directory}")
 fix=$root/test/Fixtures
-cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents}"
+cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents ulysses ulysses_bwd ulysses_h6}"
 
 # compile_variants CASE FILE ENTRY "VARIANTS" PIPELINE-OPTIONS [TEMPLATE]
-# PIPELINE-OPTIONS: --cp-pipeline's options for the rN variants; "" pads only
-# where the sequence (SEQ) does not split (the Llama block's original form).
+# PIPELINE-OPTIONS: --cp-pipeline's options for the rN / uN variants; "": rN
+# is the head-tail ring, padded only where the sequence (SEQ) does not split
+# (the Llama block's original form), uN head-tail Ulysses.
 # TEMPLATE: the rN variants compile this per-rank module instead (NRANKS and
 # LOCAL = 48 / N substituted), without the cp pipeline.
 compile_variants() {
@@ -47,17 +54,20 @@ compile_variants() {
     mkdir -p "$out"
     local args=(--backend cuda --gpu-lowering "chip=sm_90"
                 --emit-object "$out/$entry.o" --emit-header "$out/$entry.h" --quiet)
+    local n=${v#[ru]}
     if [ "$v" != single ] && [ -n "$template" ]; then
       src="$out/$entry.mlir"
-      sed -e "s/NRANKS/${v#r}/g" -e "s/LOCAL/$((48 / ${v#r}))/g" "$template" > "$src"
-      args+=(--ranks "${v#r}")
+      sed -e "s/NRANKS/$n/g" -e "s/LOCAL/$((48 / n))/g" "$template" > "$src"
+      args+=(--ranks "$n")
     elif [ "$v" != single ]; then
       local p=$popts
-      if [ -z "$p" ]; then
+      if [ -z "$p" ] && [ "${v:0:1}" = u ]; then
+        p="strategy=ulysses load-balance=head_tail"
+      elif [ -z "$p" ]; then
         p="rotate=ring load-balance=head_tail expand=false"
-        [ $(( SEQ % (2 * ${v#r}) )) = 0 ] || p="$p pad=true"
+        [ $(( SEQ % (2 * n) )) = 0 ] || p="$p pad=true"
       fi
-      args+=(--ranks "${v#r}" --pipeline "$p")
+      args+=(--ranks "$n" --pipeline "$p")
     fi
     "$cprun" "$src" --entry "$entry" "${args[@]}"
   done
@@ -106,7 +116,7 @@ if [ "$mode" = compile ]; then
       cp "$fix/llama_block_input.npy" "$fix/llama_block_output.npy" "$dir/llama/"
       cat > "$dir/llama/case.env" <<EOF
 ENTRY=llama_block_f32
-VARIANTS="${VARIANTS:-single r1 r2 r3 r4 r8}"
+VARIANTS="${VARIANTS:-single r1 r2 r3 r4 r8 u2 u4}"
 INPUTS=llama_block_input.npy
 EXPECT=llama_block_output.npy
 RTOL=1e-3
@@ -115,7 +125,7 @@ ITERS=${ITERS:-100}
 VS_SINGLE=0
 EOF
       SEQ=64 compile_variants llama "$fix/Inputs/llama_block_f32.linalg.mlir" llama_block_f32 \
-        "${VARIANTS:-single r1 r2 r3 r4 r8}" "" ;;
+        "${VARIANTS:-single r1 r2 r3 r4 r8 u2 u4}" "" ;;
     backward)
       random_case backward "$root/test/e2e/Inputs/fwd_bwd.mlir" fwd_bwd \
         "single r1 r2 r3 r4" "$ring" 1e-4 1e-5 4 \
@@ -133,6 +143,17 @@ EOF
       random_case documents "$root/test/e2e/Inputs/doc_mask.mlir" doc_ring \
         "single r1 r2 r3 r4" "" 1e-4 1e-5 1 \
         "<f4:1,4,48,16 <f4:1,2,48,16 <f4:1,2,48,16 <i4:48" "$root/test/e2e/Inputs/doc_ring.mlir.in" ;;
+    ulysses)
+      random_case ulysses "$fix/Inputs/sdpa_gqa_causal_f32.linalg.mlir" sdpa_gqa_causal_f32 \
+        "single u1 u2 u4" "" 1e-4 1e-5 1 "<f4:1,4,64,16 <f4:1,2,64,16 <f4:1,2,64,16" ;;
+    ulysses_bwd)
+      random_case ulysses_bwd "$root/test/e2e/Inputs/ulysses_gqa4_pad.mlir" gqa4 \
+        "single u2 u4" "strategy=ulysses load-balance=head_tail pad=true" 1e-4 1e-5 4 \
+        "<f4:1,8,50,16 <f4:1,2,50,16 <f4:1,2,50,16 <f4:1,8,50,16" ;;
+    ulysses_h6)
+      random_case ulysses_h6 "$root/test/e2e/Inputs/ulysses_h6.mlir" h6 \
+        "single u3" "strategy=ulysses load-balance=striped" 1e-4 1e-5 4 \
+        "<f4:1,6,48,8 <f4:1,3,48,8 <f4:1,3,48,8 <f4:1,6,48,8" ;;
     *) echo "unknown case '$c'" >&2; exit 2 ;;
     esac
   done
@@ -187,7 +208,7 @@ for c in $present; do
   exp=$(list_in "$cdir" "$EXPECT")
   nout=$(awk -F, '{print NF}' <<< "$EXPECT")
   for v in $VARIANTS; do
-    n=1; [ "$v" = single ] || n=${v#r}
+    n=1; [ "$v" = single ] || n=${v#[ru]}
     exe=$(find "$build" -name "cprt-gpu-run-$c-$v" -type f | head -1)
     outs="" vs_single=()
     for ((k = 0; k < nout; ++k)); do outs="$outs${outs:+,}$OUT/out_$c-${v}_$k.npy"; done

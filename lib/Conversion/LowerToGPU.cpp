@@ -63,15 +63,18 @@ namespace {
 /// cprt_compiler.h entries with the same signatures over device pointers,
 /// for the attention, forward and backward, single-device and ring (causal,
 /// sliding windows, explicit additive masks, document ids: every flag the
-/// sdpa and ring entries take), and the data movement around it. The rank
-/// stays a host call. Every other cp op is refused at the op.
+/// sdpa and ring entries take), and the data movement around it: shard,
+/// unshard, Ulysses' all-to-alls (cp.seq_to_heads / cp.heads_to_seq), and
+/// the collectives shard.all_gather / all_reduce. The rank stays a host
+/// call. Every other cp op is refused at the op.
 RuntimeTarget cudaRuntimeTarget() {
   RuntimeTarget t;
   t.prefix = "cprt_gpu_";
-  t.provided = {RuntimeEntry::SdpaFwd,  RuntimeEntry::SdpaBwd,
-                RuntimeEntry::RingFwd,  RuntimeEntry::RingBwd,
-                RuntimeEntry::Shard,    RuntimeEntry::Unshard,
-                RuntimeEntry::AllGather};
+  t.provided = {RuntimeEntry::SdpaFwd,    RuntimeEntry::SdpaBwd,
+                RuntimeEntry::RingFwd,    RuntimeEntry::RingBwd,
+                RuntimeEntry::Shard,      RuntimeEntry::Unshard,
+                RuntimeEntry::SeqToHeads, RuntimeEntry::HeadsToSeq,
+                RuntimeEntry::AllGather,  RuntimeEntry::AllReduce};
   t.hostOnly = {RuntimeEntry::Rank};
   t.missingEntryMessage =
       "has no lowering on the GPU path (target=cuda): the runtime has no "

@@ -157,3 +157,23 @@ func.func @all_slice(%x: tensor<4x8xf32>) -> tensor<2x8xf32> {
   %y = shard.all_slice %x on @grid grid_axes = [0] slice_axis = 0 : tensor<4x8xf32> -> tensor<2x8xf32>
   return %y : tensor<2x8xf32>
 }
+
+// -----
+
+// Ulysses' all-to-alls and shard.all_reduce call their GPU twins (the
+// all-to-all on device buffers over the rank's communicator; the reduction
+// as an all-gather and one kernel).
+shard.grid @cp_grid(shape = 2)
+// CHECK-LABEL: func.func @ulysses
+// CHECK: call @cprt_gpu_seq_to_heads_f32(
+// CHECK: call @cprt_gpu_heads_to_seq_f32(
+// CHECK: call @cprt_gpu_all_reduce_f32(
+// CHECK-DAG: func.func private @cprt_gpu_seq_to_heads_f32(memref<*xf32>, memref<*xf32>, i64, i32, i32, i32, i64)
+// CHECK-DAG: func.func private @cprt_gpu_all_reduce_f32(memref<*xf32>, memref<*xf32>, i32)
+func.func @ulysses(%x: tensor<1x4x8x8xf32>) -> (tensor<1x4x8x8xf32>, tensor<4xf32>) {
+  %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xf32> -> tensor<1x2x16x8xf32>
+  %s = cp.heads_to_seq %h on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x2x16x8xf32> -> tensor<1x4x8x8xf32>
+  %c = arith.constant dense<1.0> : tensor<4xf32>
+  %r = shard.all_reduce %c on @cp_grid grid_axes = [0] : tensor<4xf32> -> tensor<4xf32>
+  return %s, %r : tensor<1x4x8x8xf32>, tensor<4xf32>
+}

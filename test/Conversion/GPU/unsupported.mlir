@@ -71,22 +71,11 @@ func.func @parallel_reduce(%x: memref<4xf32>) -> f32 {
 
 // A runtime entry point without a CUDA twin (here written by hand; the
 // op-level check above normally reports the op first).
-func.func private @cprt_c_all_reduce_f32(memref<*xf32>, memref<*xf32>, i32)
+func.func private @cprt_c_seq_scan_f32(memref<*xf32>, memref<*xf32>, i32, i32, i64, i32)
 func.func @runtime_call(%a: memref<*xf32>, %b: memref<*xf32>) {
   %k = arith.constant 0 : i32
-  // expected-error @+1 {{runtime entry 'cprt_c_all_reduce_f32' has no GPU twin (target=cuda)}}
-  func.call @cprt_c_all_reduce_f32(%a, %b, %k) : (memref<*xf32>, memref<*xf32>, i32) -> ()
+  %n = arith.constant 16 : i64
+  // expected-error @+1 {{runtime entry 'cprt_c_seq_scan_f32' has no GPU twin (target=cuda)}}
+  func.call @cprt_c_seq_scan_f32(%a, %b, %k, %k, %n, %k) : (memref<*xf32>, memref<*xf32>, i32, i32, i64, i32) -> ()
   return
-}
-
-// -----
-
-// Ulysses' all-to-alls have no GPU entry point for compiled code yet.
-shard.grid @cp_grid(shape = 2)
-func.func @ulysses(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
-  // expected-error @+1 {{'cp.seq_to_heads' op has no lowering on the GPU path (target=cuda)}}
-  %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xf32> -> tensor<1x2x16x8xf32>
-  // expected-error @+1 {{'cp.heads_to_seq' op has no lowering on the GPU path (target=cuda)}}
-  %s = cp.heads_to_seq %h on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x2x16x8xf32> -> tensor<1x4x8x8xf32>
-  return %s : tensor<1x4x8x8xf32>
 }
