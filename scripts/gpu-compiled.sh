@@ -199,6 +199,7 @@ list_in() {
 }
 
 rc=0
+summary=()
 set +e
 for c in $present; do
   # shellcheck disable=SC1090
@@ -223,6 +224,10 @@ for c in $present; do
       > "$OUT/run_$c-$v.log" 2>&1
     st=$?
     cat "$OUT/run_$c-$v.log"
+    log="$OUT/run_$c-$v.log"
+    summary+=("$(printf '%-22s exit %d: %d/%d comparisons ok, worst max abs err %s' "$c $v" $st \
+      "$(grep -c ': ok$' "$log")" "$(grep -c '^result #' "$log")" \
+      "$(grep -o 'max abs err [^,]*' "$log" | awk '{print $4}' | sort -g | tail -1)")")
     if [ $st != 0 ]; then
       rc=1
       # Localise: synchronise after every kernel / runtime call and report the
@@ -234,4 +239,7 @@ for c in $present; do
     fi
   done
 done
+# One line per run (the output above can be longer than a log tail shows).
+echo "== summary"
+printf '%s\n' "${summary[@]}" | tee "$OUT/summary.txt"
 exit $rc
