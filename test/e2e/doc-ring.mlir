@@ -14,4 +14,14 @@
 // RUN: %cp-run %t.3.mlir --entry doc_ring --ranks 3 --reference %S/Inputs/doc_mask.mlir --random-inputs --seed 603 --compare-single-device 2>&1 | FileCheck %s
 // RUN: %cp-run %t.4.mlir --entry doc_ring --ranks 4 --reference %S/Inputs/doc_mask.mlir --random-inputs --seed 604 --compare-single-device 2>&1 | FileCheck %s
 
+// Forward + backward (@doc_ring_bwd: the ring's backward with document ids
+// against cp.sdpa_backward with the mask).
+// RUN: %cp-run %t.2.mlir --entry doc_ring_bwd --ranks 2 --reference %S/Inputs/doc_mask.mlir --random-inputs --seed 605 --compare-single-device 2>&1 | FileCheck %s --check-prefix=BWD
+// RUN: %cp-run %t.3.mlir --entry doc_ring_bwd --ranks 3 --reference %S/Inputs/doc_mask.mlir --random-inputs --seed 606 --compare-single-device 2>&1 | FileCheck %s --check-prefix=BWD
+// RUN: %cp-run %t.4.mlir --entry doc_ring_bwd --ranks 4 --reference %S/Inputs/doc_mask.mlir --random-inputs --seed 607 --compare-single-device 2>&1 | FileCheck %s --check-prefix=BWD
+
 // CHECK: result #0 vs single device f32(1, 4, 48, 16): max abs err {{.*}} ok
+// BWD: result #0 vs single device f32(1, 4, 48, 16): max abs err {{.*}} ok
+// BWD: result #1 vs single device f32(1, 4, 48, 16): max abs err {{.*}} ok
+// BWD: result #2 vs single device f32(1, 2, 48, 16): max abs err {{.*}} ok
+// BWD: result #3 vs single device f32(1, 2, 48, 16): max abs err {{.*}} ok
