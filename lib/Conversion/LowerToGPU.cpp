@@ -61,20 +61,21 @@ namespace {
 /// What the runtime provides for compiled code on the GPU
 /// (runtime/src/cuda/GpuCompiledAbi.cpp): `cprt_gpu_*` twins of the
 /// cprt_compiler.h entries with the same signatures over device pointers,
-/// for the forward attention (causal and sliding windows; no explicit masks
-/// or document ids yet) and the data movement around it. The rank stays a
-/// host call. Every other cp op is refused at the op.
+/// for the attention, forward and backward, single-device and ring (causal,
+/// sliding windows, explicit additive masks, document ids: every flag the
+/// sdpa and ring entries take), and the data movement around it: shard,
+/// unshard, Ulysses' all-to-alls (cp.seq_to_heads / cp.heads_to_seq), and
+/// the collectives shard.all_gather / all_reduce. The rank stays a host
+/// call. Every other cp op is refused at the op.
 RuntimeTarget cudaRuntimeTarget() {
   RuntimeTarget t;
   t.prefix = "cprt_gpu_";
-  t.provided = {RuntimeEntry::SdpaFwd, RuntimeEntry::RingFwd,
-                RuntimeEntry::Shard, RuntimeEntry::Unshard,
-                RuntimeEntry::AllGather};
+  t.provided = {RuntimeEntry::SdpaFwd,    RuntimeEntry::SdpaBwd,
+                RuntimeEntry::RingFwd,    RuntimeEntry::RingBwd,
+                RuntimeEntry::Shard,      RuntimeEntry::Unshard,
+                RuntimeEntry::SeqToHeads, RuntimeEntry::HeadsToSeq,
+                RuntimeEntry::AllGather,  RuntimeEntry::AllReduce};
   t.hostOnly = {RuntimeEntry::Rank};
-  t.refusedAttentionFlags = CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS;
-  t.refusedFlagsMessage =
-      "attention with an explicit mask or document ids has no GPU lowering "
-      "yet (target=cuda; causal and sliding windows do)";
   t.missingEntryMessage =
       "has no lowering on the GPU path (target=cuda): the runtime has no "
       "CUDA entry point for it; use target=cpu or the unexpanded ring";

@@ -279,25 +279,43 @@ void CudaBackend::computeDelta(const AttentionShape &s, const TensorView &dout,
               s.headsQ, s.seqQ, s.headDim, stream_);
 }
 
-void CudaBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
-  validateParams(p);
+/// Checks the arguments of a backward: the flash kernels' layout rules, or
+/// the naive kernel's (any element type, head dims 1..256).
+static void checkBackward(const AttentionParams &p, const BackwardArgs &a, bool flash) {
   const AttentionShape &s = p.shape;
-  if (s.batch == 0) return;
-  check(flashSupportsHeadDim(s.headDim, true),
-        "cuda attention backward: head dim " + std::to_string(s.headDim) +
-            " unsupported (64, 128)");
   if (a.accumulate)
     check(a.dq.dtype == DType::F32 && a.dk.dtype == DType::F32 && a.dv.dtype == DType::F32,
           "cuda attention backward: accumulate needs fp32 dq/dk/dv");
   check(s.seqQ > 0 && s.seqKV > 0, "cuda attention backward: empty sequence");
-  checkView(a.q, "q", true); checkView(a.k, "k", true); checkView(a.v, "v", true);
-  checkView(a.dout, "dout", true);
   check(a.k.dtype == a.q.dtype && a.v.dtype == a.q.dtype && a.dout.dtype == a.q.dtype,
         "cuda attention backward: q, k, v and dout must share one dtype");
-  checkView(a.dk, "dk", false); checkView(a.dv, "dv", false);
-  check(a.dq.data && a.dq.stride[3] == 1, "cuda attention backward: bad dq");
   check(a.lse != nullptr, "cuda attention backward: null lse");
   check(a.dk.dtype == a.dv.dtype, "cuda attention backward: dk and dv must share one dtype");
+  check(a.dq.data && a.dq.stride[3] == 1, "cuda attention backward: bad dq");
+  if (!flash) {
+    check(naiveSupportsHeadDim(s.headDim), "cuda attention backward: head dim " +
+                                               std::to_string(s.headDim) +
+                                               " unsupported (1..256)");
+    for (const TensorView *v : {&a.q, &a.k, &a.v, &a.dout, &a.dk, &a.dv})
+      check(v->data && v->stride[3] == 1,
+            "cuda attention backward: tensors must be contiguous in the head dim");
+    check(a.dk.dtype == DType::F32 || a.dk.dtype == a.q.dtype,
+          "cuda attention backward: dk/dv must be fp32 or the input type");
+    return;
+  }
+  checkView(a.q, "q", true); checkView(a.k, "k", true); checkView(a.v, "v", true);
+  checkView(a.dout, "dout", true);
+  checkView(a.dk, "dk", false); checkView(a.dv, "dv", false);
+}
+
+void CudaBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
+  validateParams(p);
+  const AttentionShape &s = p.shape;
+  if (s.batch == 0) return;
+  // fp32 inputs and head dims the flash backward lacks (compiled fp32
+  // modules, D = 16 fixtures) take the naive kernels of NaiveAttention.cu.
+  const bool flash = a.q.dtype != DType::F32 && flashSupportsHeadDim(s.headDim, true);
+  checkBackward(p, a, flash);
 
   const size_t rows = size_t(s.batch * s.headsQ * s.seqQ);
   const float *delta = a.delta;
@@ -323,7 +341,10 @@ void CudaBackend::backward(const AttentionParams &p, const BackwardArgs &a) {
   l.accumulate = a.accumulate;
   l.step = stepDesc(p);
   l.mask = maskDesc(deviceMask(p));
-  launchFlashBackward(l, stream_);
+  if (flash)
+    launchFlashBackward(l, stream_);
+  else
+    launchNaiveBackward(l, stream_);
   int64_t dqS[3];
   copyStrides(a.dq, dqS);
   launchStoreScaled(dqAcc, a.dq.data, int(a.dq.dtype), dqS, s.batch, s.headsQ, s.seqQ,

@@ -286,6 +286,47 @@ void launchAddF32(float *dst, const float *src, int64_t n, cudaStream_t s) {
   CPRT_CUDA_CHECK(cudaGetLastError());
 }
 
+namespace {
+/// dst[i] = reduce over r < W of src[r * n + i], in rank order (as the CPU
+/// twin: sum, or std::max / std::min's choice).
+template <typename T>
+__global__ void reduceSlicesKernel(const T *src, T *dst, int64_t n, int w, int kind) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    T acc = src[i];
+    for (int r = 1; r < w; ++r) {
+      const T x = src[int64_t(r) * n + i];
+      acc = kind == 0 ? T(acc + x) : kind == 1 ? (acc < x ? x : acc) : (x < acc ? x : acc);
+    }
+    dst[i] = acc;
+  }
+}
+} // namespace
+
+void launchReduceSlices(const void *src, void *dst, int type, int kind, int64_t n, int w,
+                        cudaStream_t s) {
+  if (n == 0) return;
+  const unsigned grid = blocksFor(n, 256);
+  switch (type) {
+  case 0:
+    reduceSlicesKernel<<<grid, 256, 0, s>>>(static_cast<const float *>(src),
+                                            static_cast<float *>(dst), n, w, kind);
+    break;
+  case 1:
+    reduceSlicesKernel<<<grid, 256, 0, s>>>(static_cast<const double *>(src),
+                                            static_cast<double *>(dst), n, w, kind);
+    break;
+  case 2:
+    reduceSlicesKernel<<<grid, 256, 0, s>>>(static_cast<const int32_t *>(src),
+                                            static_cast<int32_t *>(dst), n, w, kind);
+    break;
+  default:
+    reduceSlicesKernel<<<grid, 256, 0, s>>>(static_cast<const int64_t *>(src),
+                                            static_cast<int64_t *>(dst), n, w, kind);
+  }
+  CPRT_CUDA_CHECK(cudaGetLastError());
+}
+
 void launchGatherRows(const void *src, void *dst, const int64_t *idx, int64_t outer,
                       int64_t seqSrc, int64_t seqDst, int64_t innerBytes, cudaStream_t s) {
   launchPermute<false>(src, dst, idx, outer, seqSrc, seqDst, innerBytes, s);

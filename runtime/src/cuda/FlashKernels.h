@@ -98,6 +98,10 @@ void launchFillF32(float *dst, float v, int64_t n, cudaStream_t s);
 /// dst (fp32) = or += src (srcType), n elements (contiguous).
 void launchToF32(const void *src, int srcType, float *dst, int64_t n, int accumulate,
                  cudaStream_t s);
+/// dst[i] = sum / max / min (kind 0 / 1 / 2) over r < w of src[r * n + i]
+/// (the W slices of an all-gather); type 0 f32, 1 f64, 2 i32, 3 i64.
+void launchReduceSlices(const void *src, void *dst, int type, int kind, int64_t n, int w,
+                        cudaStream_t s);
 /// Sequence permutation: [outer][seq][inner bytes].
 /// gather: dst[o][i] = idx[i] >= 0 ? src[o][idx[i]] : 0, i < nDst.
 /// scatter: dst[o][idx[i]] = src[o][i] for idx[i] >= 0, i < nSrc.

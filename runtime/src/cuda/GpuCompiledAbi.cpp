@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "cprt/cuda/cprt_gpu_compiled.h"
 #include "CudaCheck.h"
+#include "FlashKernels.h"
 #include "cprt/Context.h"
 #include "cprt/Error.h"
 #include "cprt/cprt.h"
@@ -19,6 +20,7 @@
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +30,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -223,7 +226,11 @@ Dims attnDims(const View &t) {
   return d;
 }
 
-/// Device scratch for an absent LSE (the kernels always write one).
+//===----------------------------------------------------------------------===//
+// Attention (sdpa and ring, forward and backward)
+//===----------------------------------------------------------------------===//
+
+/// Device scratch (stream-ordered: freed after the work queued before it).
 struct Scratch {
   void *p = nullptr;
   explicit Scratch(size_t bytes) { p = backend().allocate(bytes); }
@@ -232,69 +239,111 @@ struct Scratch {
   }
 };
 
-void ringFwd(cprt_dtype dt, int64_t eb, int64_t rq, const cprt_memref *q, int64_t rk,
-             const cprt_memref *k, int64_t rv, const cprt_memref *v, int64_t ro,
-             const cprt_memref *o, int64_t rl, const cprt_memref *l, double scale,
-             int32_t flags, int32_t rotate, int32_t balancer, int64_t seqLen,
-             int64_t window) {
-  guarded("ring_attention", [&] {
-    check(!(flags & (CPRT_C_HAS_MASK | CPRT_C_HAS_SEGMENTS)),
-          "explicit masks and document ids are not supported by the GPU twin "
-          "yet (causal / sliding window are)");
-    View qv = view(rq, q, eb, "query"), kv = view(rk, k, eb, "key"),
-         vv = view(rv, v, eb, "value"), ov = view(ro, o, eb, "output");
-    for (const View *x : {&qv, &kv, &vv, &ov}) requireContiguous(*x, "attention tensor");
-    Dims dq = attnDims(qv), dk = attnDims(kv);
-    std::unique_ptr<Scratch> lseTmp;
-    float *lse = nullptr;
-    if (flags & CPRT_C_HAS_LSE) {
-      View lv = view(rl, l, 4, "lse");
-      requireContiguous(lv, "lse");
-      lse = reinterpret_cast<float *>(lv.data);
-    } else {
-      lseTmp = std::make_unique<Scratch>(size_t(dq.B * dq.H * dq.S) * 4);
-      lse = static_cast<float *>(lseTmp->p);
-    }
-    cprt_mask m{};
-    m.window_left = window;
-    cprt_status s = cprt_ring_attention_fwd(
-        dt, dq.B, dq.H, dk.H, dq.S, dq.D, qv.data, kv.data, vv.data, ov.data, lse,
-        float(scale), (flags & CPRT_C_CAUSAL) != 0, cprt_rotate(rotate),
-        cprt_balancer(balancer), seqLen, window > 0 ? &m : nullptr);
-    check(s == CPRT_OK, cprt_last_error());
-  });
+/// A memref argument as compiled code passes it (rank + descriptor).
+struct Arg {
+  int64_t rank = 0;
+  const cprt_memref *d = nullptr;
+};
+
+/// One attention call of compiled code: the parameters of cprt_compiler.h's
+/// sdpa / ring entries by role (absent operands stay empty).
+struct AttnCall {
+  const char *op = "";
+  DType dt = DType::F32;
+  bool backward = false;
+  Arg q, k, v, mask, seg, out, lse, dout, dq, dk, dv;
+  double scale = 0;
+  int32_t flags = 0, rotate = 0, balancer = 0;
+  int64_t seqLen = 0, window = 0;
+};
+
+/// A contiguous tensor operand of `c` in its element type.
+View tensor(const AttnCall &c, const Arg &a, const char *what) {
+  View v = view(a.rank, a.d, int64_t(dtypeSize(c.dt)), what);
+  requireContiguous(v, what);
+  return v;
 }
 
-void sdpaFwd(DType dt, int64_t eb, int64_t rq, const cprt_memref *q, int64_t rk,
-             const cprt_memref *k, int64_t rv, const cprt_memref *v, int64_t ro,
-             const cprt_memref *o, int64_t rl, const cprt_memref *l, double scale,
-             int32_t flags) {
-  guarded("sdpa", [&] {
-    check(!(flags & CPRT_C_HAS_MASK),
-          "explicit masks are not supported by the GPU twin yet");
-    View qv = view(rq, q, eb, "query"), kv = view(rk, k, eb, "key"),
-         vv = view(rv, v, eb, "value"), ov = view(ro, o, eb, "output");
-    for (const View *x : {&qv, &kv, &vv, &ov}) requireContiguous(*x, "attention tensor");
-    Dims dq = attnDims(qv), dk = attnDims(kv);
-    std::unique_ptr<Scratch> lseTmp;
-    float *lse;
-    if (flags & CPRT_C_HAS_LSE) {
-      lse = reinterpret_cast<float *>(view(rl, l, 4, "lse").data);
-    } else {
-      lseTmp = std::make_unique<Scratch>(size_t(dq.B * dq.H * dq.S) * 4);
-      lse = static_cast<float *>(lseTmp->p);
-    }
+/// A contiguous f32 operand (LSE, mask).
+View f32Tensor(const Arg &a, const char *what) {
+  View v = view(a.rank, a.d, 4, what);
+  requireContiguous(v, what);
+  return v;
+}
+
+/// The strides of an additive f32 mask [mb?, mh?, rows, cols] over a query
+/// of dims `q` (a dim of 1 broadcasts): element b*bs + h*hs + row*rs + col.
+struct MaskStrides {
+  int64_t b = 0, h = 0, row = 0, rows = 0, cols = 0, planes = 1;
+};
+MaskStrides maskStrides(const View &mask, const Dims &q) {
+  const size_t n = mask.shape.size();
+  check(n >= 2, "mask: expected rank >= 2");
+  MaskStrides s;
+  s.rows = mask.shape[n - 2];
+  s.cols = mask.shape[n - 1];
+  const int64_t mh = n >= 3 ? mask.shape[n - 3] : 1;
+  int64_t mb = 1;
+  for (size_t i = 0; i + 3 < n; ++i) mb *= mask.shape[i];
+  check((mh == 1 || mh == q.H) && (mb == 1 || mb == q.B),
+        "mask: batch/head dims must be 1 or match the query");
+  s.planes = mb * mh;
+  s.row = s.rows == 1 ? 0 : s.cols;
+  s.h = mh == 1 ? 0 : s.rows * s.cols;
+  s.b = mb == 1 ? 0 : mh * s.rows * s.cols;
+  return s;
+}
+
+/// The LSE buffer of a forward: the caller's, or device scratch the kernels
+/// write and nothing reads.
+float *forwardLse(const AttnCall &c, const Dims &dq, std::unique_ptr<Scratch> &tmp) {
+  if (c.flags & CPRT_C_HAS_LSE)
+    return reinterpret_cast<float *>(f32Tensor(c.lse, "lse").data);
+  tmp = std::make_unique<Scratch>(size_t(dq.B * dq.H * dq.S) * 4);
+  return static_cast<float *>(tmp->p);
+}
+
+/// Whole-sequence attention (cp.sdpa / cp.sdpa_backward) on this rank's
+/// backend: positions are local indices, so an explicit mask is read as it
+/// is (device memory; the backend uses device pointers directly).
+void sdpa(const AttnCall &c) {
+  guarded(c.op, [&] {
+    View q = tensor(c, c.q, "query"), k = tensor(c, c.k, "key"), v = tensor(c, c.v, "value"),
+         o = tensor(c, c.out, "output");
+    Dims dq = attnDims(q), dk = attnDims(k);
     AttentionParams p;
     p.shape = {dq.B, dq.H, dk.H, dq.S, dk.S, dq.D};
-    p.scale = float(scale);
-    p.stepCausal = (flags & CPRT_C_CAUSAL) ? StepCausal::Causal : StepCausal::NotCausal;
-    ForwardArgs a;
-    a.q = TensorView::contiguous(qv.data, dt, dq.H, dq.S, dq.D);
-    a.k = TensorView::contiguous(kv.data, dt, dk.H, dk.S, dk.D);
-    a.v = TensorView::contiguous(vv.data, dt, dk.H, dk.S, dk.D);
-    a.out = TensorView::contiguous(ov.data, dt, dq.H, dq.S, dq.D);
-    a.lse = lse;
-    backend().forward(p, a);
+    p.scale = float(c.scale);
+    p.stepCausal = (c.flags & CPRT_C_CAUSAL) ? StepCausal::Causal : StepCausal::NotCausal;
+    if (c.flags & CPRT_C_HAS_MASK) {
+      View mv = f32Tensor(c.mask, "mask");
+      MaskStrides s = maskStrides(mv, dq);
+      check((s.rows == 1 || s.rows == dq.S) && s.cols == dk.S,
+            "mask: expected [.., Sq, Skv] rows and columns");
+      p.mask.addMask = reinterpret_cast<const float *>(mv.data);
+      p.mask.maskBStride = s.b;
+      p.mask.maskHStride = s.h;
+      p.mask.maskRowStride = s.row;
+    }
+    auto tv = [&](const View &x, const Dims &d) {
+      return TensorView::contiguous(x.data, c.dt, d.H, d.S, d.D);
+    };
+    if (!c.backward) {
+      std::unique_ptr<Scratch> lseTmp;
+      ForwardArgs a;
+      a.q = tv(q, dq); a.k = tv(k, dk); a.v = tv(v, dk); a.out = tv(o, dq);
+      a.lse = forwardLse(c, dq, lseTmp);
+      backend().forward(p, a);
+      return;
+    }
+    BackwardArgs a;
+    a.dout = tv(tensor(c, c.dout, "grad_output"), dq);
+    a.q = tv(q, dq); a.k = tv(k, dk); a.v = tv(v, dk); a.out = tv(o, dq);
+    a.lse = reinterpret_cast<const float *>(f32Tensor(c.lse, "lse").data);
+    a.dq = tv(tensor(c, c.dq, "grad_query"), dq);
+    a.dk = tv(tensor(c, c.dk, "grad_key"), dk);
+    a.dv = tv(tensor(c, c.dv, "grad_value"), dk);
+    backend().backward(p, a);
   });
 }
 
@@ -322,6 +371,103 @@ const int64_t *devicePositions(const ShardLayout &l, int32_t bal) {
   CPRT_CUDA_CHECK(cudaStreamSynchronize(backend().stream()));
   cache[key] = d;
   return d;
+}
+
+/// Document ids of the whole sequence in original order, on the host (the
+/// ring schedule reads them there to skip blocks; the backend stages them
+/// to the device once per content), from this rank's local segment ids in
+/// device memory: all-gathered and unpermuted on the device, one copy back.
+std::vector<int32_t> globalDocs(const View &seg, int32_t bal, int64_t seqLen) {
+  RankContext &c = requireContext();
+  const ShardLayout &l = c.layout(Balancer(bal), seqLen, nullptr);
+  check(seg.numel() == l.localLen,
+        "segment ids: expected one per local slot (" + std::to_string(l.localLen) + "), got " +
+            std::to_string(seg.numel()));
+  const int W = c.comm->size();
+  const size_t block = size_t(l.localLen) * 4;
+  Scratch all(block * W), whole(size_t(seqLen) * 4);
+  c.comm->allGather(seg.data, all.p, block);
+  const int64_t *pos = devicePositions(l, bal);
+  for (int w = 0; w < W; ++w)
+    backend().scatterRows(static_cast<char *>(all.p) + block * w, whole.p,
+                          pos + int64_t(w) * l.localLen, 1, l.localLen, seqLen, 4);
+  std::vector<int32_t> docs(static_cast<size_t>(seqLen));
+  CPRT_CUDA_CHECK(cudaMemcpyAsync(docs.data(), whole.p, size_t(seqLen) * 4,
+                                  cudaMemcpyDeviceToHost, backend().stream()));
+  CPRT_CUDA_CHECK(cudaStreamSynchronize(backend().stream()));
+  return docs;
+}
+
+/// A ring's additive mask holds this rank's query rows (local slots)
+/// against every key in original order; the runtime reads rows by the
+/// query's original position, so the rows are scattered on the device into
+/// a [planes, S, S] buffer (a broadcast row is read as it is).
+std::unique_ptr<Scratch> ringMask(cprt_mask &m, const View &mask, const Dims &q, int32_t bal,
+                                  int64_t seqLen) {
+  MaskStrides s = maskStrides(mask, q);
+  check(s.cols == seqLen, "ring mask: expected one column per key (seq_len " +
+                              std::to_string(seqLen) + "), got " + std::to_string(s.cols));
+  m.add_mask = reinterpret_cast<const float *>(mask.data);
+  m.b_stride = s.b;
+  m.h_stride = s.h;
+  m.row_stride = s.row;
+  if (s.rows == 1) return nullptr;
+  RankContext &c = requireContext();
+  const ShardLayout &l = c.layout(Balancer(bal), seqLen, nullptr);
+  check(s.rows == l.localLen, "ring mask: expected one row per local slot (" +
+                                  std::to_string(l.localLen) + "), got " +
+                                  std::to_string(s.rows));
+  const size_t plane = size_t(seqLen * seqLen) * 4;
+  auto full = std::make_unique<Scratch>(plane * size_t(s.planes));
+  CPRT_CUDA_CHECK(cudaMemsetAsync(full->p, 0, plane * size_t(s.planes), backend().stream()));
+  const int64_t *pos = devicePositions(l, bal) + int64_t(c.comm->rank()) * l.localLen;
+  backend().scatterRows(mask.data, full->p, pos, s.planes, l.localLen, seqLen, seqLen * 4);
+  m.add_mask = static_cast<const float *>(full->p);
+  m.row_stride = seqLen;
+  m.h_stride = s.h ? seqLen * seqLen : 0;
+  m.b_stride = s.b ? (s.h ? q.H : 1) * seqLen * seqLen : 0;
+  return full;
+}
+
+/// Ring attention (cp.ring_attention and its backward) over this rank's
+/// communicator and backend (RingAttention.cpp's schedule on device
+/// memory): causal, sliding windows, explicit additive masks and document
+/// ids.
+void ring(const AttnCall &c) {
+  guarded(c.op, [&] {
+    View q = tensor(c, c.q, "query"), k = tensor(c, c.k, "key"), v = tensor(c, c.v, "value"),
+         o = tensor(c, c.out, "output");
+    Dims dq = attnDims(q), dk = attnDims(k);
+    cprt_mask m{};
+    std::vector<int32_t> docs;
+    std::unique_ptr<Scratch> fullMask, lseTmp;
+    if (c.flags & CPRT_C_HAS_SEGMENTS) {
+      docs = globalDocs(view(c.seg.rank, c.seg.d, 4, "segment ids"), c.balancer, c.seqLen);
+      m.doc_ids = docs.data();
+      m.doc_len = c.seqLen;
+    }
+    if (c.flags & CPRT_C_HAS_MASK)
+      fullMask = ringMask(m, f32Tensor(c.mask, "mask"), dq, c.balancer, c.seqLen);
+    m.window_left = c.window;
+    const bool anyMask = (c.flags & (CPRT_C_HAS_SEGMENTS | CPRT_C_HAS_MASK)) || c.window > 0;
+    const bool causal = (c.flags & CPRT_C_CAUSAL) != 0;
+    const cprt_dtype dt = cprt_dtype(c.dt);
+    cprt_status s;
+    if (!c.backward) {
+      s = cprt_ring_attention_fwd(dt, dq.B, dq.H, dk.H, dq.S, dq.D, q.data, k.data, v.data,
+                                  o.data, forwardLse(c, dq, lseTmp), float(c.scale), causal,
+                                  cprt_rotate(c.rotate), cprt_balancer(c.balancer), c.seqLen,
+                                  anyMask ? &m : nullptr);
+    } else {
+      s = cprt_ring_attention_bwd(
+          dt, dq.B, dq.H, dk.H, dq.S, dq.D, tensor(c, c.dout, "grad_output").data, q.data,
+          k.data, v.data, o.data, reinterpret_cast<const float *>(f32Tensor(c.lse, "lse").data),
+          tensor(c, c.dq, "grad_query").data, tensor(c, c.dk, "grad_key").data,
+          tensor(c, c.dv, "grad_value").data, float(c.scale), causal, cprt_rotate(c.rotate),
+          cprt_balancer(c.balancer), c.seqLen, anyMask ? &m : nullptr);
+    }
+    check(s == CPRT_OK, cprt_last_error());
+  });
 }
 
 void shard(int64_t rg, const cprt_memref *g, int64_t rl, const cprt_memref *lm, int64_t eb,
@@ -382,6 +528,130 @@ void allGather(int64_t ri, const cprt_memref *in, int64_t ro, const cprt_memref 
                                         static_cast<char *>(all.p) + w * block, row, row,
                                         size_t(outer), cudaMemcpyDeviceToDevice,
                                         backend().stream()));
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// Ulysses (cp.seq_to_heads / cp.heads_to_seq)
+//===----------------------------------------------------------------------===//
+
+/// The all-to-all blocks of a Ulysses exchange, in the block layout of
+/// runtime/src/capi/Ulysses.cpp: the block for rank j holds heads
+/// [j*Hl, (j+1)*Hl) of every local slot in the tensor's own dim order. With
+/// the tensor seen as [A, X, M, Y, I] (X, Y the head and sequence dims in
+/// order), the heads of one block are `rows` runs of Hl*unit bytes every
+/// H*unit bytes, and the sequence dim splits a block into
+/// [outer, L, inner bytes].
+struct UlyssesGeom {
+  int64_t H = 1, Hl = 1, L = 1, S = 1;
+  int64_t rows = 1, unit = 1;   // head runs (bytes per head)
+  int64_t outer = 1, inner = 1; // around the sequence dim of a block (bytes)
+  size_t block = 0;
+};
+
+/// Checks `local` (all heads, the layout's local slots) against `heads`
+/// (H/W heads, seqLen positions) and returns the exchange's geometry.
+UlyssesGeom ulyssesGeom(const View &local, const View &heads, int32_t hd, int32_t sd,
+                        int64_t eb, int W, const ShardLayout &l) {
+  const int n = int(local.shape.size());
+  check(int(heads.shape.size()) == n, "ulysses: input and output ranks differ");
+  check(hd >= 0 && hd < n && sd >= 0 && sd < n && hd != sd,
+        "ulysses: head_dim/seq_dim out of range");
+  UlyssesGeom g;
+  g.H = local.shape[hd];
+  g.L = local.shape[sd];
+  g.S = l.seqLen;
+  check(g.L == l.localLen, "ulysses: the local sequence dim has " + std::to_string(g.L) +
+                               " slots, the layout " + std::to_string(l.localLen));
+  check(g.H % W == 0, "ulysses: " + std::to_string(g.H) + " heads do not split over " +
+                          std::to_string(W) + " ranks");
+  g.Hl = g.H / W;
+  for (int i = 0; i < n; ++i) {
+    const int64_t want = i == hd ? g.Hl : i == sd ? g.S : local.shape[i];
+    check(heads.shape[i] == want, "ulysses: the head-sharded tensor has " +
+                                      std::to_string(heads.shape[i]) + " in dim " +
+                                      std::to_string(i) + ", expected " + std::to_string(want));
+  }
+  int64_t A = 1, M = 1, I = eb;
+  const int lo = std::min(hd, sd), hi = std::max(hd, sd);
+  for (int i = 0; i < lo; ++i) A *= local.shape[i];
+  for (int i = lo + 1; i < hi; ++i) M *= local.shape[i];
+  for (int i = hi + 1; i < n; ++i) I *= local.shape[i];
+  const bool headFirst = hd < sd;
+  g.rows = headFirst ? A : A * g.L * M;
+  g.unit = headFirst ? M * g.L * I : I;
+  g.outer = headFirst ? A * g.Hl * M : A;
+  g.inner = headFirst ? I : M * g.Hl * I;
+  g.block = size_t(A * g.Hl * M * g.L * I);
+  return g;
+}
+
+/// Block j <-> heads [j*Hl, (j+1)*Hl) of the local tensor (2-D copies).
+void copyHeads(const UlyssesGeom &g, char *local, char *block, int j, bool toBlock) {
+  const size_t width = size_t(g.Hl * g.unit), pitch = size_t(g.H * g.unit);
+  char *l = local + size_t(j) * width;
+  CPRT_CUDA_CHECK(cudaMemcpy2DAsync(toBlock ? block : l, toBlock ? width : pitch,
+                                    toBlock ? l : block, toBlock ? pitch : width, width,
+                                    size_t(g.rows), cudaMemcpyDeviceToDevice,
+                                    backend().stream()));
+}
+
+/// cp.seq_to_heads (toHeads) / cp.heads_to_seq on device memory: the blocks
+/// are packed on the rank stream, exchanged by one all-to-all of the rank's
+/// communicator and placed with the layout's positions (padding slots
+/// dropped on the way in, zeroed on the way out).
+void ulysses(bool toHeads, int64_t ri, const cprt_memref *in, int64_t ro, const cprt_memref *out,
+             int64_t eb, int32_t hd, int32_t sd, int32_t bal, int64_t seqLen) {
+  guarded(toHeads ? "seq_to_heads" : "heads_to_seq", [&] {
+    View a = view(ri, in, eb, "ulysses input"), r = view(ro, out, eb, "ulysses output");
+    requireContiguous(a, "ulysses input");
+    requireContiguous(r, "ulysses output");
+    check(bal >= 0 && bal <= 2, "ulysses: balancer " + std::to_string(bal) +
+                                    " is not supported (expected none, head_tail or striped)");
+    RankContext &c = requireContext();
+    const int W = c.comm->size();
+    const ShardLayout &l = c.layout(Balancer(bal), seqLen, nullptr);
+    const View &local = toHeads ? a : r, &heads = toHeads ? r : a;
+    const UlyssesGeom g = ulyssesGeom(local, heads, hd, sd, eb, W, l);
+    const int64_t *pos = devicePositions(l, bal);
+    Scratch send(g.block * W), recv(g.block * W);
+    char *sp = static_cast<char *>(send.p), *rp = static_cast<char *>(recv.p);
+    for (int j = 0; j < W; ++j) {
+      if (toHeads)
+        copyHeads(g, local.data, sp + g.block * j, j, true);
+      else
+        backend().gatherRows(heads.data, sp + g.block * j, pos + int64_t(j) * g.L, g.outer,
+                             g.S, g.L, g.inner);
+    }
+    c.comm->startAllToAll(sp, rp, g.block)->wait();
+    for (int i = 0; i < W; ++i) {
+      if (toHeads)
+        backend().scatterRows(rp + g.block * i, heads.data, pos + int64_t(i) * g.L, g.outer,
+                              g.L, g.S, g.inner);
+      else
+        copyHeads(g, local.data, rp + g.block * i, i, false);
+    }
+  });
+}
+
+/// shard.all_reduce: every rank's tensor all-gathered on the device, then
+/// reduced over the ranks in rank order by one kernel (type: 0 f32, 1 f64,
+/// 2 i32, 3 i64, as launchReduceSlices).
+void allReduce(int type, int64_t eb, int64_t ri, const cprt_memref *in, int64_t ro,
+               const cprt_memref *out, int32_t kind) {
+  guarded("all_reduce", [&] {
+    check(kind == CPRT_C_REDUCE_SUM || kind == CPRT_C_REDUCE_MAX || kind == CPRT_C_REDUCE_MIN,
+          "all_reduce: unknown reduction kind " + std::to_string(kind));
+    View a = view(ri, in, eb, "all_reduce input"), r = view(ro, out, eb, "all_reduce output");
+    requireContiguous(a, "all_reduce input");
+    requireContiguous(r, "all_reduce output");
+    check(a.numel() == r.numel(), "all_reduce: input and output sizes differ");
+    RankContext &c = requireContext();
+    const int W = c.comm->size();
+    const size_t bytes = size_t(a.numel() * eb);
+    Scratch all(bytes * W);
+    c.comm->allGather(a.data, all.p, bytes);
+    cuda::launchReduceSlices(all.p, r.data, type, kind, a.numel(), W, backend().stream());
   });
 }
 
@@ -626,27 +896,75 @@ void mgpuSetDefaultDevice(int32_t device) {
 //===----------------------------------------------------------------------===//
 
 #define MR int64_t
-#define CPRT_GPU_ATTENTION_DEFS(T, DT, CDT, EB)                                \
+// Each entry names its operands and passes them to sdpa() / ring().
+#define CPRT_GPU_ATTENTION_DEFS(T, DT)                                         \
   void cprt_gpu_sdpa_fwd_##T(MR rq, const cprt_memref *q, MR rk,               \
                              const cprt_memref *k, MR rv, const cprt_memref *v,\
-                             MR, const cprt_memref *, MR ro,                   \
+                             MR rm, const cprt_memref *m, MR ro,               \
                              const cprt_memref *o, MR rl, const cprt_memref *l,\
                              double scale, int32_t flags) {                    \
-    sdpaFwd(DT, EB, rq, q, rk, k, rv, v, ro, o, rl, l, scale, flags);          \
+    AttnCall c;                                                                \
+    c.op = "sdpa"; c.dt = DT;                                                  \
+    c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v}; c.mask = {rm, m};             \
+    c.out = {ro, o}; c.lse = {rl, l}; c.scale = scale; c.flags = flags;        \
+    sdpa(c);                                                                   \
+  }                                                                            \
+  void cprt_gpu_sdpa_bwd_##T(                                                  \
+      MR rdo, const cprt_memref *dout, MR rq, const cprt_memref *q, MR rk,     \
+      const cprt_memref *k, MR rv, const cprt_memref *v, MR ro,                \
+      const cprt_memref *o, MR rl, const cprt_memref *l, MR rm,                \
+      const cprt_memref *m, MR rdq, const cprt_memref *dq, MR rdk,             \
+      const cprt_memref *dk, MR rdv, const cprt_memref *dv, double scale,      \
+      int32_t flags) {                                                         \
+    AttnCall c;                                                                \
+    c.op = "sdpa_backward"; c.dt = DT; c.backward = true;                      \
+    c.dout = {rdo, dout}; c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v};         \
+    c.out = {ro, o}; c.lse = {rl, l}; c.mask = {rm, m};                        \
+    c.dq = {rdq, dq}; c.dk = {rdk, dk}; c.dv = {rdv, dv};                      \
+    c.scale = scale; c.flags = flags;                                          \
+    sdpa(c);                                                                   \
   }                                                                            \
   void cprt_gpu_ring_fwd_##T(MR rq, const cprt_memref *q, MR rk,               \
                              const cprt_memref *k, MR rv, const cprt_memref *v,\
-                             MR, const cprt_memref *, MR, const cprt_memref *, \
-                             MR ro, const cprt_memref *o, MR rl,               \
-                             const cprt_memref *l, double scale, int32_t flags,\
-                             int32_t rotate, int32_t balancer,                 \
+                             MR rm, const cprt_memref *m, MR rs,               \
+                             const cprt_memref *s, MR ro, const cprt_memref *o,\
+                             MR rl, const cprt_memref *l, double scale,        \
+                             int32_t flags, int32_t rotate, int32_t balancer,  \
                              int64_t seq_len, int64_t window) {                \
-    ringFwd(CDT, EB, rq, q, rk, k, rv, v, ro, o, rl, l, scale, flags, rotate,  \
-            balancer, seq_len, window);                                        \
+    AttnCall c;                                                                \
+    c.op = "ring_attention"; c.dt = DT;                                        \
+    c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v}; c.mask = {rm, m};             \
+    c.seg = {rs, s}; c.out = {ro, o}; c.lse = {rl, l};                         \
+    c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
+    c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
+    ring(c);                                                                   \
+  }                                                                            \
+  void cprt_gpu_ring_bwd_##T(                                                  \
+      MR rdo, const cprt_memref *dout, MR rq, const cprt_memref *q, MR rk,     \
+      const cprt_memref *k, MR rv, const cprt_memref *v, MR ro,                \
+      const cprt_memref *o, MR rl, const cprt_memref *l, MR rm,                \
+      const cprt_memref *m, MR rs, const cprt_memref *s, MR rdq,               \
+      const cprt_memref *dq, MR rdk, const cprt_memref *dk, MR rdv,            \
+      const cprt_memref *dv, double scale, int32_t flags, int32_t rotate,      \
+      int32_t balancer, int64_t seq_len, int64_t window) {                     \
+    AttnCall c;                                                                \
+    c.op = "ring_attention_backward"; c.dt = DT; c.backward = true;            \
+    c.dout = {rdo, dout}; c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v};         \
+    c.out = {ro, o}; c.lse = {rl, l}; c.mask = {rm, m}; c.seg = {rs, s};       \
+    c.dq = {rdq, dq}; c.dk = {rdk, dk}; c.dv = {rdv, dv};                      \
+    c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
+    c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
+    ring(c);                                                                   \
   }
-CPRT_GPU_ATTENTION_DEFS(f32, DType::F32, CPRT_F32, 4)
-CPRT_GPU_ATTENTION_DEFS(bf16, DType::BF16, CPRT_BF16, 2)
-CPRT_GPU_ATTENTION_DEFS(f16, DType::F16, CPRT_F16, 2)
+CPRT_GPU_ATTENTION_DEFS(f32, DType::F32)
+CPRT_GPU_ATTENTION_DEFS(bf16, DType::BF16)
+CPRT_GPU_ATTENTION_DEFS(f16, DType::F16)
+// The twins take exactly the host entries' parameters (the lowering
+// declares them from one table, lib/Conversion/RuntimeCalls.cpp).
+static_assert(std::is_same_v<decltype(cprt_gpu_sdpa_fwd_f32), decltype(cprt_c_sdpa_fwd_f32)>);
+static_assert(std::is_same_v<decltype(cprt_gpu_sdpa_bwd_bf16), decltype(cprt_c_sdpa_bwd_bf16)>);
+static_assert(std::is_same_v<decltype(cprt_gpu_ring_fwd_f16), decltype(cprt_c_ring_fwd_f16)>);
+static_assert(std::is_same_v<decltype(cprt_gpu_ring_bwd_f32), decltype(cprt_c_ring_bwd_f32)>);
 
 #define CPRT_GPU_MOVEMENT_DEFS(T)                                              \
   void cprt_gpu_shard_##T(MR rg, const cprt_memref *g, MR rl,                  \
@@ -663,6 +981,18 @@ CPRT_GPU_ATTENTION_DEFS(f16, DType::F16, CPRT_F16, 2)
                                const cprt_memref *out, int64_t eb,             \
                                int32_t dim) {                                  \
     allGather(ri, in, ro, out, eb, dim);                                       \
+  }                                                                            \
+  void cprt_gpu_seq_to_heads_##T(MR ri, const cprt_memref *in, MR ro,          \
+                                 const cprt_memref *out, int64_t eb,           \
+                                 int32_t head_dim, int32_t seq_dim,            \
+                                 int32_t balancer, int64_t seq_len) {          \
+    ulysses(true, ri, in, ro, out, eb, head_dim, seq_dim, balancer, seq_len);  \
+  }                                                                            \
+  void cprt_gpu_heads_to_seq_##T(MR ri, const cprt_memref *in, MR ro,          \
+                                 const cprt_memref *out, int64_t eb,           \
+                                 int32_t head_dim, int32_t seq_dim,            \
+                                 int32_t balancer, int64_t seq_len) {          \
+    ulysses(false, ri, in, ro, out, eb, head_dim, seq_dim, balancer, seq_len); \
   }
 CPRT_GPU_MOVEMENT_DEFS(f32)
 CPRT_GPU_MOVEMENT_DEFS(bf16)
@@ -672,6 +1002,21 @@ CPRT_GPU_MOVEMENT_DEFS(i1)
 CPRT_GPU_MOVEMENT_DEFS(i8)
 CPRT_GPU_MOVEMENT_DEFS(i32)
 CPRT_GPU_MOVEMENT_DEFS(i64)
+static_assert(std::is_same_v<decltype(cprt_gpu_seq_to_heads_bf16),
+                             decltype(cprt_c_seq_to_heads_bf16)>);
+static_assert(std::is_same_v<decltype(cprt_gpu_heads_to_seq_i1),
+                             decltype(cprt_c_heads_to_seq_i1)>);
+
+#define CPRT_GPU_ALL_REDUCE_DEF(T, TYPE, EB)                                   \
+  void cprt_gpu_all_reduce_##T(MR ri, const cprt_memref *in, MR ro,            \
+                               const cprt_memref *out, int32_t kind) {         \
+    allReduce(TYPE, EB, ri, in, ro, out, kind);                                \
+  }
+CPRT_GPU_ALL_REDUCE_DEF(f32, 0, 4)
+CPRT_GPU_ALL_REDUCE_DEF(f64, 1, 8)
+CPRT_GPU_ALL_REDUCE_DEF(i32, 2, 4)
+CPRT_GPU_ALL_REDUCE_DEF(i64, 3, 8)
+static_assert(std::is_same_v<decltype(cprt_gpu_all_reduce_i64), decltype(cprt_c_all_reduce_i64)>);
 
 #define CPRT_GPU_GEMM_DEF(IN, OUT, CIN, COUT, EB, EBO)                         \
   void cprt_gpu_gemm_##IN##_##OUT(MR ra, const cprt_memref *a, MR rb,          \

@@ -243,6 +243,18 @@ def kernel_suite(quick):
                      step="causal", backward=False, Sq=200, Skv=200, sdpa=None)
         check_kernel(f"kernel {str(dtype)[6:]} D256 fwd window", D=256, dtype=dtype,
                      window=50, backward=False, sdpa=None)
+    # fp32 and head dims without a flash kernel: the naive kernels of
+    # NaiveAttention.cu, forward and backward (compiled fp32 modules).
+    for dtype, D in ((torch.float32, 16), (torch.float32, 64), (torch.bfloat16, 16)):
+        tag = f"{str(dtype)[6:]} D{D}"
+        check_kernel(f"naive {tag} gqa 4:2 causal", Hq=4, Hkv=2, D=D, dtype=dtype,
+                     step="causal", Sq=96, Skv=96, sdpa="causal")
+        check_kernel(f"naive {tag} ragged 70x50 q_tail_half", D=D, dtype=dtype,
+                     step="q_tail_half", Sq=70, Skv=50)
+        check_kernel(f"naive {tag} positions docs window", D=D, dtype=dtype, positions=True,
+                     docs=True, window=24)
+        check_kernel(f"naive {tag} add mask gqa", Hq=4, Hkv=2, D=D, dtype=dtype, bmask="add",
+                     positions=True)
     # long-ish causal vs SDPA flash
     check_kernel("kernel bf16 D128 S=2048 causal vs sdpa", Hq=8, Hkv=8, D=128, Sq=2048,
                  Skv=2048, step="causal", sdpa="causal", backward=True)

@@ -26,13 +26,13 @@
 // RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_window_f32.linalg.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=WINDOW
 // RUN: cp-opt %S/../../Fixtures/Inputs/llama_block_f32.linalg.mlir --cp-pipeline="grid-size=4 rotate=ring load-balance=head_tail expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=LLAMA
 // RUN: cp-opt %S/../../Fixtures/Inputs/llama_block_f32.linalg.mlir --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=SINGLE
-// RUN: not cp-opt %S/../../Fixtures/Inputs/sdpa_boolmask_f32.linalg.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda" 2>&1 | FileCheck %s --check-prefix=MASK
-// RUN: not cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.linalg.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda" 2>&1 | FileCheck %s --check-prefix=MASK
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_boolmask_f32.linalg.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=MASK
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.linalg.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=MASK
 // RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_window_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=WINDOW
 // RUN: cp-opt %S/../../Fixtures/Inputs/llama_block_f32.tosa.mlir --cp-pipeline="grid-size=4 rotate=ring load-balance=head_tail expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=LLAMA
 // RUN: cp-opt %S/../../Fixtures/Inputs/llama_block_f32.tosa.mlir --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=SINGLE
-// RUN: not cp-opt %S/../../Fixtures/Inputs/sdpa_boolmask_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda" 2>&1 | FileCheck %s --check-prefix=MASK
-// RUN: not cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda" 2>&1 | FileCheck %s --check-prefix=MASK
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_boolmask_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=MASK
+// RUN: cp-opt %S/../../Fixtures/Inputs/sdpa_floatmask_f32.tosa.mlir --cp-pipeline="grid-size=2 expand=false" --cp-lower-to-llvm="target=cuda chip=sm_90" | FileCheck %s --check-prefix=MASK
 
 // SDPA-LABEL: llvm.func @sdpa_
 // SDPA-NOT: llvm.call @malloc
@@ -77,4 +77,11 @@
 // SINGLE-NOT: cprt_gpu_ring
 // SINGLE: llvm.func @_mlir_ciface_llama_block_f32
 
-// MASK: error: attention with an explicit mask or document ids has no GPU lowering yet
+// MASK-LABEL: llvm.func @sdpa_
+// MASK-NOT: llvm.call @malloc
+// MASK-NOT: llvm.call @mgpuMemcpy
+// MASK: llvm.call @cprt_gpu_ring_fwd_f32(
+// MASK-NOT: llvm.call @malloc
+// MASK-NOT: llvm.call @mgpuMemcpy
+// MASK: llvm.func @_mlir_ciface_sdpa_
+// MASK: gpu.binary

@@ -1,32 +1,13 @@
 // RUN: cp-opt %s --split-input-file --cp-lower-to-llvm="target=cuda" -verify-diagnostics
 
 // What the GPU path (target=cuda) cannot lower is an error that names the
-// op, never a silent CPU fallback: the backward has no CUDA entry point for
-// compiled code yet.
+// op, never a silent CPU fallback.
 
-func.func @backward(%do: tensor<1x2x16x8xf32>, %q: tensor<1x2x16x8xf32>, %o: tensor<1x2x16x8xf32>, %l: tensor<1x2x16xf32>) -> tensor<1x2x16x8xf32> {
-  // expected-error @+1 {{'cp.sdpa_backward' op has no lowering on the GPU path (target=cuda)}}
-  %dq, %dk, %dv = cp.sdpa_backward %do, %q, %q, %q, %o, %l {is_causal} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
-  return %dq : tensor<1x2x16x8xf32>
-}
-
-// -----
-
-// The expanded ring's explicit merge has no GPU entry point either.
+// The expanded ring's explicit merge has no GPU entry point.
 func.func @merge(%o0: tensor<1x1x4x4xf32>, %l0: tensor<1x1x4xf32>) -> tensor<1x1x4x4xf32> {
   // expected-error @+1 {{'cp.merge_partial' op has no lowering on the GPU path (target=cuda)}}
   %m, %ml = cp.merge_partial %o0, %l0, %o0, %l0 : (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>, tensor<1x1x4x4xf32>, tensor<1x1x4xf32>) -> (tensor<1x1x4x4xf32>, tensor<1x1x4xf32>)
   return %m : tensor<1x1x4x4xf32>
-}
-
-// -----
-
-// Explicit masks are refused at compile time (the GPU twin of the runtime
-// entry takes causal and windows only).
-func.func @masked(%q: tensor<1x2x8x4xbf16>, %m: tensor<8x8xi1>) -> tensor<1x2x8x4xbf16> {
-  // expected-error @+1 {{attention with an explicit mask or document ids has no GPU lowering yet}}
-  %o, %l = cp.sdpa %q, %q, %q mask %m : (tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<1x2x8x4xbf16>, tensor<8x8xi1>) -> (tensor<1x2x8x4xbf16>, tensor<1x2x8xf32>)
-  return %o : tensor<1x2x8x4xbf16>
 }
 
 // -----
@@ -90,22 +71,11 @@ func.func @parallel_reduce(%x: memref<4xf32>) -> f32 {
 
 // A runtime entry point without a CUDA twin (here written by hand; the
 // op-level check above normally reports the op first).
-func.func private @cprt_c_all_reduce_f32(memref<*xf32>, memref<*xf32>, i32)
+func.func private @cprt_c_seq_scan_f32(memref<*xf32>, memref<*xf32>, i32, i32, i64, i32)
 func.func @runtime_call(%a: memref<*xf32>, %b: memref<*xf32>) {
   %k = arith.constant 0 : i32
-  // expected-error @+1 {{runtime entry 'cprt_c_all_reduce_f32' has no GPU twin (target=cuda)}}
-  func.call @cprt_c_all_reduce_f32(%a, %b, %k) : (memref<*xf32>, memref<*xf32>, i32) -> ()
+  %n = arith.constant 16 : i64
+  // expected-error @+1 {{runtime entry 'cprt_c_seq_scan_f32' has no GPU twin (target=cuda)}}
+  func.call @cprt_c_seq_scan_f32(%a, %b, %k, %k, %n, %k) : (memref<*xf32>, memref<*xf32>, i32, i32, i64, i32) -> ()
   return
-}
-
-// -----
-
-// Ulysses' all-to-alls have no GPU entry point for compiled code yet.
-shard.grid @cp_grid(shape = 2)
-func.func @ulysses(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x8x8xf32> {
-  // expected-error @+1 {{'cp.seq_to_heads' op has no lowering on the GPU path (target=cuda)}}
-  %h = cp.seq_to_heads %x on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x4x8x8xf32> -> tensor<1x2x16x8xf32>
-  // expected-error @+1 {{'cp.heads_to_seq' op has no lowering on the GPU path (target=cuda)}}
-  %s = cp.heads_to_seq %h on @cp_grid head_dim = 1 seq_dim = 2 balancer = <none> seq_len = 16 : tensor<1x2x16x8xf32> -> tensor<1x4x8x8xf32>
-  return %s : tensor<1x4x8x8xf32>
 }

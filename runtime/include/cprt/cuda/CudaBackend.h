@@ -15,6 +15,8 @@
 // head dim 64 / 128 / 256 forward, 64 / 128 backward; out fp32 or the input
 // type; dq/dk/dv fp32 or the input type (fp32 with accumulate). Views need
 // 16-byte aligned bases and B/H/S strides that are multiples of 8 elements.
+// fp32 inputs and other head dims (1..256) take the naive kernels of
+// NaiveAttention.cu, forward and backward (same contract, much slower).
 // Fully masked rows give out 0 and LSE -inf (never NaN).
 //
 //===----------------------------------------------------------------------===//

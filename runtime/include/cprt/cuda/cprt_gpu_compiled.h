@@ -7,8 +7,10 @@
  *    kernel launch, stream, event, device memory), provided here over the
  *    CUDA driver / runtime API (Debian's MLIR ships no mlir_cuda_runtime);
  *  - `cprt_gpu_<op>_<type>`: the entry points of cprt_compiler.h with the
- *    same signatures but device pointers (ring attention, single-device
- *    attention, shard / unshard / all-gather over the rank's communicator);
+ *    same signatures but device pointers (ring and single-device attention,
+ *    forward and backward, with masks and document ids; shard / unshard,
+ *    Ulysses' seq_to_heads / heads_to_seq, all-gather and all-reduce over
+ *    the rank's communicator);
  *  - `cprt_gpu_gemm_<in>_<out>(A, B, C, flags)`: C += op(A)·op(B) with
  *    cuBLAS (rank 2 or 3, row-major with unit inner stride; flags bit 0: A
  *    is stored [K, M], bit 1: B is stored [N, K]); in/out f32/f32,

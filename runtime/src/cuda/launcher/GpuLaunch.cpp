@@ -3,14 +3,16 @@
 // Links with an object from `cp-run ... --backend cuda --emit-object` and
 // the glue CMake generates from its header (CpGlue.h), and runs the entry:
 //
-//   cprt-gpu-run --inputs x.npy[,y.npy] [--expect out.npy] [--outputs o.npy]
-//                [--ranks N] [--iters K] [--rtol R] [--atol A]
+//   cprt-gpu-run --inputs x.npy[,y.npy] [--expect out.npy[,out1.npy]]...
+//                [--outputs o.npy] [--ranks N] [--iters K] [--rtol R] [--atol A]
 //   (NCCL, one process per GPU:) --nccl-rank R --nccl-world W --nccl-id FILE
 //
 // Whole inputs are read on the host, sharded with the header's sharding
 // (the runtime's load-balancer layout), copied to device memory; the entry
 // runs on each rank (virtual ranks: threads sharing this GPU); local results
-// are copied back and unsharded, then compared with --expect. Prints the
+// are copied back and unsharded, then compared with --expect (one .npy per
+// result, in order; an empty entry skips a result; --expect may be given
+// more than once, e.g. PyTorch's output and a single-device run). Prints the
 // time of each phase; exit status 0 ok, 1 run-time error, 2 usage / input
 // error, 4 outside tolerance.
 //
@@ -23,6 +25,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -117,7 +120,8 @@ const char *npyDescrOf(const cp_aot_tensor &t) {
   if (d == "bf16") return "<u2";
   if (d == "i64") return "<i8";
   if (d == "i32") return "<i4";
-  return "|u1";
+  if (d == "i1") return "|b1"; // numpy's bool
+  return "|i1";
 }
 
 double valueAt(const std::string &dtype, const char *p, int64_t i) {
@@ -132,17 +136,19 @@ double valueAt(const std::string &dtype, const char *p, int64_t i) {
 
 struct Options {
   std::vector<std::string> inputs, outputs;
-  std::string expect, ncclId;
+  std::vector<std::vector<std::string>> expect; // per --expect: one per result
+  std::string ncclId;
   int ranks = 0, iters = 0, ncclRank = -1, ncclWorld = 0;
   double rtol = 1e-4, atol = 1e-5;
 };
 
-std::vector<std::string> splitList(const std::string &s) {
+/// Comma-separated items; `keepEmpty`: "a,,c" keeps the empty middle item.
+std::vector<std::string> splitList(const std::string &s, bool keepEmpty = false) {
   std::vector<std::string> out;
   std::stringstream ss(s);
   std::string tok;
   while (std::getline(ss, tok, ','))
-    if (!tok.empty()) out.push_back(tok);
+    if (keepEmpty || !tok.empty()) out.push_back(tok);
   return out;
 }
 
@@ -156,7 +162,7 @@ Options parse(int argc, char **argv) {
     };
     if (a == "--inputs") o.inputs = splitList(next());
     else if (a == "--outputs") o.outputs = splitList(next());
-    else if (a == "--expect") o.expect = next();
+    else if (a == "--expect") o.expect.push_back(splitList(next(), true));
     else if (a == "--ranks") o.ranks = std::atoi(next().c_str());
     else if (a == "--iters") o.iters = std::atoi(next().c_str());
     else if (a == "--rtol") o.rtol = std::atof(next().c_str());
@@ -210,7 +216,7 @@ struct Job {
   Options opts;
   std::vector<Npy> inputs;
   std::vector<std::vector<char>> results; // whole outputs (host)
-  std::vector<char> written;                // result #0 elements some rank wrote
+  std::vector<std::vector<char>> written;   // per result: elements some rank wrote
   std::mutex mu;
   std::vector<std::string> timing;
   int world = 1;
@@ -316,7 +322,7 @@ void rankMain(int rank, int world, void *stream, void *user) {
     std::vector<char> &whole = job.results[size_t(i)];
     if (t.shard_dim < 0) {
       if (rank == 0 || job.perRankCheck) whole = local;
-      if (i == 0) std::fill(job.written.begin(), job.written.end(), 1);
+      std::fill(job.written[size_t(i)].begin(), job.written[size_t(i)].end(), 1);
       continue;
     }
     int64_t L, outer, inner;
@@ -327,9 +333,8 @@ void rankMain(int rank, int world, void *stream, void *user) {
         if (pos[size_t(s)] >= 0) {
           size_t at = size_t((o * t.seq_len + pos[size_t(s)]) * inner);
           std::memcpy(&whole[at], &local[size_t((o * L + s) * inner)], size_t(inner));
-          if (i == 0)
-            std::fill_n(job.written.begin() + at / size_t(t.elem_bytes),
-                        size_t(inner / t.elem_bytes), 1);
+          std::fill_n(job.written[size_t(i)].begin() + at / size_t(t.elem_bytes),
+                      size_t(inner / t.elem_bytes), 1);
         }
   }
   for (void *p : dev) cudaFreeAsync(p, st);
@@ -339,22 +344,23 @@ void rankMain(int rank, int world, void *stream, void *user) {
   job.timing.push_back(log.str());
 }
 
-/// Compares output #0 with --expect; returns the exit status.
-int compare(Job &job) {
-  const cp_aot_tensor &t = cp_glue_outputs[0];
-  Npy ref = readNpy(job.opts.expect);
+/// Compares result #k with the .npy at `path`; returns the exit status.
+int compare(Job &job, int k, const std::string &path) {
+  const cp_aot_tensor &t = cp_glue_outputs[k];
+  Npy ref = readNpy(path);
   int64_t n = numel(t.global_shape, t.rank);
   if (numel(ref.shape.data(), int(ref.shape.size())) != n)
-    die(2, job.opts.expect + ": element count does not match result #0");
+    die(2, path + ": element count does not match result #" + std::to_string(k));
   std::string dt = t.dtype;
   std::string rdt = ref.descr == "<f4" ? "f32" : ref.descr == "<f8" ? "f64" : dt;
-  const char *got = job.results[0].data();
+  const char *got = job.results[size_t(k)].data();
+  const std::vector<char> &written = job.written[size_t(k)];
   double maxErr = 0, num = 0, den = 0;
   int64_t bad = 0, nan = 0, skipped = 0;
   for (int64_t i = 0; i < n; ++i) {
     // NCCL: this process holds only its own rows and checks those; with
     // virtual ranks every element must have been written.
-    if (!job.written[size_t(i)]) {
+    if (!written[size_t(i)]) {
       if (job.perRankCheck) { ++skipped; continue; }
       ++nan;
       continue;
@@ -369,9 +375,9 @@ int compare(Job &job) {
   }
   double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
   bool ok = bad == 0 && nan == 0;
-  std::printf("result #0 vs %s %s[%lld elements]: max abs err %.3g, rel L2 %.3g, "
+  std::printf("result #%d vs %s %s[%lld elements]: max abs err %.3g, rel L2 %.3g, "
               "%lld beyond atol %.1g + rtol %.1g, %lld NaN or unwritten%s: %s\n",
-              job.opts.expect.c_str(), dt.c_str(), (long long)(n - skipped), maxErr, rel,
+              k, path.c_str(), dt.c_str(), (long long)(n - skipped), maxErr, rel,
               (long long)bad, job.opts.atol, job.opts.rtol, (long long)nan,
               skipped ? " (this rank's rows only)" : "", ok ? "ok" : "FAILED");
   return ok ? 0 : 4;
@@ -392,7 +398,9 @@ int main(int argc, char **argv) {
     Npy n = readNpy(opts.inputs[size_t(i)]);
     bool shapeOk = int(n.shape.size()) == t.rank;
     for (int d = 0; shapeOk && d < t.rank; ++d) shapeOk = n.shape[size_t(d)] == t.global_shape[d];
-    if (!shapeOk || n.descr != npyDescrOf(t))
+    // Booleans: numpy's |b1, or bytes (|u1) as earlier versions took them.
+    bool descrOk = n.descr == npyDescrOf(t) || (std::string(t.dtype) == "i1" && n.descr == "|u1");
+    if (!shapeOk || !descrOk)
       die(2, opts.inputs[size_t(i)] + ": expected " + npyDescrOf(t) + " with the whole shape " +
                  "of argument #" + std::to_string(i) + " of @" + cp_glue_entry +
                  " (descr " + n.descr + ")");
@@ -404,8 +412,13 @@ int main(int argc, char **argv) {
     std::memset(whole.data(), 0xff, whole.size()); // NaN where no rank wrote
     job.results.push_back(std::move(whole));
   }
-  if (cp_glue_num_outputs > 0)
-    job.written.assign(size_t(numel(cp_glue_outputs[0].global_shape, cp_glue_outputs[0].rank)), 0);
+  for (int i = 0; i < cp_glue_num_outputs; ++i)
+    job.written.emplace_back(size_t(numel(cp_glue_outputs[i].global_shape, cp_glue_outputs[i].rank)),
+                             0);
+  for (const std::vector<std::string> &set : opts.expect)
+    if (int(set.size()) > cp_glue_num_outputs)
+      die(2, "--expect lists " + std::to_string(set.size()) + " files, @" + cp_glue_entry +
+                 " has " + std::to_string(cp_glue_num_outputs) + " result(s)");
   double readMs = msSince(t0);
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0)
@@ -438,6 +451,8 @@ int main(int argc, char **argv) {
              std::vector<int64_t>(t.global_shape, t.global_shape + t.rank), job.results[i]);
   }
   int rc = 0;
-  if (!opts.expect.empty() && cp_glue_num_outputs > 0) rc = compare(job);
+  for (const std::vector<std::string> &set : opts.expect)
+    for (size_t k = 0; k < set.size(); ++k)
+      if (!set[k].empty()) rc = std::max(rc, compare(job, int(k), set[k]));
   return rc;
 }
