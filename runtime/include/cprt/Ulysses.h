@@ -44,6 +44,13 @@ void headsToSeq(const void *in, void *local, const int64_t *localShape,
                 const ShardLayout &layout, Communicator &comm,
                 KernelBackend *mem = nullptr);
 
+/// The compiled entries' shape contract (cp.seq_to_heads / heads_to_seq):
+/// `heads` has `local`'s rank and dims, except H/W heads in `headDim` and
+/// `seqLen` positions in `seqDim`. Throws cprt::Error naming the dim.
+void checkUlyssesShapes(const int64_t *localShape, int localRank,
+                        const int64_t *headsShape, int headsRank, int headDim,
+                        int seqDim, int worldSize, int64_t seqLen);
+
 } // namespace cprt
 
 #endif // CPRT_ULYSSES_H

@@ -154,24 +154,13 @@ void ulyssesImpl(bool toHeads, int64_t ri, const cprt_memref *in, int64_t ro,
     check(bal >= 0 && bal <= 2,
           "ulysses: balancer " + std::to_string(bal) +
               " is not supported (expected none, head_tail or striped)");
-    check(a.shape.size() == r.shape.size(),
-          "ulysses: input and output ranks differ");
     RankContext &c = requireContext();
     int W = c.comm->size();
     ShardLayout layout = makeLayout(Balancer(bal), seqLen, W);
     const Buffer &local = toHeads ? a : r, &heads = toHeads ? r : a;
     int n = int(local.shape.size());
-    check(headDim >= 0 && headDim < n && seqDim >= 0 && seqDim < n,
-          "ulysses: head_dim/seq_dim out of range");
-    for (int i = 0; i < n; ++i) {
-      int64_t want = i == headDim   ? local.shape[i] / W
-                     : i == seqDim ? seqLen
-                                   : local.shape[i];
-      check(heads.shape[i] == want,
-            "ulysses: the head-sharded tensor has " +
-                std::to_string(heads.shape[i]) + " in dim " +
-                std::to_string(i) + ", expected " + std::to_string(want));
-    }
+    checkUlyssesShapes(local.shape.data(), n, heads.shape.data(),
+                       int(heads.shape.size()), headDim, seqDim, W, seqLen);
     if (toHeads)
       seqToHeads(a.data, r.data, local.shape.data(), n, headDim, seqDim,
                  size_t(eb), layout, *c.comm);

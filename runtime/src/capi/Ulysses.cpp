@@ -221,4 +221,22 @@ void headsToSeq(const void *in, void *local, const int64_t *shape, int ndim,
             /*toBlock=*/false);
 }
 
+void checkUlyssesShapes(const int64_t *local, int n, const int64_t *heads,
+                        int headsRank, int headDim, int seqDim, int W,
+                        int64_t seqLen) {
+  check(n == headsRank, "ulysses: input and output ranks differ");
+  check(headDim >= 0 && headDim < n && seqDim >= 0 && seqDim < n &&
+            headDim != seqDim,
+        "ulysses: head_dim/seq_dim out of range");
+  for (int i = 0; i < n; ++i) {
+    int64_t want = i == headDim  ? local[i] / W
+                   : i == seqDim ? seqLen
+                                 : local[i];
+    check(heads[i] == want, "ulysses: the head-sharded tensor has " +
+                                std::to_string(heads[i]) + " in dim " +
+                                std::to_string(i) + ", expected " +
+                                std::to_string(want));
+  }
+}
+
 } // namespace cprt

@@ -11,6 +11,7 @@
 #include "FlashKernels.h"
 #include "cprt/Context.h"
 #include "cprt/Error.h"
+#include "cprt/Ulysses.h"
 #include "cprt/cprt.h"
 #include "cprt/cprt_compiler.h"
 #include "cprt/cuda/CudaBackend.h"
@@ -535,71 +536,10 @@ void allGather(int64_t ri, const cprt_memref *in, int64_t ro, const cprt_memref 
 // Ulysses (cp.seq_to_heads / cp.heads_to_seq)
 //===----------------------------------------------------------------------===//
 
-/// The all-to-all blocks of a Ulysses exchange, in the block layout of
-/// runtime/src/capi/Ulysses.cpp: the block for rank j holds heads
-/// [j*Hl, (j+1)*Hl) of every local slot in the tensor's own dim order. With
-/// the tensor seen as [A, X, M, Y, I] (X, Y the head and sequence dims in
-/// order), the heads of one block are `rows` runs of Hl*unit bytes every
-/// H*unit bytes, and the sequence dim splits a block into
-/// [outer, L, inner bytes].
-struct UlyssesGeom {
-  int64_t H = 1, Hl = 1, L = 1, S = 1;
-  int64_t rows = 1, unit = 1;   // head runs (bytes per head)
-  int64_t outer = 1, inner = 1; // around the sequence dim of a block (bytes)
-  size_t block = 0;
-};
-
-/// Checks `local` (all heads, the layout's local slots) against `heads`
-/// (H/W heads, seqLen positions) and returns the exchange's geometry.
-UlyssesGeom ulyssesGeom(const View &local, const View &heads, int32_t hd, int32_t sd,
-                        int64_t eb, int W, const ShardLayout &l) {
-  const int n = int(local.shape.size());
-  check(int(heads.shape.size()) == n, "ulysses: input and output ranks differ");
-  check(hd >= 0 && hd < n && sd >= 0 && sd < n && hd != sd,
-        "ulysses: head_dim/seq_dim out of range");
-  UlyssesGeom g;
-  g.H = local.shape[hd];
-  g.L = local.shape[sd];
-  g.S = l.seqLen;
-  check(g.L == l.localLen, "ulysses: the local sequence dim has " + std::to_string(g.L) +
-                               " slots, the layout " + std::to_string(l.localLen));
-  check(g.H % W == 0, "ulysses: " + std::to_string(g.H) + " heads do not split over " +
-                          std::to_string(W) + " ranks");
-  g.Hl = g.H / W;
-  for (int i = 0; i < n; ++i) {
-    const int64_t want = i == hd ? g.Hl : i == sd ? g.S : local.shape[i];
-    check(heads.shape[i] == want, "ulysses: the head-sharded tensor has " +
-                                      std::to_string(heads.shape[i]) + " in dim " +
-                                      std::to_string(i) + ", expected " + std::to_string(want));
-  }
-  int64_t A = 1, M = 1, I = eb;
-  const int lo = std::min(hd, sd), hi = std::max(hd, sd);
-  for (int i = 0; i < lo; ++i) A *= local.shape[i];
-  for (int i = lo + 1; i < hi; ++i) M *= local.shape[i];
-  for (int i = hi + 1; i < n; ++i) I *= local.shape[i];
-  const bool headFirst = hd < sd;
-  g.rows = headFirst ? A : A * g.L * M;
-  g.unit = headFirst ? M * g.L * I : I;
-  g.outer = headFirst ? A * g.Hl * M : A;
-  g.inner = headFirst ? I : M * g.Hl * I;
-  g.block = size_t(A * g.Hl * M * g.L * I);
-  return g;
-}
-
-/// Block j <-> heads [j*Hl, (j+1)*Hl) of the local tensor (2-D copies).
-void copyHeads(const UlyssesGeom &g, char *local, char *block, int j, bool toBlock) {
-  const size_t width = size_t(g.Hl * g.unit), pitch = size_t(g.H * g.unit);
-  char *l = local + size_t(j) * width;
-  CPRT_CUDA_CHECK(cudaMemcpy2DAsync(toBlock ? block : l, toBlock ? width : pitch,
-                                    toBlock ? l : block, toBlock ? pitch : width, width,
-                                    size_t(g.rows), cudaMemcpyDeviceToDevice,
-                                    backend().stream()));
-}
-
-/// cp.seq_to_heads (toHeads) / cp.heads_to_seq on device memory: the blocks
-/// are packed on the rank stream, exchanged by one all-to-all of the rank's
-/// communicator and placed with the layout's positions (padding slots
-/// dropped on the way in, zeroed on the way out).
+/// cp.seq_to_heads (toHeads) / cp.heads_to_seq on device memory: the
+/// exchange of runtime/src/capi/Ulysses.cpp with the rank's backend as its
+/// memory (2-D copies on the rank stream) and one all-to-all of the rank's
+/// communicator (padding slots dropped on the way in, zeroed on the way out).
 void ulysses(bool toHeads, int64_t ri, const cprt_memref *in, int64_t ro, const cprt_memref *out,
              int64_t eb, int32_t hd, int32_t sd, int32_t bal, int64_t seqLen) {
   guarded(toHeads ? "seq_to_heads" : "heads_to_seq", [&] {
@@ -612,25 +552,15 @@ void ulysses(bool toHeads, int64_t ri, const cprt_memref *in, int64_t ro, const 
     const int W = c.comm->size();
     const ShardLayout &l = c.layout(Balancer(bal), seqLen, nullptr);
     const View &local = toHeads ? a : r, &heads = toHeads ? r : a;
-    const UlyssesGeom g = ulyssesGeom(local, heads, hd, sd, eb, W, l);
-    const int64_t *pos = devicePositions(l, bal);
-    Scratch send(g.block * W), recv(g.block * W);
-    char *sp = static_cast<char *>(send.p), *rp = static_cast<char *>(recv.p);
-    for (int j = 0; j < W; ++j) {
-      if (toHeads)
-        copyHeads(g, local.data, sp + g.block * j, j, true);
-      else
-        backend().gatherRows(heads.data, sp + g.block * j, pos + int64_t(j) * g.L, g.outer,
-                             g.S, g.L, g.inner);
-    }
-    c.comm->startAllToAll(sp, rp, g.block)->wait();
-    for (int i = 0; i < W; ++i) {
-      if (toHeads)
-        backend().scatterRows(rp + g.block * i, heads.data, pos + int64_t(i) * g.L, g.outer,
-                              g.L, g.S, g.inner);
-      else
-        copyHeads(g, local.data, rp + g.block * i, i, false);
-    }
+    const int n = int(local.shape.size());
+    checkUlyssesShapes(local.shape.data(), n, heads.shape.data(), int(heads.shape.size()), hd,
+                       sd, W, seqLen);
+    if (toHeads)
+      seqToHeads(a.data, r.data, local.shape.data(), n, hd, sd, size_t(eb), l, *c.comm,
+                 &backend());
+    else
+      headsToSeq(a.data, r.data, local.shape.data(), n, hd, sd, size_t(eb), l, *c.comm,
+                 &backend());
   });
 }
 
