@@ -63,7 +63,8 @@ namespace {
 /// cprt_compiler.h entries with the same signatures over device pointers,
 /// for the attention, forward and backward, single-device and ring (causal,
 /// sliding windows, explicit additive masks, document ids: every flag the
-/// sdpa and ring entries take), and the data movement around it: shard,
+/// sdpa and ring entries take), the hybrid (ring ops with `ulysses_size`;
+/// no masks or document ids), and the data movement around it: shard,
 /// unshard, Ulysses' all-to-alls (cp.seq_to_heads / cp.heads_to_seq), and
 /// the collectives shard.all_gather / all_reduce. The rank stays a host
 /// call. Every other cp op is refused at the op.
@@ -74,6 +75,7 @@ RuntimeTarget cudaRuntimeTarget() {
                 RuntimeEntry::RingFwd,    RuntimeEntry::RingBwd,
                 RuntimeEntry::Shard,      RuntimeEntry::Unshard,
                 RuntimeEntry::SeqToHeads, RuntimeEntry::HeadsToSeq,
+                RuntimeEntry::HybridFwd,  RuntimeEntry::HybridBwd,
                 RuntimeEntry::AllGather,  RuntimeEntry::AllReduce};
   t.hostOnly = {RuntimeEntry::Rank};
   t.missingEntryMessage =

@@ -6,10 +6,14 @@
 // context (split once per Ulysses size and kept in RankContext::grids).
 // Both go through the sticky guard of the compiled-code ABI
 // (CompilerAbiSupport.h); the dtype names are stamped out at the bottom.
+// The bodies (HybridAbi.h) take the rank context's backend as memory, so the
+// GPU twins cprt_gpu_hybrid_* (GpuCompiledAbi.cpp) run them on device
+// buffers under the GPU path's guard.
 //
 //===----------------------------------------------------------------------===//
 #include "AbiEnums.h"
 #include "CompilerAbiSupport.h"
+#include "HybridAbi.h"
 
 #include "cprt/cprt_compiler.h"
 #include "cprt/Context.h"
@@ -114,30 +118,72 @@ float *f32Data(const cprt_memref *d, const char *what) {
                                    d->offset * 4);
 }
 
+} // namespace
+
+void cprt::abi::hybridForwardBody(cprt_dtype DT, MR rq, CM q, MR rk, CM k,
+                                  MR rv, CM v, MR ro, CM o, MR rl, CM l,
+                                  double scale, int32_t flags, int32_t rotate,
+                                  int32_t balancer, int64_t seqLen,
+                                  int64_t window, int64_t ulyssesSize,
+                                  int64_t ringSize) {
+  const int64_t eb = dtypeBytes(DT);
+  Tensor qt = tensorOf(rq, q, eb, "query"), kt = tensorOf(rk, k, eb, "key"),
+         vt = tensorOf(rv, v, eb, "value"), ot = tensorOf(ro, o, eb, "output");
+  HybridCall c = prepare(qt, kt, {scale, flags, rotate, balancer, seqLen,
+                                  window, ulyssesSize, ringSize});
+  KernelBackend &mem = *c.ctx->backend; // host or device memory
+  BackendBuffer scratch; // the LSE nobody asked for, in the backend's memory
+  float *lse = nullptr;
+  if (flags & CPRT_C_HAS_LSE) {
+    lse = f32Data(l, "lse");
+  } else {
+    scratch = BackendBuffer(mem, size_t(qt.B * qt.H * qt.S) * 4);
+    lse = scratch.f32();
+  }
+  checkLike(vt, kt, "value");
+  checkLike(ot, qt, "output");
+  hybridAttentionForward(*c.grid, mem, c.layout, c.opts, c.shape, DType(DT),
+                         qt.data, kt.data, vt.data, ot.data, lse);
+}
+
+void cprt::abi::hybridBackwardBody(
+    cprt_dtype DT, MR rg, CM g, MR rq, CM q, MR rk, CM k, MR rv, CM v, MR ro,
+    CM o, MR rl, CM l, MR rdq, CM dq, MR rdk, CM dk, MR rdv, CM dv,
+    double scale, int32_t flags, int32_t rotate, int32_t balancer,
+    int64_t seqLen, int64_t window, int64_t ulyssesSize, int64_t ringSize) {
+  const int64_t eb = dtypeBytes(DT);
+  Tensor gt = tensorOf(rg, g, eb, "output gradient"),
+         qt = tensorOf(rq, q, eb, "query"), kt = tensorOf(rk, k, eb, "key"),
+         vt = tensorOf(rv, v, eb, "value"), ot = tensorOf(ro, o, eb, "output"),
+         dqt = tensorOf(rdq, dq, eb, "query gradient"),
+         dkt = tensorOf(rdk, dk, eb, "key gradient"),
+         dvt = tensorOf(rdv, dv, eb, "value gradient");
+  check(l != nullptr && rl >= 2, "hybrid backward: lse must be [.., H, S]");
+  const float *lse = f32Data(l, "lse");
+  HybridCall c = prepare(qt, kt, {scale, flags, rotate, balancer, seqLen,
+                                  window, ulyssesSize, ringSize});
+  checkLike(vt, kt, "value");
+  checkLike(gt, qt, "output gradient");
+  checkLike(ot, qt, "output");
+  checkLike(dqt, qt, "query gradient");
+  checkLike(dkt, kt, "key gradient");
+  checkLike(dvt, kt, "value gradient");
+  hybridAttentionBackward(*c.grid, *c.ctx->backend, c.layout, c.opts, c.shape,
+                          DType(DT), gt.data, qt.data, kt.data, vt.data,
+                          ot.data, lse, dqt.data, dkt.data, dvt.data);
+}
+
+namespace {
+
+/// The CPU entries: the bodies under the sticky guard.
 template <cprt_dtype DT>
 void hybridForward(MR rq, CM q, MR rk, CM k, MR rv, CM v, MR ro, CM o, MR rl,
                    CM l, double scale, int32_t flags, int32_t rotate,
                    int32_t balancer, int64_t seqLen, int64_t window,
                    int64_t ulyssesSize, int64_t ringSize) {
   sticky("hybrid_attention", [&] {
-    const int64_t eb = dtypeBytes(DT);
-    Tensor qt = tensorOf(rq, q, eb, "query"), kt = tensorOf(rk, k, eb, "key"),
-           vt = tensorOf(rv, v, eb, "value"),
-           ot = tensorOf(ro, o, eb, "output");
-    HybridCall c = prepare(qt, kt, {scale, flags, rotate, balancer, seqLen,
-                                    window, ulyssesSize, ringSize});
-    std::vector<float> scratch;
-    float *lse = nullptr;
-    if (flags & CPRT_C_HAS_LSE) {
-      lse = f32Data(l, "lse");
-    } else {
-      scratch.resize(size_t(qt.B * qt.H * qt.S));
-      lse = scratch.data();
-    }
-    checkLike(vt, kt, "value");
-    checkLike(ot, qt, "output");
-    hybridAttentionForward(*c.grid, *c.ctx->backend, c.layout, c.opts, c.shape,
-                           DType(DT), qt.data, kt.data, vt.data, ot.data, lse);
+    hybridForwardBody(DT, rq, q, rk, k, rv, v, ro, o, rl, l, scale, flags,
+                      rotate, balancer, seqLen, window, ulyssesSize, ringSize);
   });
 }
 
@@ -148,28 +194,9 @@ void hybridBackward(MR rg, CM g, MR rq, CM q, MR rk, CM k, MR rv, CM v, MR ro,
                     int32_t balancer, int64_t seqLen, int64_t window,
                     int64_t ulyssesSize, int64_t ringSize) {
   sticky("hybrid_attention_backward", [&] {
-    const int64_t eb = dtypeBytes(DT);
-    Tensor gt = tensorOf(rg, g, eb, "output gradient"),
-           qt = tensorOf(rq, q, eb, "query"), kt = tensorOf(rk, k, eb, "key"),
-           vt = tensorOf(rv, v, eb, "value"),
-           ot = tensorOf(ro, o, eb, "output"),
-           dqt = tensorOf(rdq, dq, eb, "query gradient"),
-           dkt = tensorOf(rdk, dk, eb, "key gradient"),
-           dvt = tensorOf(rdv, dv, eb, "value gradient");
-    check(l != nullptr && rl >= 2, "hybrid backward: lse must be [.., H, S]");
-    const float *lse = f32Data(l, "lse");
-    HybridCall c = prepare(qt, kt, {scale, flags, rotate, balancer, seqLen,
-                                    window, ulyssesSize, ringSize});
-    checkLike(vt, kt, "value");
-    checkLike(gt, qt, "output gradient");
-    checkLike(ot, qt, "output");
-    checkLike(dqt, qt, "query gradient");
-    checkLike(dkt, kt, "key gradient");
-    checkLike(dvt, kt, "value gradient");
-    hybridAttentionBackward(*c.grid, *c.ctx->backend, c.layout, c.opts,
-                            c.shape, DType(DT), gt.data, qt.data, kt.data,
-                            vt.data, ot.data, lse, dqt.data, dkt.data,
-                            dvt.data);
+    hybridBackwardBody(DT, rg, g, rq, q, rk, k, rv, v, ro, o, rl, l, rdq, dq,
+                       rdk, dk, rdv, dv, scale, flags, rotate, balancer,
+                       seqLen, window, ulyssesSize, ringSize);
   });
 }
 

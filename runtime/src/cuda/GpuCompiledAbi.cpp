@@ -12,6 +12,7 @@
 #include "cprt/Context.h"
 #include "cprt/Error.h"
 #include "cprt/Ulysses.h"
+#include "../capi/HybridAbi.h"
 #include "cprt/cprt.h"
 #include "cprt/cprt_compiler.h"
 #include "cprt/cuda/CudaBackend.h"
@@ -889,6 +890,42 @@ void mgpuSetDefaultDevice(int32_t device) {
 CPRT_GPU_ATTENTION_DEFS(f32, DType::F32)
 CPRT_GPU_ATTENTION_DEFS(bf16, DType::BF16)
 CPRT_GPU_ATTENTION_DEFS(f16, DType::F16)
+// The hybrid (Ulysses groups x a ring): the host entries' bodies
+// (runtime/src/capi/HybridAbi.h) on this rank's context, whose backend is
+// the rank's CudaBackend, so every buffer and exchange stays on the device.
+#define CPRT_GPU_HYBRID_DEFS(T, CDT)                                           \
+  void cprt_gpu_hybrid_fwd_##T(                                                \
+      MR rq, const cprt_memref *q, MR rk, const cprt_memref *k, MR rv,         \
+      const cprt_memref *v, MR ro, const cprt_memref *o, MR rl,                \
+      const cprt_memref *l, double scale, int32_t flags, int32_t rotate,       \
+      int32_t balancer, int64_t seq_len, int64_t window, int64_t ulysses_size, \
+      int64_t ring_size) {                                                     \
+    guarded("hybrid_attention", [&] {                                          \
+      abi::hybridForwardBody(CDT, rq, q, rk, k, rv, v, ro, o, rl, l, scale,    \
+                             flags, rotate, balancer, seq_len, window,         \
+                             ulysses_size, ring_size);                         \
+    });                                                                        \
+  }                                                                            \
+  void cprt_gpu_hybrid_bwd_##T(                                                \
+      MR rg, const cprt_memref *g, MR rq, const cprt_memref *q, MR rk,         \
+      const cprt_memref *k, MR rv, const cprt_memref *v, MR ro,                \
+      const cprt_memref *o, MR rl, const cprt_memref *l, MR rdq,               \
+      const cprt_memref *dq, MR rdk, const cprt_memref *dk, MR rdv,            \
+      const cprt_memref *dv, double scale, int32_t flags, int32_t rotate,      \
+      int32_t balancer, int64_t seq_len, int64_t window, int64_t ulysses_size, \
+      int64_t ring_size) {                                                     \
+    guarded("hybrid_attention_backward", [&] {                                 \
+      abi::hybridBackwardBody(CDT, rg, g, rq, q, rk, k, rv, v, ro, o, rl, l,   \
+                              rdq, dq, rdk, dk, rdv, dv, scale, flags, rotate, \
+                              balancer, seq_len, window, ulysses_size,         \
+                              ring_size);                                      \
+    });                                                                        \
+  }
+CPRT_GPU_HYBRID_DEFS(f32, CPRT_F32)
+CPRT_GPU_HYBRID_DEFS(bf16, CPRT_BF16)
+CPRT_GPU_HYBRID_DEFS(f16, CPRT_F16)
+static_assert(std::is_same_v<decltype(cprt_gpu_hybrid_fwd_bf16), decltype(cprt_c_hybrid_fwd_bf16)>);
+static_assert(std::is_same_v<decltype(cprt_gpu_hybrid_bwd_f32), decltype(cprt_c_hybrid_bwd_f32)>);
 // The twins take exactly the host entries' parameters (the lowering
 // declares them from one table, lib/Conversion/RuntimeCalls.cpp).
 static_assert(std::is_same_v<decltype(cprt_gpu_sdpa_fwd_f32), decltype(cprt_c_sdpa_fwd_f32)>);
