@@ -177,7 +177,9 @@ SmallVector<Value> attentionArgs(Op op, Adaptor a, RuntimeCallBuilder &c,
   return args;
 }
 
-/// cp.sdpa -> cprt_c_sdpa_fwd_<T>; cp.sdpa_backward -> cprt_c_sdpa_bwd_<T>.
+/// cp.sdpa -> cprt_c_sdpa_fwd_<T>; cp.sdpa_backward -> cprt_c_sdpa_bwd_<T>
+/// (segment ids become an additive mask of their own: the entries take
+/// none).
 template <typename Op>
 struct SDPAPattern : RuntimePattern<Op> {
   static constexpr bool kBackward = std::is_same_v<Op, SDPABackwardOp>;
@@ -196,7 +198,12 @@ struct SDPAPattern : RuntimePattern<Op> {
         return failure();
     int32_t flags = op.getIsCausal() ? kCausal : 0;
     Value mask = c.absent(c.b.getF32Type());
-    if (a.getMask()) {
+    if (a.getSegmentIds()) {
+      // The single-device entry takes no document ids: their mask.
+      flags |= kHasMask;
+      mask = c.input(c.documentMask(a.getSegmentIds(), a.getMask(),
+                                    rtt(a.getQuery()).getRank()));
+    } else if (a.getMask()) {
       flags |= kHasMask;
       mask = c.input(c.additiveMask(a.getMask(), seqDimSize(a.getQuery()),
                                     seqDimSize(a.getKey())));

@@ -27,6 +27,24 @@ func.func @sdpa(%q: tensor<1x2x8x4xbf16>, %m: tensor<8x8xi1>) -> (tensor<1x2x8x4
 
 // -----
 
+// Document ids: the single-device entry takes none, so they become an
+// additive mask [B, 1, S, S] (0 where ids match), the bool mask added to it.
+// CHECK-LABEL: func.func @sdpa_segments
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<2x2x8x4xf32>, %[[D:[^:]+]]: tensor<2x8xi64>, %[[M:[^:]+]]: tensor<8x8xi1>)
+// CHECK: %[[ADD:.+]] = linalg.generic {{.+}} ins(%[[M]] : tensor<8x8xi1>)
+// CHECK: %[[DM:.+]] = linalg.generic {{.+}} ins(%[[D]], %[[D]], %[[ADD]] : tensor<2x8xi64>, tensor<2x8xi64>, tensor<8x8xf32>) outs(%{{.+}} : tensor<2x1x8x8xf32>)
+// CHECK: arith.cmpi eq, %{{.+}}, %{{.+}} : i64
+// CHECK: arith.select %{{.+}}, %{{.+}}, %{{.+}} : f32
+// CHECK: arith.addf
+// CHECK: bufferization.to_buffer %[[DM]] read_only
+// CHECK: call @cprt_c_sdpa_fwd_f32
+func.func @sdpa_segments(%q: tensor<2x2x8x4xf32>, %d: tensor<2x8xi64>, %m: tensor<8x8xi1>) -> tensor<2x2x8x4xf32> {
+  %o = cp.sdpa %q, %q, %q mask %m segment_ids %d {is_causal} : (tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<8x8xi1>, tensor<2x8xi64>) -> tensor<2x2x8x4xf32>
+  return %o : tensor<2x2x8x4xf32>
+}
+
+// -----
+
 shard.grid @grid(shape = 2)
 
 // The explicit schedule: shifts keep a private copy of what they send until

@@ -735,3 +735,51 @@ func.func @f(%o: tensor<1x4x16x16xf32>, %l: tensor<1x4x16xf32>) {
   %m, %ml = cp.merge_partial %o, %l, %o, %l : (tensor<1x4x16x16xf32>, tensor<1x4x16xf32>, tensor<1x4x16x16xf32>, tensor<1x4x16xf32>) -> (tensor<1x4x16x16xf32>, tensor<1x4x15xf32>)
   return
 }
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %d: tensor<8xf32>) {
+  // expected-error @+1 {{expected integer segment_ids, got element type 'f32'}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<8xf32>) -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %d: tensor<9xi32>) {
+  // expected-error @+1 {{expected segment_ids of length 8, got 9}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<9xi32>) -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x6x16xf32>, %d: tensor<8xi32>) {
+  // expected-error @+1 {{segment_ids need self-attention (equal query and key lengths), got 8 queries and 6 keys}}
+  %o = cp.sdpa %q, %k, %k segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x6x16xf32>, tensor<1x4x6x16xf32>, tensor<8xi32>) -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<2x4x8x16xf32>, %d: tensor<3x8xi32>) {
+  // expected-error @+1 {{expected segment_ids with batch 2 (the query's first dim) or 1, got 3}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<3x8xi32>) -> tensor<2x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<4x8x16xf32>, %d: tensor<1x8xi32>) {
+  // expected-error @+1 {{segment_ids of rank 2 ([batch, seq]) need a query with a batch dim ([batch, heads, seq, head_dim]), got a query of rank 3}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<1x8xi32>) -> tensor<4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %lse: tensor<1x4x8xf32>, %d: tensor<1x1x8xi32>) {
+  // expected-error @+1 {{expected segment_ids of rank 1 ([seq]) or 2 ([batch, seq]), got rank 3}}
+  %dq, %dk, %dv = cp.sdpa_backward %q, %q, %q, %q, %q, %lse segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8xf32>, tensor<1x1x8xi32>) -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
+  return
+}

@@ -59,6 +59,14 @@ RankedTensorType withHeadsAndSeq(Type t, int64_t headDim, int64_t heads,
 } // namespace
 
 LogicalResult mlir::cp::checkUlysses(Operation *op, int64_t world) {
+  Value seg;
+  if (auto sdpa = dyn_cast<SDPAOp>(op))
+    seg = sdpa.getSegmentIds();
+  else if (auto bw = dyn_cast<SDPABackwardOp>(op))
+    seg = bw.getSegmentIds();
+  if (seg)
+    return op->emitOpError("strategy=ulysses does not take segment_ids "
+                           "(document ids) yet; use strategy=ring");
   AttentionParts p = partsOf(op);
   auto q = rtt(p.query), k = rtt(p.key);
   int64_t n = q.getRank();
