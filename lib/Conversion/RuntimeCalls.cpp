@@ -144,6 +144,9 @@ static_assert(isPrototype<kUlysses, decltype(cprt_c_heads_to_seq_f16)>());
 static_assert(isPrototype<kSeqScan, decltype(cprt_c_seq_scan_i32)>());
 static_assert(isPrototype<kHybridFwd, decltype(cprt_c_hybrid_fwd_bf16)>());
 static_assert(isPrototype<kHybridBwd, decltype(cprt_c_hybrid_bwd_f32)>());
+// The per-document ring takes the ring's parameters (seg: the whole ids).
+static_assert(isPrototype<kRingFwd, decltype(cprt_c_ring_docs_fwd_bf16)>());
+static_assert(isPrototype<kRingBwd, decltype(cprt_c_ring_docs_bwd_f32)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
@@ -166,6 +169,8 @@ const EntrySpec kEntries[] = {
     {E::SeqScan, "seq_scan", kNumeric, kSeqScan, false},
     {E::HybridFwd, "hybrid_fwd", kAttention, kHybridFwd, false},
     {E::HybridBwd, "hybrid_bwd", kAttention, kHybridBwd, false},
+    {E::RingDocsFwd, "ring_docs_fwd", kAttention, kRingFwd, false},
+    {E::RingDocsBwd, "ring_docs_bwd", kAttention, kRingBwd, false},
 };
 } // namespace
 

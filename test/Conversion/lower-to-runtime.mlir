@@ -47,6 +47,22 @@ func.func @sdpa_segments(%q: tensor<2x2x8x4xf32>, %d: tensor<2x8xi64>, %m: tenso
 
 shard.grid @grid(shape = 2)
 
+// per_document_head_tail: the per-document ring entry, with the ids of the
+// whole sequence as its segment ids (the runtime lays the ranks out from
+// them).
+// CHECK-LABEL: func.func @ring_docs
+// CHECK: call @cprt_c_ring_docs_fwd_f32({{.+}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi32>, memref<*xf32>, memref<*xf32>, f64, i32, i32, i32, i64, i64) -> ()
+// CHECK: call @cprt_c_ring_docs_bwd_f32
+func.func @ring_docs(%q: tensor<1x2x32x4xf32>, %d: tensor<64xi64>, %lse: tensor<1x2x32xf32>) -> (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>) {
+  %o = cp.ring_attention %q, %q, %q segment_ids %d on @grid {balancer = #cp.balancer<per_document_head_tail>, rotate = #cp.rotate<ring>, is_causal, seq_len = 64 : i64} : (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<64xi64>) -> tensor<1x2x32x4xf32>
+  %dq, %dk, %dv = cp.ring_attention_backward %q, %q, %q, %q, %o, %lse segment_ids %d on @grid {balancer = #cp.balancer<per_document_head_tail>, rotate = #cp.rotate<ring>, seq_len = 64 : i64} : (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32xf32>, tensor<64xi64>) -> (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>)
+  return %o, %dq : tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2)
+
 // The explicit schedule: shifts keep a private copy of what they send until
 // the wait; the rank comes from the runtime context; positions are a
 // constant table of the balancer's layout (7 tokens, head-tail, 2 ranks:

@@ -147,11 +147,10 @@ func.func @doc_window(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
 // -----
 
 // flex_attention with a mask_mod doc[q_idx] == doc[kv_idx] && q_idx >= kv_idx
-// on [1, S] ids (collapsed to [S]).
+// on [1, S] ids.
 // CHECK-LABEL: func.func @flex_doc_causal
 // CHECK-SAME: %[[DOC:[^:]+]]: tensor<1x16xi64>)
-// CHECK: %[[IDS:.+]] = tensor.collapse_shape %[[DOC]] {{\[}}[0, 1]] : tensor<1x16xi64> into tensor<16xi64>
-// CHECK: %[[O:.+]], %[[L:.+]] = cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[IDS]] {enable_gqa, is_causal, scale = 2.500000e-01 : f64}
+// CHECK: %[[O:.+]], %[[L:.+]] = cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[DOC]] {enable_gqa, is_causal, scale = 2.500000e-01 : f64}
 // CHECK-NOT: cp.flex_attention
 // CHECK: return %[[O]], %[[L]]
 func.func @flex_doc_causal(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>,
@@ -228,8 +227,7 @@ func.func @flex_not_doc(%q: tensor<1x4x16x8xf32>, %k: tensor<1x4x16x8xf32>,
 // 0, -inf) added to the scores.
 // CHECK-LABEL: func.func @tosa_doc
 // CHECK-SAME: %[[DOC:[^:]+]]: tensor<1x64xi32>)
-// CHECK: %[[IDS:.+]] = tensor.collapse_shape %[[DOC]] {{\[}}[0, 1]] : tensor<1x64xi32> into tensor<64xi32>
-// CHECK: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[IDS]] {scale = 2.500000e-01 : f64}
+// CHECK: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[DOC]] {scale = 2.500000e-01 : f64}
 // CHECK-NOT: tosa.equal
 // CHECK-NOT: tosa.exp
 func.func @tosa_doc(%arg0: tensor<1x4x64x16xf32>, %arg1: tensor<1x4x64x16xf32>, %arg2: tensor<1x4x64x16xf32>, %arg3: tensor<1x64xi32>) -> tensor<1x4x64x16xf32> {

@@ -492,7 +492,7 @@ func.func @f(%q: tensor<1x4x16x16xf32>) {
 
 shard.grid @grid(shape = 4)
 func.func @f(%q: tensor<1x4x16x16xf32>, %s: tensor<8xi32>) {
-  // expected-error @+1 {{expected segment_ids of length 16, got 8}}
+  // expected-error @+1 {{expected segment_ids (the whole sequence's document ids) of length 64, got 8}}
   %o = cp.ring_attention %q, %q, %q segment_ids %s on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<per_document_head_tail>, seq_len = 64 : i64} : (tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<8xi32>) -> tensor<1x4x16x16xf32>
   return
 }

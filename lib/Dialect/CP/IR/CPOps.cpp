@@ -649,8 +649,17 @@ static LogicalResult verifyRingCommon(RingOp op,
       !op.getSegmentIds())
     return op.emitOpError(
         "per_document_head_tail balancing needs segment_ids (document ids)");
+  // With per-document balancing the ids are the whole sequence's: the
+  // layout is computed from them.
+  bool perDocument =
+      op.getBalancer() == LoadBalancer::per_document_head_tail;
   if (op.getSegmentIds() &&
-      failed(verifyIdVector(op, "segment_ids", op.getSegmentIds(), lq,
+      failed(verifyIdVector(op,
+                            perDocument ? "segment_ids (the whole sequence's "
+                                          "document ids)"
+                                        : "segment_ids",
+                            op.getSegmentIds(),
+                            perDocument ? op.getSeqLen() : lq,
                             /*allowIndex=*/false)))
     return failure();
   if (failed(verifyUlyssesSize(op, rank)))

@@ -1407,7 +1407,9 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
   if (!plan.keep && !plan.bias && !plan.softcap) {
-    Value seg = plan.doc ? segmentIdsOperand(b, loc, *plan.doc) : Value();
+    Value seg = plan.doc ? segmentIdsOperand(b, loc, *plan.doc,
+                                             plan.batch.size() + 2)
+                         : Value();
     return toRootLayout(b, loc, plan,
                         SDPAOp::create(b, loc, outTy, Type(), q, k, v,
                                        plan.mask, seg,

@@ -202,9 +202,10 @@ mlir::cp::detect::matchDocumentMasked(const Expr *masked, const ScoreDims &d) {
 }
 
 Value mlir::cp::detect::segmentIdsOperand(OpBuilder &b, Location loc,
-                                          const DocumentIds &doc) {
+                                          const DocumentIds &doc,
+                                          int64_t queryRank) {
   auto t = cast<RankedTensorType>(doc.ids.getType());
-  if (t.getRank() == 1 || doc.batched)
+  if (t.getRank() == 1 || doc.batched || queryRank >= 4)
     return doc.ids;
   return tensor::CollapseShapeOp::create(
              b, loc, RankedTensorType::get({t.getShape()[1]},
@@ -271,7 +272,7 @@ bool mlir::cp::detect::raiseDocumentFlex(FlexAttentionOp flex) {
     return false;
   OpBuilder b(flex);
   Location loc = flex.getLoc();
-  Value seg = segmentIdsOperand(b, loc, *doc);
+  Value seg = segmentIdsOperand(b, loc, *doc, q.getRank());
   Type lseTy = flex.getLse() ? flex.getLse().getType() : Type();
   auto sdpa = SDPAOp::create(
       b, loc, flex.getOutput().getType(), lseTy, flex.getQuery(),

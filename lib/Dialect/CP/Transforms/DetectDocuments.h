@@ -48,8 +48,11 @@ std::optional<DocumentIds> matchDocumentKeep(const Expr *keep,
 std::optional<DocumentIds> matchDocumentMasked(const Expr *masked,
                                                const ScoreDims &d);
 
-/// The `segment_ids` operand for `doc`: [1, S] ids collapsed to [S].
-Value segmentIdsOperand(OpBuilder &b, Location loc, const DocumentIds &doc);
+/// The `segment_ids` operand for `doc` on attention whose query has rank
+/// `queryRank`: the ids as they are, [1, S] collapsed to [S] when the query
+/// has no batch dim (cp.sdpa takes 2-D ids on [B, H, S, D] only).
+Value segmentIdsOperand(OpBuilder &b, Location loc, const DocumentIds &doc,
+                        int64_t queryRank);
 
 /// `ids[.., q] == ids[.., kv]` emitted in a flex modifier with index values
 /// `batch` (null when the ids are not batched), `q` and `kv`.

@@ -298,7 +298,10 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     picks the columns of each received block); one row (`[.., 1, seq_len]`,
     a key-padding mask) holds for every local query. `segment_ids` (optional,
     `[L]` or `[batch, L]` integers) are document ids of the local tokens: a
-    query sees only keys of its own document.
+    query sees only keys of its own document. With `per_document_head_tail`
+    balancing they are required and hold the ids of the whole sequence
+    (`[seq_len]`, original order), from which the runtime computes the
+    layout.
 
     `ulysses_size = U` (optional, 2 ≤ U ≤ W, dividing W) makes it the
     hybrid 2-D strategy: the W ranks form a grid of W/U groups of U
