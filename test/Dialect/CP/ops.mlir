@@ -145,7 +145,7 @@ func.func @global_position(%i: index) -> index {
 // CHECK-LABEL: func.func @ring
 func.func @ring(%q: tensor<1x8x16x64xbf16>, %k: tensor<1x2x16x64xbf16>,
                 %v: tensor<1x2x16x64xbf16>, %m: tensor<16x60xi1>,
-                %seg: tensor<16xi32>)
+                %seg: tensor<60xi32>)
     -> (tensor<1x8x16x64xbf16>, tensor<1x8x16xf32>, tensor<1x8x16x64xbf16>) {
   // CHECK: cp.ring_attention %{{.+}}, %{{.+}}, %{{.+}} on @grid {balancer = #cp.balancer<head_tail>, enable_gqa, is_causal, rotate = #cp.rotate<ring>, seq_len = 64 : i64}
   %o, %lse = cp.ring_attention %q, %k, %v on @grid {
@@ -157,7 +157,7 @@ func.func @ring(%q: tensor<1x8x16x64xbf16>, %k: tensor<1x2x16x64xbf16>,
   %o2 = cp.ring_attention %q, %k, %v mask %m segment_ids %seg on @grid grid_axes = [0] {
       rotate = #cp.rotate<allgather>, balancer = #cp.balancer<per_document_head_tail>,
       enable_gqa, seq_len = 60 : i64, pad, window = 8 : i64}
-      : (tensor<1x8x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<16x60xi1>, tensor<16xi32>)
+      : (tensor<1x8x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<16x60xi1>, tensor<60xi32>)
       -> tensor<1x8x16x64xbf16>
   return %o, %lse, %o2 : tensor<1x8x16x64xbf16>, tensor<1x8x16xf32>, tensor<1x8x16x64xbf16>
 }
