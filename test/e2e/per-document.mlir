@@ -30,3 +30,8 @@
 // module on 2 ranks).
 // RUN: not %cp-run %S/Inputs/docs_f32.linalg.mlir --entry docs_f32 --ranks 2 --pipeline "load-balance=per_document_head_tail grid-size=3" --inputs %t.a.q.npy,%t.a.k.npy,%t.a.v.npy,%t.a.doc.npy 2>&1 | FileCheck %s --check-prefix=RANKS
 // RANKS: error: @docs_f32 was built for 3 ranks (shard.grid @cp_grid) but --ranks is 2
+
+// The AOT header names the input that holds the ids.
+// RUN: %cp-run %S/Inputs/docs_f32.linalg.mlir --entry docs_f32 --ranks 3 --pipeline "load-balance=per_document_head_tail" --emit-object %t.o --emit-header %t.h --quiet
+// RUN: FileCheck %s --check-prefix=HDR < %t.h
+// HDR: #define DOCS_F32_DOCUMENTS_INPUT 3
