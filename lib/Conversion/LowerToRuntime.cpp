@@ -785,16 +785,15 @@ void mlir::cp::populateCPToRuntimePatterns(RewritePatternSet &patterns,
     patterns.add<RingPattern<RingAttentionOp>,
                  RingPattern<RingAttentionBackwardOp>>(ctx, target,
                                                        perDocument);
-  patterns.add<SDPAPattern<SDPAOp>, SDPAPattern<SDPABackwardOp>,
-               HybridPattern<RingAttentionOp>,
-               HybridPattern<RingAttentionBackwardOp>,
-               BlockPattern<BlockAttentionOp>,
-               BlockPattern<BlockAttentionBackwardOp>, MergePattern,
-               ShiftStartPattern, ShiftWaitPattern, ShardPattern<ShardOp>,
-               ShardPattern<UnshardOp>, UlyssesPattern<SeqToHeadsOp>,
-               UlyssesPattern<HeadsToSeqOp>, SeqScanPattern,
-               ProcessIndexPattern, AllGatherPattern, AllReducePattern,
-               GlobalPositionPattern, RetargetCallPattern>(ctx, target);
+  patterns.add<
+      SDPAPattern<SDPAOp>, SDPAPattern<SDPABackwardOp>,
+      HybridPattern<RingAttentionOp>, HybridPattern<RingAttentionBackwardOp>,
+      BlockPattern<BlockAttentionOp>, BlockPattern<BlockAttentionBackwardOp>,
+      MergePattern, ShiftStartPattern, ShiftWaitPattern, ShardPattern<ShardOp>,
+      ShardPattern<UnshardOp>, UlyssesPattern<SeqToHeadsOp>,
+      UlyssesPattern<HeadsToSeqOp>, SeqScanPattern, ProcessIndexPattern,
+      AllGatherPattern, AllReducePattern, GlobalPositionPattern,
+      RetargetCallPattern>(ctx, target);
   populateDecomposeFlexPatterns(patterns);
 }
 

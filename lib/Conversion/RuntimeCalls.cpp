@@ -406,7 +406,8 @@ Value RuntimeCallBuilder::documentMask(Value seg, Value mask,
     }
   }
   MLIRContext *ctx = b.getContext();
-  AffineExpr dq = b.getAffineDimExpr(rank - 2), dk = b.getAffineDimExpr(rank - 1);
+  AffineExpr dq = b.getAffineDimExpr(rank - 2),
+             dk = b.getAffineDimExpr(rank - 1);
   auto idsAt = [&](AffineExpr pos) {
     SmallVector<AffineExpr> e;
     if (st.getRank() == 2)

@@ -79,10 +79,11 @@ TEST(BalancerAgreement, PerDocumentLocalLengthIsStatic) {
         // trial 0: one document; 1: every token its own; else random runs.
         while (int64_t(docs.size()) < s) {
           int64_t left = s - int64_t(docs.size());
-          int64_t len = trial == 0   ? left
-                        : trial == 1 ? 1
-                                     : std::uniform_int_distribution<int64_t>(
-                                           1, left)(gen);
+          int64_t len =
+              trial == 0 ? left
+              : trial == 1
+                  ? 1
+                  : std::uniform_int_distribution<int64_t>(1, left)(gen);
           docs.insert(docs.end(), size_t(len), id++);
         }
         cprt::BalancerOptions o;
@@ -97,4 +98,3 @@ TEST(BalancerAgreement, PerDocumentLocalLengthIsStatic) {
 }
 
 } // namespace
-

@@ -171,8 +171,7 @@ LogicalResult writeHeader(llvm::StringRef path, llvm::StringRef entry,
     os << "/* per_document_head_tail shardings (balancer 3) are laid out by\n"
        << " * the document ids of this input (whole, passed as it is): give\n"
        << " * them as int32 to cprt_shard / cprt_unshard instead of NULL. */\n"
-       << "#define " << up << "_DOCUMENTS_INPUT " << sig.documentsArg
-       << "\n\n";
+       << "#define " << up << "_DOCUMENTS_INPUT " << sig.documentsArg << "\n\n";
   writeTensorTable(os, id + "_inputs", sig.args);
   writeTensorTable(os, id + "_outputs", sig.results);
   os << "\n/* Inputs, then one out-param per result (written by the call). */\n"

@@ -88,8 +88,8 @@ bool shardArgument(const TensorSig &a, const HostTensor &whole, Buffer &local,
     return true;
   }
   int64_t localLen = 0;
-  if (cprt_layout(cprt_balancer(a.balancer), a.seqLen, docsFor(a.balancer, docs), &localLen,
-                  nullptr) != CPRT_OK) {
+  if (cprt_layout(cprt_balancer(a.balancer), a.seqLen,
+                  docsFor(a.balancer, docs), &localLen, nullptr) != CPRT_OK) {
     err = cprtError(("cprt_layout for " + a.name).c_str());
     return false;
   }
@@ -103,7 +103,8 @@ bool shardArgument(const TensorSig &a, const HostTensor &whole, Buffer &local,
   }
   if (cprt_shard(whole.data.data(), local.ptr, a.globalShape.data(),
                  int32_t(a.globalShape.size()), a.dim, elemBytes(a.kind),
-                 cprt_balancer(a.balancer), docsFor(a.balancer, docs)) != CPRT_OK) {
+                 cprt_balancer(a.balancer),
+                 docsFor(a.balancer, docs)) != CPRT_OK) {
     err = cprtError(("cprt_shard of " + a.name).c_str());
     return false;
   }
@@ -175,7 +176,8 @@ bool unshardResults(const EntrySig &sig, std::vector<Buffer> &results,
     if (r.sharded) {
       if (cprt_unshard(results[i].ptr, whole.data.data(), r.globalShape.data(),
                        int32_t(r.globalShape.size()), r.dim, eb,
-                       cprt_balancer(r.balancer), docsFor(r.balancer, docs)) != CPRT_OK) {
+                       cprt_balancer(r.balancer),
+                       docsFor(r.balancer, docs)) != CPRT_OK) {
         err = cprtError(("cprt_unshard of " + r.name).c_str());
         return false;
       }

@@ -1,4 +1,5 @@
-//===- CPModels.cpp - sequence sharding of cp's attention ops --------------===//
+//===- CPModels.cpp - sequence sharding of cp's attention ops
+//--------------===//
 //
 // cp.sdpa, cp.sdpa_backward and cp.flex_attention carry the sequence in
 // dim rank-2 of their q/k/v/output/gradient tensors and rank-1 of the LSE;
@@ -214,7 +215,8 @@ struct SDPABackwardSeqSharding
                                SeqRewriteContext &ctx) const {
     auto bw = cast<SDPABackwardOp>(op);
     rewriter.setInsertionPoint(op);
-    FailureOr<Value> seg = localSegmentIds(op, bw.getSegmentIds(), rewriter, ctx);
+    FailureOr<Value> seg =
+        localSegmentIds(op, bw.getSegmentIds(), rewriter, ctx);
     if (failed(seg))
       return failure();
     auto ring = RingAttentionBackwardOp::create(

@@ -117,9 +117,9 @@ CPRT_C_ATTENTION_DECLS(f16)
   void cprt_c_ring_docs_bwd_##T(                                               \
       CPRT_MR /*dout*/, CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/,           \
       CPRT_MR /*out*/, CPRT_MR /*lse*/, CPRT_MR /*mask (unused)*/,             \
-      CPRT_MR /*docs i32 [S]*/, CPRT_MR /*dq*/, CPRT_MR /*dk*/, CPRT_MR /*dv*/, \
-      double scale, int32_t flags, int32_t rotate, int32_t balancer,           \
-      int64_t seq_len, int64_t window);
+      CPRT_MR /*docs i32 [S]*/, CPRT_MR /*dq*/, CPRT_MR /*dk*/,                \
+      CPRT_MR /*dv*/, double scale, int32_t flags, int32_t rotate,             \
+      int32_t balancer, int64_t seq_len, int64_t window);
 
 CPRT_C_RING_DOCS_DECLS(f32)
 CPRT_C_RING_DOCS_DECLS(bf16)

@@ -84,18 +84,19 @@ Dims dimsOf(const View &v, const char *what) {
 cprt_mask documentMask(const View &docs, int64_t seqLen, int64_t L) {
   require(docs.shape.size() == 1 && docs.shape[0] == seqLen,
           "per-document ring: expected the document ids of the whole "
-          "sequence ([" + std::to_string(seqLen) + "])");
+          "sequence ([" +
+              std::to_string(seqLen) + "])");
   const int32_t *ids = reinterpret_cast<const int32_t *>(docs.data);
   int64_t layoutLen = 0;
-  cprt_status s = cprt_layout(CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, seqLen,
-                              ids, &layoutLen, nullptr);
-  require(s == CPRT_OK, std::string("per-document layout: ") +
-                            cprt_last_error());
+  cprt_status s = cprt_layout(CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, seqLen, ids,
+                              &layoutLen, nullptr);
+  require(s == CPRT_OK,
+          std::string("per-document layout: ") + cprt_last_error());
   require(layoutLen == L,
-          "per-document ring: the code was compiled for " +
-              std::to_string(L) +
+          "per-document ring: the code was compiled for " + std::to_string(L) +
               " local tokens per rank, but the layout of these document ids "
-              "has " + std::to_string(layoutLen));
+              "has " +
+              std::to_string(layoutLen));
   cprt_mask m{};
   m.doc_ids = ids;
   m.doc_len = seqLen;
@@ -142,11 +143,12 @@ extern "C" {
       checkFlags(flags, balancer, window);                                     \
       View qv = viewOf(rq, q, EB, "query"), kv = viewOf(rk, k, EB, "key");     \
       Dims dq = dimsOf(qv, "query"), dk = dimsOf(kv, "key");                   \
-      cprt_mask m = documentMask(viewOf(rs, s, 4, "document ids"), seq_len,   \
-                                 dq.L);                                        \
-      float *lse = (flags & CPRT_C_HAS_LSE)                                    \
-                       ? reinterpret_cast<float *>(viewOf(rl, l, 4, "lse").data) \
-                       : nullptr;                                              \
+      cprt_mask m =                                                            \
+          documentMask(viewOf(rs, s, 4, "document ids"), seq_len, dq.L);       \
+      float *lse =                                                             \
+          (flags & CPRT_C_HAS_LSE)                                             \
+              ? reinterpret_cast<float *>(viewOf(rl, l, 4, "lse").data)        \
+              : nullptr;                                                       \
       return cprt_ring_attention_fwd(                                          \
           DT, dq.B, dq.H, dk.H, dq.L, dq.D, qv.data, kv.data,                  \
           viewOf(rv, v, EB, "value").data, viewOf(ro, o, EB, "output").data,   \
@@ -166,8 +168,8 @@ extern "C" {
       checkFlags(flags, balancer, window);                                     \
       View qv = viewOf(rq, q, EB, "query"), kv = viewOf(rk, k, EB, "key");     \
       Dims dqs = dimsOf(qv, "query"), dks = dimsOf(kv, "key");                 \
-      cprt_mask m = documentMask(viewOf(rs, s, 4, "document ids"), seq_len,   \
-                                 dqs.L);                                       \
+      cprt_mask m =                                                            \
+          documentMask(viewOf(rs, s, 4, "document ids"), seq_len, dqs.L);      \
       return cprt_ring_attention_bwd(                                          \
           DT, dqs.B, dqs.H, dks.H, dqs.L, dqs.D,                               \
           viewOf(rdo, dout, EB, "grad_output").data, qv.data, kv.data,         \

@@ -651,8 +651,7 @@ static LogicalResult verifyRingCommon(RingOp op,
         "per_document_head_tail balancing needs segment_ids (document ids)");
   // With per-document balancing the ids are the whole sequence's: the
   // layout is computed from them.
-  bool perDocument =
-      op.getBalancer() == LoadBalancer::per_document_head_tail;
+  bool perDocument = op.getBalancer() == LoadBalancer::per_document_head_tail;
   if (op.getSegmentIds() &&
       failed(verifyIdVector(op,
                             perDocument ? "segment_ids (the whole sequence's "

@@ -968,8 +968,8 @@ LogicalResult Matcher::addTensorMask(MatchState &s, const Expr *m,
 }
 
 bool Matcher::takeDocument(MatchState &s, std::optional<DocumentIds> d) {
-  if (!d || (s.plan.doc && (s.plan.doc->ids != d->ids ||
-                            s.plan.doc->batched != d->batched)))
+  if (!d || (s.plan.doc &&
+             (s.plan.doc->ids != d->ids || s.plan.doc->batched != d->batched)))
     return false;
   s.plan.doc = d;
   return true;
@@ -1407,9 +1407,9 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
   if (!plan.keep && !plan.bias && !plan.softcap) {
-    Value seg = plan.doc ? segmentIdsOperand(b, loc, *plan.doc,
-                                             plan.batch.size() + 2)
-                         : Value();
+    Value seg =
+        plan.doc ? segmentIdsOperand(b, loc, *plan.doc, plan.batch.size() + 2)
+                 : Value();
     return toRootLayout(b, loc, plan,
                         SDPAOp::create(b, loc, outTy, Type(), q, k, v,
                                        plan.mask, seg,

@@ -104,7 +104,8 @@ const Expr *negated(const Expr *e) {
 
 /// Whether `e` compares its two operands with integer predicate `pred`.
 bool isCmpI(const Expr *e, arith::CmpIPredicate pred) {
-  return e->isOp(Fn::CmpI) && static_cast<arith::CmpIPredicate>(e->pred) == pred;
+  return e->isOp(Fn::CmpI) &&
+         static_cast<arith::CmpIPredicate>(e->pred) == pred;
 }
 
 //===----------------------------------------------------------------------===//
@@ -208,8 +209,8 @@ Value mlir::cp::detect::segmentIdsOperand(OpBuilder &b, Location loc,
   if (t.getRank() == 1 || doc.batched || queryRank >= 4)
     return doc.ids;
   return tensor::CollapseShapeOp::create(
-             b, loc, RankedTensorType::get({t.getShape()[1]},
-                                           t.getElementType()),
+             b, loc,
+             RankedTensorType::get({t.getShape()[1]}, t.getElementType()),
              doc.ids, ArrayRef<ReassociationIndices>{{0, 1}})
       .getResult();
 }
@@ -220,8 +221,7 @@ Value mlir::cp::detect::emitDocumentKeep(OpBuilder &b, Location loc, Value ids,
   auto read = [&](Value pos) {
     SmallVector<Value> idx;
     if (t.getRank() == 2)
-      idx.push_back(batch ? batch
-                          : arith::ConstantIndexOp::create(b, loc, 0));
+      idx.push_back(batch ? batch : arith::ConstantIndexOp::create(b, loc, 0));
     idx.push_back(pos);
     return tensor::ExtractOp::create(b, loc, ids, idx).getResult();
   };
@@ -266,19 +266,20 @@ bool mlir::cp::detect::raiseDocumentFlex(FlexAttentionOp flex) {
   auto k = cast<RankedTensorType>(flex.getKey().getType());
   int64_t s = q.getShape()[q.getRank() - 2];
   auto ids = doc ? cast<RankedTensorType>(doc->ids.getType()) : nullptr;
-  if (!doc || ShapedType::isDynamic(s) ||
-      k.getShape()[k.getRank() - 2] != s || ids.getShape().back() != s ||
-      (doc->batched && (q.getRank() != 4 || ids.getShape()[0] != q.getShape()[0])))
+  if (!doc || ShapedType::isDynamic(s) || k.getShape()[k.getRank() - 2] != s ||
+      ids.getShape().back() != s ||
+      (doc->batched &&
+       (q.getRank() != 4 || ids.getShape()[0] != q.getShape()[0])))
     return false;
   OpBuilder b(flex);
   Location loc = flex.getLoc();
   Value seg = segmentIdsOperand(b, loc, *doc, q.getRank());
   Type lseTy = flex.getLse() ? flex.getLse().getType() : Type();
-  auto sdpa = SDPAOp::create(
-      b, loc, flex.getOutput().getType(), lseTy, flex.getQuery(),
-      flex.getKey(), flex.getValue(), /*mask=*/Value(), seg,
-      causal ? b.getUnitAttr() : UnitAttr(), flex.getScaleAttr(),
-      flex.getEnableGqaAttr(), FloatAttr());
+  auto sdpa =
+      SDPAOp::create(b, loc, flex.getOutput().getType(), lseTy, flex.getQuery(),
+                     flex.getKey(), flex.getValue(), /*mask=*/Value(), seg,
+                     causal ? b.getUnitAttr() : UnitAttr(), flex.getScaleAttr(),
+                     flex.getEnableGqaAttr(), FloatAttr());
   flex->replaceAllUsesWith(sdpa->getResults());
   flex.erase();
   return true;

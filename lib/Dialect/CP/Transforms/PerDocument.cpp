@@ -64,9 +64,9 @@ static FailureOr<BlockArgument> documentArgument(func::FuncOp func) {
   for (OpOperand &use : docs.getUses())
     if (!isa<SDPAOp, SDPABackwardOp>(use.getOwner()))
       return use.getOwner()->emitOpError(
-                 "uses the document ids; with load-balance="
-                 "per_document_head_tail they may only be attention's "
-                 "segment_ids (they stay whole on every rank)");
+          "uses the document ids; with load-balance="
+          "per_document_head_tail they may only be attention's "
+          "segment_ids (they stay whole on every rank)");
   return docs;
 }
 

@@ -1,4 +1,4 @@
-//===- PerDocument.h - per_document_head_tail in cp-context-parallel -*- C++ -*-===//
+//===- PerDocument.h - per-document balancing in the pass ----*- C++ -*-===//
 //
 // load-balance=per_document_head_tail: head-tail balancing inside every
 // document of the attention's segment ids, a permutation the runtime
