@@ -273,3 +273,31 @@ func.func @tosa_doc(%arg0: tensor<1x4x64x16xf32>, %arg1: tensor<1x4x64x16xf32>, 
   %34 = tosa.reshape %33, %7 : (tensor<4x64x16xf32>, !tosa.shape<4>) -> tensor<1x4x64x16xf32>
   return %34 : tensor<1x4x64x16xf32>
 }
+
+// -----
+
+// [1, S] ids on attention without a batch dim: collapsed to [S].
+// CHECK-LABEL: func.func @doc_1xs_rank2
+// CHECK-SAME: %[[DOC:[^:]+]]: tensor<1x8xi32>)
+// CHECK: %[[IDS:.+]] = tensor.collapse_shape %[[DOC]] {{\[}}[0, 1]] : tensor<1x8xi32> into tensor<8xi32>
+// CHECK: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[IDS]] {scale = 1.000000e+00 : f64}
+func.func @doc_1xs_rank2(%q: tensor<8x4xf32>, %kt: tensor<4x8xf32>,
+                         %v: tensor<8x4xf32>, %doc: tensor<1x8xi32>) -> tensor<8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %e88 = tensor.empty() : tensor<8x8xf32>
+  %f88 = linalg.fill ins(%zero : f32) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %s = linalg.matmul ins(%q, %kt : tensor<8x4xf32>, tensor<4x8xf32>) outs(%f88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %sm = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (0, d0)>, affine_map<(d0, d1) -> (0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%s, %doc, %doc : tensor<8x8xf32>, tensor<1x8xi32>, tensor<1x8xi32>) outs(%e88 : tensor<8x8xf32>) {
+  ^bb0(%in: f32, %dq: i32, %dk: i32, %out: f32):
+    %same = arith.cmpi eq, %dq, %dk : i32
+    %r = arith.select %same, %in, %ninf : f32
+    linalg.yield %r : f32
+  } -> tensor<8x8xf32>
+  %p = linalg.softmax dimension(1) ins(%sm : tensor<8x8xf32>) outs(%e88 : tensor<8x8xf32>) -> tensor<8x8xf32>
+  %e84 = tensor.empty() : tensor<8x4xf32>
+  %f84 = linalg.fill ins(%zero : f32) outs(%e84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  %o = linalg.matmul ins(%p, %v : tensor<8x8xf32>, tensor<8x4xf32>) outs(%f84 : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %o : tensor<8x4xf32>
+}
