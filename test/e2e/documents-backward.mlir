@@ -11,6 +11,10 @@
 // RUN: %cp-run %S/Inputs/fwd_bwd_docs.mlir --entry fwd_bwd_docs --ranks 4 --pipeline "rotate=alltoall load-balance=per_document_head_tail" --random-inputs --seed 11 --compare-single-device 2>&1 | FileCheck %s
 // RUN: %cp-run %S/Inputs/fwd_bwd_docs.mlir --entry fwd_bwd_docs --ranks 8 --pipeline "load-balance=per_document_head_tail" --random-inputs --seed 12 --compare-single-device 2>&1 | FileCheck %s
 
+// Ulysses: the local attention on head shards gets the ids gathered whole.
+// RUN: %cp-run %S/Inputs/fwd_bwd_docs.mlir --entry fwd_bwd_docs --ranks 2 --pipeline "strategy=ulysses load-balance=head_tail" --random-inputs --seed 13 --compare-single-device 2>&1 | FileCheck %s
+// RUN: %cp-run %S/Inputs/fwd_bwd_docs.mlir --entry fwd_bwd_docs --ranks 4 --pipeline "strategy=ulysses load-balance=striped" --random-inputs --seed 14 --compare-single-device 2>&1 | FileCheck %s
+
 // CHECK: result #0 vs single device f32(1, 4, 48, 16): max abs err {{.*}} ok
 // CHECK: result #1 vs single device f32(1, 4, 48, 16): max abs err {{.*}} ok
 // CHECK: result #2 vs single device f32(1, 2, 48, 16): max abs err {{.*}} ok

@@ -19,6 +19,7 @@
 // RUN: %cp-run %S/Inputs/docs_gqa_causal_f32.linalg.mlir --entry docs_gqa_causal_f32 --ranks 3 --pipeline "rotate=ring load-balance=head_tail pad=true" --inputs %t.g.q.npy,%t.g.k.npy,%t.g.v.npy,%t.g.doc.npy --expect %t.g.want.npy --compare-single-device 2>&1 | FileCheck %s --check-prefixes=WANT,SINGLE
 // RUN: %cp-run %S/Inputs/docs_gqa_causal_f32.linalg.mlir --entry docs_gqa_causal_f32 --ranks 4 --pipeline "rotate=ring load-balance=striped" --inputs %t.g.q.npy,%t.g.k.npy,%t.g.v.npy,%t.g.doc.npy --expect %t.g.want.npy --compare-single-device 2>&1 | FileCheck %s --check-prefixes=WANT,SINGLE
 // RUN: %cp-run %S/Inputs/docs_gqa_causal_f32.linalg.mlir --entry docs_gqa_causal_f32 --ranks 4 --pipeline "rotate=alltoall load-balance=none" --inputs %t.g.q.npy,%t.g.k.npy,%t.g.v.npy,%t.g.doc.npy --expect %t.g.want.npy --compare-single-device 2>&1 | FileCheck %s --check-prefixes=WANT,SINGLE
+// RUN: %cp-run %S/Inputs/docs_gqa_causal_f32.linalg.mlir --entry docs_gqa_causal_f32 --ranks 4 --pipeline "strategy=ulysses" --inputs %t.g.q.npy,%t.g.k.npy,%t.g.v.npy,%t.g.doc.npy --expect %t.g.want.npy --compare-single-device 2>&1 | FileCheck %s --check-prefixes=WANT,SINGLE
 
 // TOSA (reshape + tosa.equal of [1, S] ids).
 // RUN: python3 %S/Inputs/packed_docs.py %t.t --q 1,4,64,16 --kv 4 --docs 2,40,5,17 --doc-shape 1,64 --scale 0.25 --seed 4

@@ -89,7 +89,7 @@ cost::Strategy mlir::cp::ringCostStrategy(RotateMethod r) {
   }
 }
 
-/// Whether `op` carries document ids (no Ulysses or hybrid form yet).
+/// Whether `op` carries document ids (no hybrid form yet).
 static bool hasSegmentIds(Operation *op) {
   if (auto s = dyn_cast<SDPAOp>(op))
     return bool(s.getSegmentIds());
@@ -219,10 +219,6 @@ mlir::cp::chooseStrategies(func::FuncOp func, int64_t world,
     if (h.legal && !hybridSupports(op, &why)) {
       h.legal = false;
       h.whyIllegal = why;
-    }
-    if (u.legal && hasSegmentIds(op)) {
-      u.legal = false;
-      u.whyIllegal = "document ids (segment_ids) have no Ulysses form yet";
     }
     StrategyPlanEntry choice{CPStrategy::ring, 0};
     double best = r.totalUs;
