@@ -10,9 +10,9 @@
 //
 // seq_to_heads drops padding and undoes the balancer's permutation, so
 // is_causal, masks, document ids (gathered whole) and mask_mod positions
-// keep their meaning and padded keys never exist in the local attention. A mask keeps every query row in
-// original order (an all-gather of its rows if they were sharded) and, when
-// it has per-head values, this rank's heads. GQA: key/value heads are split when
+// keep their meaning and padded keys never exist in the local attention. A
+// mask keeps every query row in original order (an all-gather of its rows if
+// they were sharded) and, when it has per-head values, this rank's heads. GQA: key/value heads are split when
 // Hkv % W == 0, else replicated W/Hkv times when W % Hkv == 0 (rank r then
 // holds the one key/value head its query heads read), never expanded to the
 // query heads; the backward sums the replicas' gradients.
