@@ -177,7 +177,9 @@ SmallVector<Value> attentionArgs(Op op, Adaptor a, RuntimeCallBuilder &c,
   return args;
 }
 
-/// cp.sdpa -> cprt_c_sdpa_fwd_<T>; cp.sdpa_backward -> cprt_c_sdpa_bwd_<T>.
+/// cp.sdpa -> cprt_c_sdpa_fwd_<T>; cp.sdpa_backward -> cprt_c_sdpa_bwd_<T>
+/// (segment ids become an additive mask of their own: the entries take
+/// none).
 template <typename Op>
 struct SDPAPattern : RuntimePattern<Op> {
   static constexpr bool kBackward = std::is_same_v<Op, SDPABackwardOp>;
@@ -196,7 +198,12 @@ struct SDPAPattern : RuntimePattern<Op> {
         return failure();
     int32_t flags = op.getIsCausal() ? kCausal : 0;
     Value mask = c.absent(c.b.getF32Type());
-    if (a.getMask()) {
+    if (a.getSegmentIds()) {
+      // The single-device entry takes no document ids: their mask.
+      flags |= kHasMask;
+      mask = c.input(c.documentMask(a.getSegmentIds(), a.getMask(),
+                                    rtt(a.getQuery()).getRank()));
+    } else if (a.getMask()) {
       flags |= kHasMask;
       mask = c.input(c.additiveMask(a.getMask(), seqDimSize(a.getQuery()),
                                     seqDimSize(a.getKey())));
@@ -214,17 +221,31 @@ struct SDPAPattern : RuntimePattern<Op> {
 };
 
 /// cp.ring_attention(_backward) -> cprt_c_ring_{fwd,bwd}_<T>: the whole
-/// ring in the runtime.
+/// ring in the runtime; with per_document_head_tail balancing
+/// cprt_c_ring_docs_{fwd,bwd}_<T>, whose segment ids are the whole
+/// sequence's (the runtime computes the layout from them).
 template <typename Op>
 struct RingPattern : RuntimePattern<Op> {
   static constexpr bool kBackward = std::is_same_v<Op, RingAttentionBackwardOp>;
   using OpAdaptor = typename RuntimePattern<Op>::OpAdaptor;
-  RingPattern(MLIRContext *ctx, const RuntimeTarget &t)
-      : RuntimePattern<Op>(ctx, t, {kBackward ? RuntimeEntry::RingBwd
-                                              : RuntimeEntry::RingFwd}) {}
+  RingPattern(MLIRContext *ctx, const RuntimeTarget &t, bool perDocument)
+      : RuntimePattern<Op>(ctx, t, {entryFor(perDocument)}),
+        perDocument(perDocument) {}
 
-  /// The hybrid (ulysses_size) has its own pattern.
-  bool matches(Op op) const override { return !op.getUlyssesSize(); }
+  static RuntimeEntry entryFor(bool perDocument) {
+    if (perDocument)
+      return kBackward ? RuntimeEntry::RingDocsBwd : RuntimeEntry::RingDocsFwd;
+    return kBackward ? RuntimeEntry::RingBwd : RuntimeEntry::RingFwd;
+  }
+
+  /// The hybrid (ulysses_size) has its own pattern; per-document balancing
+  /// its own entry.
+  bool matches(Op op) const override {
+    return !op.getUlyssesSize() &&
+           (op.getBalancer() == LoadBalancer::per_document_head_tail) ==
+               perDocument;
+  }
+  bool perDocument;
 
   LogicalResult lower(Op op, OpAdaptor a,
                       RuntimeCallBuilder &c) const override {
@@ -236,6 +257,9 @@ struct RingPattern : RuntimePattern<Op> {
                             "lowering does not pass yet");
     if (a.getSegmentIds() && rtt(a.getSegmentIds()).getRank() != 1)
       return op.emitOpError("the lowering takes 1-D segment ids");
+    if (perDocument && (a.getMask() || op.getWindow()))
+      return op.emitOpError("per_document_head_tail balancing: the lowering "
+                            "takes no mask or window");
     if constexpr (kBackward)
       if (failed(checkBackwardTypes(op, et, /*f32Grads=*/false)))
         return failure();
@@ -757,18 +781,19 @@ struct RetargetCallPattern : OpConversionPattern<func::CallOp> {
 void mlir::cp::populateCPToRuntimePatterns(RewritePatternSet &patterns,
                                            const RuntimeTarget &target) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<SDPAPattern<SDPAOp>, SDPAPattern<SDPABackwardOp>,
-               RingPattern<RingAttentionOp>,
-               RingPattern<RingAttentionBackwardOp>,
-               HybridPattern<RingAttentionOp>,
-               HybridPattern<RingAttentionBackwardOp>,
-               BlockPattern<BlockAttentionOp>,
-               BlockPattern<BlockAttentionBackwardOp>, MergePattern,
-               ShiftStartPattern, ShiftWaitPattern, ShardPattern<ShardOp>,
-               ShardPattern<UnshardOp>, UlyssesPattern<SeqToHeadsOp>,
-               UlyssesPattern<HeadsToSeqOp>, SeqScanPattern,
-               ProcessIndexPattern, AllGatherPattern, AllReducePattern,
-               GlobalPositionPattern, RetargetCallPattern>(ctx, target);
+  for (bool perDocument : {false, true})
+    patterns.add<RingPattern<RingAttentionOp>,
+                 RingPattern<RingAttentionBackwardOp>>(ctx, target,
+                                                       perDocument);
+  patterns.add<
+      SDPAPattern<SDPAOp>, SDPAPattern<SDPABackwardOp>,
+      HybridPattern<RingAttentionOp>, HybridPattern<RingAttentionBackwardOp>,
+      BlockPattern<BlockAttentionOp>, BlockPattern<BlockAttentionBackwardOp>,
+      MergePattern, ShiftStartPattern, ShiftWaitPattern, ShardPattern<ShardOp>,
+      ShardPattern<UnshardOp>, UlyssesPattern<SeqToHeadsOp>,
+      UlyssesPattern<HeadsToSeqOp>, SeqScanPattern, ProcessIndexPattern,
+      AllGatherPattern, AllReducePattern, GlobalPositionPattern,
+      RetargetCallPattern>(ctx, target);
   populateDecomposeFlexPatterns(patterns);
 }
 

@@ -144,6 +144,9 @@ static_assert(isPrototype<kUlysses, decltype(cprt_c_heads_to_seq_f16)>());
 static_assert(isPrototype<kSeqScan, decltype(cprt_c_seq_scan_i32)>());
 static_assert(isPrototype<kHybridFwd, decltype(cprt_c_hybrid_fwd_bf16)>());
 static_assert(isPrototype<kHybridBwd, decltype(cprt_c_hybrid_bwd_f32)>());
+// The per-document ring takes the ring's parameters (seg: the whole ids).
+static_assert(isPrototype<kRingFwd, decltype(cprt_c_ring_docs_fwd_bf16)>());
+static_assert(isPrototype<kRingBwd, decltype(cprt_c_ring_docs_bwd_f32)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
@@ -166,6 +169,8 @@ const EntrySpec kEntries[] = {
     {E::SeqScan, "seq_scan", kNumeric, kSeqScan, false},
     {E::HybridFwd, "hybrid_fwd", kAttention, kHybridFwd, false},
     {E::HybridBwd, "hybrid_bwd", kAttention, kHybridBwd, false},
+    {E::RingDocsFwd, "ring_docs_fwd", kAttention, kRingFwd, false},
+    {E::RingDocsBwd, "ring_docs_bwd", kAttention, kRingBwd, false},
 };
 } // namespace
 
@@ -377,6 +382,69 @@ Value RuntimeCallBuilder::additiveMask(Value mask, int64_t lq, int64_t lkv) {
         } else if (!et.isF32()) {
           v = arith::TruncFOp::create(nb, l, f32, v);
         }
+        linalg::YieldOp::create(nb, l, v);
+      });
+  return g.getResult(0);
+}
+
+Value RuntimeCallBuilder::documentMask(Value seg, Value mask,
+                                       int64_t queryRank) {
+  auto st = cast<RankedTensorType>(seg.getType());
+  int64_t s = st.getShape().back(), rank = std::max<int64_t>(queryRank, 2);
+  SmallVector<int64_t> shape(rank, 1);
+  shape[rank - 2] = shape[rank - 1] = s;
+  if (st.getRank() == 2)
+    shape[0] = st.getShape()[0];
+  Value am;
+  RankedTensorType mt;
+  if (mask) {
+    am = additiveMask(mask, s, s);
+    mt = cast<RankedTensorType>(am.getType());
+    for (int64_t i = 0; i < mt.getRank() - 2; ++i) {
+      int64_t o = rank - mt.getRank() + i;
+      shape[o] = std::max(shape[o], mt.getShape()[i]);
+    }
+  }
+  MLIRContext *ctx = b.getContext();
+  AffineExpr dq = b.getAffineDimExpr(rank - 2),
+             dk = b.getAffineDimExpr(rank - 1);
+  auto idsAt = [&](AffineExpr pos) {
+    SmallVector<AffineExpr> e;
+    if (st.getRank() == 2)
+      e.push_back(st.getShape()[0] == 1 ? b.getAffineConstantExpr(0)
+                                        : b.getAffineDimExpr(0));
+    e.push_back(pos);
+    return AffineMap::get(rank, 0, e, ctx);
+  };
+  SmallVector<AffineMap> maps = {idsAt(dq), idsAt(dk)};
+  SmallVector<Value> ins = {seg, seg};
+  if (am) {
+    SmallVector<AffineExpr> e;
+    for (int64_t i = 0; i < mt.getRank(); ++i) {
+      int64_t o = rank - mt.getRank() + i;
+      e.push_back(mt.getShape()[i] == 1 && shape[o] != 1
+                      ? b.getAffineConstantExpr(0)
+                      : b.getAffineDimExpr(o));
+    }
+    maps.push_back(AffineMap::get(rank, 0, e, ctx));
+    ins.push_back(am);
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  Type f32 = b.getF32Type();
+  Value init = tensor::EmptyOp::create(b, loc, shape, f32);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  auto g = linalg::GenericOp::create(
+      b, loc, RankedTensorType::get(shape, f32), ins, ValueRange{init}, maps,
+      iters, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value same = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                           args[0], args[1]);
+        Value zero = arith::ConstantFloatOp::create(nb, l, nb.getF32Type(),
+                                                    APFloat(0.0f));
+        Value ninf = arith::ConstantFloatOp::create(nb, l, nb.getF32Type(),
+                                                    APFloat(-INFINITY));
+        Value v = arith::SelectOp::create(nb, l, same, zero, ninf);
+        if (args.size() > 3)
+          v = arith::AddFOp::create(nb, l, v, args[2]);
         linalg::YieldOp::create(nb, l, v);
       });
   return g.getResult(0);

@@ -89,6 +89,11 @@ public:
   /// Additive f32 mask [lead..., lq, lkv] from a bool (keep) or float mask
   /// broadcastable to it.
   Value additiveMask(Value mask, int64_t lq, int64_t lkv);
+  /// Additive f32 mask [lead..., S, S] (the query's rank) of document ids
+  /// `seg` ([S], or [B, S] with B the query's first dim): 0 where the ids
+  /// of query and key match, -inf elsewhere; plus `mask` when given (as
+  /// for additiveMask). Single-device attention has no document operand.
+  Value documentMask(Value seg, Value mask, int64_t queryRank);
   /// An integer/index tensor cast to `to` (positions i64, documents i32).
   Value castInts(Value t, Type to);
 

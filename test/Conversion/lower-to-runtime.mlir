@@ -27,6 +27,40 @@ func.func @sdpa(%q: tensor<1x2x8x4xbf16>, %m: tensor<8x8xi1>) -> (tensor<1x2x8x4
 
 // -----
 
+// Document ids: the single-device entry takes none, so they become an
+// additive mask [B, 1, S, S] (0 where ids match), the bool mask added to it.
+// CHECK-LABEL: func.func @sdpa_segments
+// CHECK-SAME: (%[[Q:[^:]+]]: tensor<2x2x8x4xf32>, %[[D:[^:]+]]: tensor<2x8xi64>, %[[M:[^:]+]]: tensor<8x8xi1>)
+// CHECK: %[[ADD:.+]] = linalg.generic {{.+}} ins(%[[M]] : tensor<8x8xi1>)
+// CHECK: %[[DM:.+]] = linalg.generic {{.+}} ins(%[[D]], %[[D]], %[[ADD]] : tensor<2x8xi64>, tensor<2x8xi64>, tensor<8x8xf32>) outs(%{{.+}} : tensor<2x1x8x8xf32>)
+// CHECK: arith.cmpi eq, %{{.+}}, %{{.+}} : i64
+// CHECK: arith.select %{{.+}}, %{{.+}}, %{{.+}} : f32
+// CHECK: arith.addf
+// CHECK: bufferization.to_buffer %[[DM]] read_only
+// CHECK: call @cprt_c_sdpa_fwd_f32
+func.func @sdpa_segments(%q: tensor<2x2x8x4xf32>, %d: tensor<2x8xi64>, %m: tensor<8x8xi1>) -> tensor<2x2x8x4xf32> {
+  %o = cp.sdpa %q, %q, %q mask %m segment_ids %d {is_causal} : (tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<2x2x8x4xf32>, tensor<8x8xi1>, tensor<2x8xi64>) -> tensor<2x2x8x4xf32>
+  return %o : tensor<2x2x8x4xf32>
+}
+
+// -----
+
+shard.grid @grid(shape = 2)
+
+// per_document_head_tail: the per-document ring entry, with the ids of the
+// whole sequence as its segment ids (the runtime lays the ranks out from
+// them).
+// CHECK-LABEL: func.func @ring_docs
+// CHECK: call @cprt_c_ring_docs_fwd_f32({{.+}}) : (memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xf32>, memref<*xi32>, memref<*xf32>, memref<*xf32>, f64, i32, i32, i32, i64, i64) -> ()
+// CHECK: call @cprt_c_ring_docs_bwd_f32
+func.func @ring_docs(%q: tensor<1x2x32x4xf32>, %d: tensor<64xi64>, %lse: tensor<1x2x32xf32>) -> (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>) {
+  %o = cp.ring_attention %q, %q, %q segment_ids %d on @grid {balancer = #cp.balancer<per_document_head_tail>, rotate = #cp.rotate<ring>, is_causal, seq_len = 64 : i64} : (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<64xi64>) -> tensor<1x2x32x4xf32>
+  %dq, %dk, %dv = cp.ring_attention_backward %q, %q, %q, %q, %o, %lse segment_ids %d on @grid {balancer = #cp.balancer<per_document_head_tail>, rotate = #cp.rotate<ring>, seq_len = 64 : i64} : (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32xf32>, tensor<64xi64>) -> (tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>)
+  return %o, %dq : tensor<1x2x32x4xf32>, tensor<1x2x32x4xf32>
+}
+
+// -----
+
 shard.grid @grid(shape = 2)
 
 // The explicit schedule: shifts keep a private copy of what they send until

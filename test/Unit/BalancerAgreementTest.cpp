@@ -9,10 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../../lib/Dialect/CP/Transforms/PerDocument.h"
 #include "cp/Dialect/CP/IR/CPOps.h"
 #include "cprt/LoadBalancer.h"
 
 #include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
 
 namespace {
 
@@ -56,6 +60,41 @@ TEST(BalancerAgreement, GlobalPositionMatchesRuntimeLayout) {
           }
       }
   EXPECT_GT(checked, 10000);
+}
+
+/// per_document_head_tail: the compiler builds the per-rank function for a
+/// local length it cannot compute from the (run-time) ids; the runtime's
+/// layout of any ids must have exactly that length (PerDocument.h: rank
+/// loads differ by at most one token, so the most loaded holds
+/// ceil(S / W)). Random packings, single tokens, one document, and
+/// documents shorter than 2W.
+TEST(BalancerAgreement, PerDocumentLocalLengthIsStatic) {
+  std::mt19937 gen(7);
+  int checked = 0;
+  for (int w : {1, 2, 3, 4, 5, 8})
+    for (int64_t s = w; s <= 70; ++s)
+      for (int trial = 0; trial < 8; ++trial) {
+        std::vector<int32_t> docs;
+        int32_t id = 0;
+        // trial 0: one document; 1: every token its own; else random runs.
+        while (int64_t(docs.size()) < s) {
+          int64_t left = s - int64_t(docs.size());
+          int64_t len =
+              trial == 0 ? left
+              : trial == 1
+                  ? 1
+                  : std::uniform_int_distribution<int64_t>(1, left)(gen);
+          docs.insert(docs.end(), size_t(len), id++);
+        }
+        cprt::BalancerOptions o;
+        o.docIds = docs.data();
+        cprt::ShardLayout layout =
+            cprt::makeLayout(cprt::Balancer::PerDocumentHeadTail, s, w, o);
+        ASSERT_EQ(layout.localLen, mlir::cp::perDocumentLocalLen(s, w))
+            << "S=" << s << " W=" << w << " trial " << trial;
+        ++checked;
+      }
+  EXPECT_GT(checked, 1000);
 }
 
 } // namespace

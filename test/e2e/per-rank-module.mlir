@@ -27,7 +27,8 @@
 // DICT: error: cannot parse {{.*}}dict.mlir
 // DICT: exit=2
 
-// A balancer cp-run cannot shard for is named (the attribute reads it typed).
+// A per-document sharding needs the ids (the attribute reads the balancer
+// typed); no argument is marked cp.documents here.
 // RUN: sed -e 's/balancer = striped>/balancer = per_document_head_tail>/g' %t.per-rank.mlir > %t.doc.mlir
 // RUN: not %cp-run %t.doc.mlir --entry sdpa_causal_f32 --ranks 4 --random-inputs 2>&1 | FileCheck %s --check-prefix=DOC
-// DOC: error: @sdpa_causal_f32: argument #0 is sharded per_document_head_tail, which needs document ids to shard and unshard; cp-run does not take them yet
+// DOC: error: @sdpa_causal_f32: argument #0 is sharded per_document_head_tail, which needs the document ids: no argument is marked cp.documents

@@ -98,12 +98,6 @@ LogicalResult describeSharding(cp::ShardingAttr sh, TensorSig &sig,
     return failure();
   }
   sig.globalShape[sig.dim] = sig.seqLen;
-  if (sh.getBalancer() == cp::LoadBalancer::per_document_head_tail) {
-    err = sig.name + " is sharded per_document_head_tail, which needs "
-                     "document ids to shard and unshard; cp-run does not "
-                     "take them yet";
-    return failure();
-  }
   return success();
 }
 
@@ -157,6 +151,39 @@ const char *balancerName(int32_t b) {
   return balancer ? cp::stringifyLoadBalancer(*balancer).data() : "?";
 }
 
+/// The argument marked `cp.documents`: whole 1-D ([S] or [1, S]) integer
+/// document ids that per_document_head_tail shardings need (cp-run passes
+/// them to cprt_layout / cprt_shard / cprt_unshard).
+static LogicalResult findDocuments(func::FuncOp f, EntrySig &sig,
+                                   std::string &err) {
+  for (unsigned i = 0; i < f.getNumArguments(); ++i) {
+    if (!f.getArgAttr(i, "cp.documents"))
+      continue;
+    const TensorSig &a = sig.args[i];
+    int64_t n = 1;
+    for (int64_t d : a.globalShape)
+      n *= d;
+    bool intKind = a.kind == ElemKind::I32 || a.kind == ElemKind::I64;
+    if (sig.documentsArg >= 0 || a.sharded || !intKind ||
+        a.globalShape.empty() || n != a.globalShape.back()) {
+      err = a.name + " is marked cp.documents but is not the one whole "
+                     "[S] (or [1, S]) i32/i64 tensor of document ids";
+      return failure();
+    }
+    sig.documentsArg = int(i);
+  }
+  for (auto *list : {&sig.args, &sig.results})
+    for (const TensorSig &t : *list)
+      if (t.sharded &&
+          t.balancer == int32_t(cp::LoadBalancer::per_document_head_tail) &&
+          sig.documentsArg < 0) {
+        err = t.name + " is sharded per_document_head_tail, which needs the "
+                       "document ids: no argument is marked cp.documents";
+        return failure();
+      }
+  return success();
+}
+
 FailureOr<EntrySig> describeEntry(func::FuncOp f, std::string &err) {
   EntrySig sig;
   for (unsigned i = 0; i < f.getNumArguments(); ++i) {
@@ -173,6 +200,8 @@ FailureOr<EntrySig> describeEntry(func::FuncOp f, std::string &err) {
       return failure();
     sig.results.push_back(std::move(t));
   }
+  if (failed(findDocuments(f, sig, err)))
+    return failure();
   // The grid the shardings name: its size is the number of ranks the module
   // was built for.
   for (auto *list : {&sig.args, &sig.results}) {

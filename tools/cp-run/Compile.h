@@ -50,6 +50,9 @@ struct TensorSig {
 
 struct EntrySig {
   std::vector<TensorSig> args, results;
+  /// The argument marked `cp.documents` (the document ids that
+  /// per_document_head_tail shardings are laid out by), or -1.
+  int documentsArg = -1;
   int64_t gridSize = 0; // 0: no sharding in the module
   std::string gridName;
 };

@@ -171,6 +171,11 @@ LogicalResult writeHeader(const RunOptions &opts, const EntrySig &sig,
      << "#define " << up << "_NUM_OUTPUTS " << sig.results.size() << "\n"
      << "/* Ranks the module was built for (0: not context-parallel). */\n"
      << "#define " << up << "_GRID_SIZE " << sig.gridSize << "\n\n";
+  if (sig.documentsArg >= 0)
+    os << "/* per_document_head_tail shardings (balancer 3) are laid out by\n"
+       << " * the document ids of this input (whole, passed as it is): give\n"
+       << " * them as int32 to cprt_shard / cprt_unshard instead of NULL. */\n"
+       << "#define " << up << "_DOCUMENTS_INPUT " << sig.documentsArg << "\n\n";
   writeTensorTable(os, id + "_inputs", sig.args);
   writeTensorTable(os, id + "_outputs", sig.results);
   os << "\n/* Inputs, then one out-param per result (written by the call). */\n"

@@ -71,19 +71,25 @@ std::string cprtError(const char *what) {
 
 namespace {
 
+/// The document ids a balancer needs: `docs` for per_document_head_tail,
+/// none for the static ones.
+const int32_t *docsFor(int32_t balancer, const int32_t *docs) {
+  return balancer == CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL ? docs : nullptr;
+}
+
 /// This rank's copy of argument `i` of `sig`: its shard of the whole input
 /// when it is sharded (checking the runtime's local length against the
 /// module's), a private copy otherwise (compiled code may write into its
 /// arguments).
 bool shardArgument(const TensorSig &a, const HostTensor &whole, Buffer &local,
-                   std::string &err) {
+                   const int32_t *docs, std::string &err) {
   if (!a.sharded) {
     std::memcpy(local.ptr, whole.data.data(), size_t(local.bytes));
     return true;
   }
   int64_t localLen = 0;
-  if (cprt_layout(cprt_balancer(a.balancer), a.seqLen, nullptr, &localLen,
-                  nullptr) != CPRT_OK) {
+  if (cprt_layout(cprt_balancer(a.balancer), a.seqLen,
+                  docsFor(a.balancer, docs), &localLen, nullptr) != CPRT_OK) {
     err = cprtError(("cprt_layout for " + a.name).c_str());
     return false;
   }
@@ -97,7 +103,8 @@ bool shardArgument(const TensorSig &a, const HostTensor &whole, Buffer &local,
   }
   if (cprt_shard(whole.data.data(), local.ptr, a.globalShape.data(),
                  int32_t(a.globalShape.size()), a.dim, elemBytes(a.kind),
-                 cprt_balancer(a.balancer), nullptr) != CPRT_OK) {
+                 cprt_balancer(a.balancer),
+                 docsFor(a.balancer, docs)) != CPRT_OK) {
     err = cprtError(("cprt_shard of " + a.name).c_str());
     return false;
   }
@@ -108,13 +115,13 @@ bool shardArgument(const TensorSig &a, const HostTensor &whole, Buffer &local,
 /// may have written into its arguments.
 void refreshArguments(const EntrySig &sig,
                       const std::vector<HostTensor> &inputs,
-                      std::vector<Buffer> &locals) {
+                      std::vector<Buffer> &locals, const int32_t *docs) {
   for (size_t i = 0; i < sig.args.size(); ++i) {
     const TensorSig &a = sig.args[i];
     if (a.sharded)
       cprt_shard(inputs[i].data.data(), locals[i].ptr, a.globalShape.data(),
                  int32_t(a.globalShape.size()), a.dim, elemBytes(a.kind),
-                 cprt_balancer(a.balancer), nullptr);
+                 cprt_balancer(a.balancer), docsFor(a.balancer, docs));
     else
       std::memcpy(locals[i].ptr, inputs[i].data.data(),
                   size_t(locals[i].bytes));
@@ -156,7 +163,8 @@ bool callEntry(void (*fn)(void **), const EntrySig &sig,
 /// Gathers this rank's results into whole tensors (rank 0 receives them in
 /// `outputs`).
 bool unshardResults(const EntrySig &sig, std::vector<Buffer> &results,
-                    std::vector<HostTensor> *outputs, std::string &err) {
+                    std::vector<HostTensor> *outputs, const int32_t *docs,
+                    std::string &err) {
   int rank = cprt_rank();
   for (size_t i = 0; i < sig.results.size(); ++i) {
     const TensorSig &r = sig.results[i];
@@ -168,7 +176,8 @@ bool unshardResults(const EntrySig &sig, std::vector<Buffer> &results,
     if (r.sharded) {
       if (cprt_unshard(results[i].ptr, whole.data.data(), r.globalShape.data(),
                        int32_t(r.globalShape.size()), r.dim, eb,
-                       cprt_balancer(r.balancer), nullptr) != CPRT_OK) {
+                       cprt_balancer(r.balancer),
+                       docsFor(r.balancer, docs)) != CPRT_OK) {
         err = cprtError(("cprt_unshard of " + r.name).c_str());
         return false;
       }
@@ -181,6 +190,19 @@ bool unshardResults(const EntrySig &sig, std::vector<Buffer> &results,
   return true;
 }
 
+/// The document ids (argument `sig.documentsArg`, whole) as the runtime's
+/// i32; empty when the module has none.
+std::vector<int32_t> documentIds(const EntrySig &sig,
+                                 const std::vector<HostTensor> &inputs) {
+  std::vector<int32_t> docs;
+  if (sig.documentsArg < 0)
+    return docs;
+  const HostTensor &t = inputs[size_t(sig.documentsArg)];
+  for (int64_t e = 0, n = t.numElements(); e < n; ++e)
+    docs.push_back(int32_t(t.get(e)));
+  return docs;
+}
+
 } // namespace
 
 bool runRank(void (*fn)(void **), const EntrySig &sig,
@@ -188,11 +210,13 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
              std::vector<HostTensor> *outputs, RankTimes &times,
              std::string &err) {
   auto t0 = Clock::now();
+  std::vector<int32_t> docIds = documentIds(sig, inputs);
+  const int32_t *docs = docIds.empty() ? nullptr : docIds.data();
   std::vector<Buffer> locals;
   for (size_t i = 0; i < sig.args.size(); ++i) {
     const TensorSig &a = sig.args[i];
     Buffer local(a.localElems() * elemBytes(a.kind));
-    if (!shardArgument(a, inputs[i], local, err))
+    if (!shardArgument(a, inputs[i], local, docs, err))
       return false;
     locals.push_back(std::move(local));
   }
@@ -205,11 +229,11 @@ bool runRank(void (*fn)(void **), const EntrySig &sig,
     if (!callEntry(fn, sig, locals, results, times, err))
       return false;
     if (it + 1 < repeat)
-      refreshArguments(sig, inputs, locals);
+      refreshArguments(sig, inputs, locals, docs);
   }
 
   auto t2 = Clock::now();
-  if (!unshardResults(sig, results, outputs, err))
+  if (!unshardResults(sig, results, outputs, docs, err))
     return false;
   times.unshardMs = msSince(t2);
   return true;

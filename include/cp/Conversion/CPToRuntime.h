@@ -43,6 +43,8 @@ enum class RuntimeEntry {
   SeqScan,
   HybridFwd,
   HybridBwd,
+  RingDocsFwd,
+  RingDocsBwd,
 };
 
 /// Where the lowered code runs: which entry families the runtime provides

@@ -1,8 +1,10 @@
-//===- CPModels.cpp - sequence sharding of cp's attention ops --------------===//
+//===- CPModels.cpp - sequence sharding of cp's attention ops
+//--------------===//
 //
 // cp.sdpa, cp.sdpa_backward and cp.flex_attention carry the sequence in
 // dim rank-2 of their q/k/v/output/gradient tensors and rank-1 of the LSE;
-// masks are sharded along their query rows (a key-only mask is read whole).
+// masks are sharded along their query rows (a key-only mask is read whole),
+// document ids (segment_ids, [S] or [1, S]) along their last dim.
 // Their local form is ring attention (cp.ring_attention[_backward]); flex
 // attention attends to all-gathered keys/values with its modifiers seeing
 // original positions. (strategy=ulysses attention is rewritten by the pass
@@ -19,6 +21,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/Support/Debug.h"
 
 #define DEBUG_TYPE "cp-context-parallel"
@@ -33,11 +36,13 @@ RankedTensorType rankedTensor(Value v) {
 }
 
 /// The sequence-carrying tensors of an attention op: [..., S, D] tensors
-/// (sequence in dim rank-2), LSEs [..., S] (rank-1) and the mask (its query
-/// dim rank-2; its key dim stays whole).
+/// (sequence in dim rank-2), LSEs [..., S] (rank-1), the mask (its query
+/// dim rank-2; its key dim stays whole) and the document ids ([S] or
+/// [1, S]: the sequence in their last dim).
 struct AttentionTensors {
   SmallVector<Value> tensors, lses;
   OpOperand *mask = nullptr;
+  Value segmentIds;
 };
 
 AttentionTensors attentionTensors(Operation *op) {
@@ -49,6 +54,7 @@ AttentionTensors attentionTensors(Operation *op) {
       a.lses.push_back(sdpa.getLse());
     if (sdpa.getMask())
       a.mask = &sdpa.getMaskMutable()[0];
+    a.segmentIds = sdpa.getSegmentIds();
   } else if (auto bw = dyn_cast<SDPABackwardOp>(op)) {
     a.tensors = {bw.getGradOutput(), bw.getQuery(),     bw.getKey(),
                  bw.getValue(),      bw.getOutput(),    bw.getGradQuery(),
@@ -56,6 +62,7 @@ AttentionTensors attentionTensors(Operation *op) {
     a.lses.push_back(bw.getLse());
     if (bw.getMask())
       a.mask = &bw.getMaskMutable()[0];
+    a.segmentIds = bw.getSegmentIds();
   } else if (auto flex = dyn_cast<FlexAttentionOp>(op)) {
     a.tensors = {flex.getQuery(), flex.getKey(), flex.getValue(),
                  flex.getOutput()};
@@ -76,6 +83,17 @@ LogicalResult relateAttention(Operation *op, Value v, int64_t d,
   bool known = llvm::is_contained(a.tensors, v) && d == seqDimOf(v);
   known |= llvm::is_contained(a.lses, v) && d == rankedTensor(v).getRank() - 1;
   known |= v == mask && d == seqDimOf(v);
+  Value seg = a.segmentIds;
+  if (seg) {
+    auto st = rankedTensor(seg);
+    // The ring takes one document layout for the whole batch.
+    if (st.getRank() == 2 && st.getShape()[0] != 1)
+      return op->emitOpError("has segment_ids with a batch of ")
+             << st.getShape()[0]
+             << " document layouts; context parallelism takes one layout "
+                "for the whole batch ([seq] or [1, seq] segment ids)";
+    known |= v == seg && d == st.getRank() - 1;
+  }
   // A mask along the keys only (its query dim broadcast): every rank needs
   // all of it, gathered in original order.
   if (v == mask && d == rankedTensor(v).getRank() - 1) {
@@ -98,7 +116,43 @@ LogicalResult relateAttention(Operation *op, Value v, int64_t d,
   if (mask && rankedTensor(mask).getShape()[seqDimOf(mask)] != 1)
     if (failed(ctx.add(mask, seqDimOf(mask), op)))
       return failure();
+  if (seg && failed(ctx.add(seg, rankedTensor(seg).getRank() - 1, op)))
+    return failure();
   return success();
+}
+
+/// The local document ids of `seg` for the ring: 1-D ([1, L] collapsed).
+Value ringSegmentIds(RewriterBase &rewriter, Location loc, Value seg) {
+  auto t = rankedTensor(seg);
+  if (!seg || t.getRank() == 1)
+    return seg;
+  return tensor::CollapseShapeOp::create(
+             rewriter, loc,
+             RankedTensorType::get({t.getShape()[1]}, t.getElementType()), seg,
+             ArrayRef<ReassociationIndices>{{0, 1}})
+      .getResult();
+}
+
+/// The ring's local document ids for `op`'s `seg` (null without), made
+/// before the ring; an error for the hybrid, which takes none yet.
+FailureOr<Value> localSegmentIds(Operation *op, Value seg,
+                                 RewriterBase &rewriter,
+                                 SeqRewriteContext &ctx) {
+  if (!seg)
+    return Value();
+  if (ctx.getUlyssesSize(op))
+    return op->emitOpError("strategy=hybrid does not take segment_ids "
+                           "(document ids) yet; use strategy=ring");
+  return ringSegmentIds(rewriter, op->getLoc(), seg);
+}
+
+/// Gives `ring` (created by the RingConfig builder, which takes no segment
+/// ids) the local document ids `seg` when set.
+template <typename RingOp>
+void addSegmentIds(RingOp ring, Value seg, RewriterBase &rewriter) {
+  if (seg)
+    rewriter.modifyOpInPlace(ring,
+                             [&] { ring.getSegmentIdsMutable().assign(seg); });
 }
 
 /// The ring attributes the pass gives the ring op replacing `op`.
@@ -135,11 +189,16 @@ struct SDPASeqSharding
                                SeqRewriteContext &ctx) const {
     auto sdpa = cast<SDPAOp>(op);
     rewriter.setInsertionPoint(op);
+    FailureOr<Value> seg =
+        localSegmentIds(op, sdpa.getSegmentIds(), rewriter, ctx);
+    if (failed(seg))
+      return failure();
     auto ring = RingAttentionOp::create(
         rewriter, op->getLoc(), op->getResultTypes(), sdpa.getQuery(),
         sdpa.getKey(), sdpa.getValue(), sdpa.getMask(),
         ringConfig(op, ctx, sdpa.getIsCausal(), sdpa.getScale(),
                    sdpa.getEnableGqa()));
+    addSegmentIds(ring, *seg, rewriter);
     replaceByRing(op, rewriter, ring);
     return success();
   }
@@ -156,12 +215,17 @@ struct SDPABackwardSeqSharding
                                SeqRewriteContext &ctx) const {
     auto bw = cast<SDPABackwardOp>(op);
     rewriter.setInsertionPoint(op);
+    FailureOr<Value> seg =
+        localSegmentIds(op, bw.getSegmentIds(), rewriter, ctx);
+    if (failed(seg))
+      return failure();
     auto ring = RingAttentionBackwardOp::create(
         rewriter, op->getLoc(), op->getResultTypes(), bw.getGradOutput(),
         bw.getQuery(), bw.getKey(), bw.getValue(), bw.getOutput(), bw.getLse(),
         bw.getMask(),
         ringConfig(op, ctx, bw.getIsCausal(), bw.getScale(),
                    bw.getEnableGqa()));
+    addSegmentIds(ring, *seg, rewriter);
     replaceByRing(op, rewriter, ring);
     return success();
   }

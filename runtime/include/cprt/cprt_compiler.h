@@ -102,6 +102,29 @@ CPRT_C_ATTENTION_DECLS(f32)
 CPRT_C_ATTENTION_DECLS(bf16)
 CPRT_C_ATTENTION_DECLS(f16)
 
+/* Ring attention with per_document_head_tail balancing (DocumentsCApi.cpp):
+ * the parameters of cprt_c_ring_*, but `seg` holds the document ids of the
+ * whole sequence ([seq_len] i32, original order), from which the runtime
+ * computes the layout; q/k/v have that layout's local length (every rank
+ * padded to the most loaded one; a mismatch is an error). No mask or
+ * window; `balancer` must be per_document_head_tail. */
+#define CPRT_C_RING_DOCS_DECLS(T)                                              \
+  void cprt_c_ring_docs_fwd_##T(                                               \
+      CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/, CPRT_MR /*mask (unused)*/,  \
+      CPRT_MR /*docs i32 [S]*/, CPRT_MR /*out*/, CPRT_MR /*lse*/,              \
+      double scale, int32_t flags, int32_t rotate, int32_t balancer,           \
+      int64_t seq_len, int64_t window);                                        \
+  void cprt_c_ring_docs_bwd_##T(                                               \
+      CPRT_MR /*dout*/, CPRT_MR /*q*/, CPRT_MR /*k*/, CPRT_MR /*v*/,           \
+      CPRT_MR /*out*/, CPRT_MR /*lse*/, CPRT_MR /*mask (unused)*/,             \
+      CPRT_MR /*docs i32 [S]*/, CPRT_MR /*dq*/, CPRT_MR /*dk*/,                \
+      CPRT_MR /*dv*/, double scale, int32_t flags, int32_t rotate,             \
+      int32_t balancer, int64_t seq_len, int64_t window);
+
+CPRT_C_RING_DOCS_DECLS(f32)
+CPRT_C_RING_DOCS_DECLS(bf16)
+CPRT_C_RING_DOCS_DECLS(f16)
+
 /* (out, lse) = merge((out_a, lse_a), (out_b, lse_b)); all f32; the
  * destination may alias either input. */
 void cprt_c_merge_f32(CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR);

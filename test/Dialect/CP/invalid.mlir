@@ -492,7 +492,7 @@ func.func @f(%q: tensor<1x4x16x16xf32>) {
 
 shard.grid @grid(shape = 4)
 func.func @f(%q: tensor<1x4x16x16xf32>, %s: tensor<8xi32>) {
-  // expected-error @+1 {{expected segment_ids of length 16, got 8}}
+  // expected-error @+1 {{expected segment_ids (the whole sequence's document ids) of length 64, got 8}}
   %o = cp.ring_attention %q, %q, %q segment_ids %s on @grid {rotate = #cp.rotate<ring>, balancer = #cp.balancer<per_document_head_tail>, seq_len = 64 : i64} : (tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<1x4x16x16xf32>, tensor<8xi32>) -> tensor<1x4x16x16xf32>
   return
 }
@@ -733,5 +733,53 @@ func.func @f(%o: tensor<1x4x16x16xf32>, %l: tensor<1x4x16xf32>, %lb: tensor<1x4x
 func.func @f(%o: tensor<1x4x16x16xf32>, %l: tensor<1x4x16xf32>) {
   // expected-error @+1 {{expected merged lse of shape [1, 4, 16], got [1, 4, 15]}}
   %m, %ml = cp.merge_partial %o, %l, %o, %l : (tensor<1x4x16x16xf32>, tensor<1x4x16xf32>, tensor<1x4x16x16xf32>, tensor<1x4x16xf32>) -> (tensor<1x4x16x16xf32>, tensor<1x4x15xf32>)
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %d: tensor<8xf32>) {
+  // expected-error @+1 {{expected integer segment_ids, got element type 'f32'}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<8xf32>) -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %d: tensor<9xi32>) {
+  // expected-error @+1 {{expected segment_ids of length 8, got 9}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<9xi32>) -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %k: tensor<1x4x6x16xf32>, %d: tensor<8xi32>) {
+  // expected-error @+1 {{segment_ids need self-attention (equal query and key lengths), got 8 queries and 6 keys}}
+  %o = cp.sdpa %q, %k, %k segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x6x16xf32>, tensor<1x4x6x16xf32>, tensor<8xi32>) -> tensor<1x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<2x4x8x16xf32>, %d: tensor<3x8xi32>) {
+  // expected-error @+1 {{expected segment_ids with batch 2 (the query's first dim) or 1, got 3}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<3x8xi32>) -> tensor<2x4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<4x8x16xf32>, %d: tensor<1x8xi32>) {
+  // expected-error @+1 {{segment_ids of rank 2 ([batch, seq]) need a query with a batch dim ([batch, heads, seq, head_dim]), got a query of rank 3}}
+  %o = cp.sdpa %q, %q, %q segment_ids %d : (tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<4x8x16xf32>, tensor<1x8xi32>) -> tensor<4x8x16xf32>
+  return
+}
+
+// -----
+
+func.func @f(%q: tensor<1x4x8x16xf32>, %lse: tensor<1x4x8xf32>, %d: tensor<1x1x8xi32>) {
+  // expected-error @+1 {{expected segment_ids of rank 1 ([seq]) or 2 ([batch, seq]), got rank 3}}
+  %dq, %dk, %dv = cp.sdpa_backward %q, %q, %q, %q, %q, %lse segment_ids %d : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8xf32>, tensor<1x1x8xi32>) -> (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>)
   return
 }

@@ -51,6 +51,29 @@ func.func @sdpa_backward(%do: tensor<2x4x16x8xf16>, %q: tensor<2x4x16x8xf16>,
   return %dq, %dk, %dv : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf16>, tensor<2x4x16x8xf16>
 }
 
+// CHECK-LABEL: func.func @sdpa_segment_ids
+// CHECK-SAME: %[[D1:[^:]+]]: tensor<16xi32>, %[[D2:[^:]+]]: tensor<2x16xi64>
+func.func @sdpa_segment_ids(%q: tensor<2x4x16x8xf32>, %k: tensor<2x2x16x8xf32>,
+                            %v: tensor<2x2x16x8xf32>, %d1: tensor<16xi32>,
+                            %d2: tensor<2x16xi64>, %m: tensor<16x16xi1>,
+                            %do: tensor<2x4x16x8xf32>, %lse: tensor<2x4x16xf32>)
+    -> (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) {
+  // CHECK: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[D1]] {enable_gqa, is_causal} : (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<16xi32>) -> tensor<2x4x16x8xf32>
+  %o = cp.sdpa %q, %k, %v segment_ids %d1 {is_causal, enable_gqa}
+      : (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<16xi32>)
+      -> tensor<2x4x16x8xf32>
+  // CHECK: cp.sdpa %{{.+}}, %{{.+}}, %{{.+}} mask %{{.+}} segment_ids %[[D2]] {enable_gqa} : (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<16x16xi1>, tensor<2x16xi64>) -> tensor<2x4x16x8xf32>
+  %o2 = cp.sdpa %q, %k, %v mask %m segment_ids %d2 {enable_gqa}
+      : (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<16x16xi1>, tensor<2x16xi64>)
+      -> tensor<2x4x16x8xf32>
+  // CHECK: cp.sdpa_backward %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}} segment_ids %[[D1]] {enable_gqa, is_causal}
+  %dq, %dk, %dv = cp.sdpa_backward %do, %q, %k, %v, %o, %lse segment_ids %d1 {is_causal, enable_gqa}
+      : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>,
+         tensor<2x2x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16xf32>, tensor<16xi32>)
+      -> (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>)
+  return %o, %o2, %dq : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+}
+
 // CHECK-LABEL: func.func @flex
 func.func @flex(%q: tensor<1x8x64x64xf32>, %k: tensor<1x8x64x64xf32>,
                 %v: tensor<1x8x64x64xf32>) -> (tensor<1x8x64x64xf32>, tensor<1x8x64x64xf32>, tensor<1x8x64xf32>) {
@@ -122,7 +145,7 @@ func.func @global_position(%i: index) -> index {
 // CHECK-LABEL: func.func @ring
 func.func @ring(%q: tensor<1x8x16x64xbf16>, %k: tensor<1x2x16x64xbf16>,
                 %v: tensor<1x2x16x64xbf16>, %m: tensor<16x60xi1>,
-                %seg: tensor<16xi32>)
+                %seg: tensor<60xi32>)
     -> (tensor<1x8x16x64xbf16>, tensor<1x8x16xf32>, tensor<1x8x16x64xbf16>) {
   // CHECK: cp.ring_attention %{{.+}}, %{{.+}}, %{{.+}} on @grid {balancer = #cp.balancer<head_tail>, enable_gqa, is_causal, rotate = #cp.rotate<ring>, seq_len = 64 : i64}
   %o, %lse = cp.ring_attention %q, %k, %v on @grid {
@@ -134,7 +157,7 @@ func.func @ring(%q: tensor<1x8x16x64xbf16>, %k: tensor<1x2x16x64xbf16>,
   %o2 = cp.ring_attention %q, %k, %v mask %m segment_ids %seg on @grid grid_axes = [0] {
       rotate = #cp.rotate<allgather>, balancer = #cp.balancer<per_document_head_tail>,
       enable_gqa, seq_len = 60 : i64, pad, window = 8 : i64}
-      : (tensor<1x8x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<16x60xi1>, tensor<16xi32>)
+      : (tensor<1x8x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<1x2x16x64xbf16>, tensor<16x60xi1>, tensor<60xi32>)
       -> tensor<1x8x16x64xbf16>
   return %o, %lse, %o2 : tensor<1x8x16x64xbf16>, tensor<1x8x16xf32>, tensor<1x8x16x64xbf16>
 }

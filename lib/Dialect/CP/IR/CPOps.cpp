@@ -386,12 +386,44 @@ static LogicalResult verifyBackwardTypes(BackwardOp op,
 // SDPAOp
 //===----------------------------------------------------------------------===//
 
+/// `segment_ids` of cp.sdpa / cp.sdpa_backward: self-attention, integers
+/// `[seq]` or `[batch, seq]` with the query's first (batch) dim or 1.
+static LogicalResult verifySegmentIds(Operation *op, Value seg, Value query,
+                                      Value key) {
+  if (!seg)
+    return success();
+  auto q = rtt(query);
+  int64_t rank = q.getRank();
+  int64_t lq = q.getShape()[rank - 2];
+  int64_t lk = rtt(key).getShape()[rtt(key).getRank() - 2];
+  if (!dimsCompatible(lq, lk))
+    return op->emitOpError("segment_ids need self-attention (equal query and "
+                           "key lengths), got ")
+           << lq << " queries and " << lk << " keys";
+  if (failed(verifyIdVector(op, "segment_ids", seg, lq, /*allowIndex=*/false)))
+    return failure();
+  auto t = rtt(seg);
+  if (t.getRank() == 2) {
+    if (rank < 4)
+      return op->emitOpError("segment_ids of rank 2 ([batch, seq]) need a "
+                             "query with a batch dim ([batch, heads, seq, "
+                             "head_dim]), got a query of rank ")
+             << rank;
+    int64_t b = t.getShape()[0];
+    if (b != 1 && !dimsCompatible(b, q.getShape()[0]))
+      return op->emitOpError("expected segment_ids with batch ")
+             << q.getShape()[0] << " (the query's first dim) or 1, got " << b;
+  }
+  return success();
+}
+
 LogicalResult SDPAOp::verify() {
   SmallVector<int64_t> outShape;
   AttentionOperands a{getQuery(), getKey(), getValue(), getMask(),
                       getEnableGqa(), asDouble(getScale())};
   if (failed(verifyQKV(*this, a, outShape)) ||
       failed(verifyDropout(*this, asDouble(getDropoutP()))) ||
+      failed(verifySegmentIds(*this, getSegmentIds(), getQuery(), getKey())) ||
       failed(verifyResultType(*this, "output", getOutput().getType(), outShape,
                               rtt(getQuery()).getElementType())))
     return failure();
@@ -406,6 +438,7 @@ LogicalResult SDPABackwardOp::verify() {
                       getEnableGqa(), asDouble(getScale())};
   if (failed(verifyQKV(*this, a, outShape)) ||
       failed(verifyDropout(*this, asDouble(getDropoutP()))) ||
+      failed(verifySegmentIds(*this, getSegmentIds(), getQuery(), getKey())) ||
       failed(verifyBackwardTypes(*this, outShape)))
     return failure();
   return success();
@@ -616,8 +649,16 @@ static LogicalResult verifyRingCommon(RingOp op,
       !op.getSegmentIds())
     return op.emitOpError(
         "per_document_head_tail balancing needs segment_ids (document ids)");
+  // With per-document balancing the ids are the whole sequence's: the
+  // layout is computed from them.
+  bool perDocument = op.getBalancer() == LoadBalancer::per_document_head_tail;
   if (op.getSegmentIds() &&
-      failed(verifyIdVector(op, "segment_ids", op.getSegmentIds(), lq,
+      failed(verifyIdVector(op,
+                            perDocument ? "segment_ids (the whole sequence's "
+                                          "document ids)"
+                                        : "segment_ids",
+                            op.getSegmentIds(),
+                            perDocument ? op.getSeqLen() : lq,
                             /*allowIndex=*/false)))
     return failure();
   if (failed(verifyUlyssesSize(op, rank)))

@@ -26,6 +26,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PerDocument.h"
 #include "SeqDimAnalysis.h"
 #include "StrategyChoice.h"
 #include "Ulysses.h"
@@ -283,14 +284,20 @@ ContextParallelPass::functionLayout(func::FuncOp func, shard::GridOp grid) {
            << " ranks would leave ranks without a token; expected at most "
            << *seqLen << " ranks";
   LoadBalancer balancer = loadBalance;
-  if (balancer == LoadBalancer::per_document_head_tail ||
-      balancer == LoadBalancer::ptrr)
-    return func.emitOpError("load-balance=")
-           << stringifyLoadBalancer(balancer)
-           << " needs document ids or a block mask at run time; the pass "
-              "supports none, head_tail and striped";
-  std::optional<int64_t> localLen =
-      localSeqLen(*seqLen, world, balancer, std::nullopt, pad);
+  if (balancer == LoadBalancer::ptrr)
+    return func.emitOpError("load-balance=ptrr needs a block mask at run "
+                            "time; the pass supports none, head_tail, "
+                            "striped and per_document_head_tail");
+  bool padded = pad;
+  std::optional<int64_t> localLen;
+  if (balancer == LoadBalancer::per_document_head_tail) {
+    // The layout comes from the document ids at run time; its local length
+    // does not depend on them (PerDocument.h), padding where S % W != 0.
+    localLen = perDocumentLocalLen(*seqLen, world);
+    padded = *localLen * world != *seqLen;
+  } else {
+    localLen = localSeqLen(*seqLen, world, balancer, std::nullopt, pad);
+  }
   if (!localLen)
     return func.emitOpError("sequence length ")
            << *seqLen << " cannot be split by "
@@ -306,7 +313,7 @@ ContextParallelPass::functionLayout(func::FuncOp func, shard::GridOp grid) {
       *seqLen,
       *localLen,
       world,
-      pad};
+      padded};
 }
 
 /// Seeds `a` with the attention queries of `func` and runs it.
@@ -638,9 +645,12 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       analyseFunction(func, layout->seqLen, argumentFree);
   if (!analysis)
     return failure();
+  if (loadBalance == LoadBalancer::per_document_head_tail &&
+      failed(preparePerDocument(func, *analysis)))
+    return failure();
   // Pad with garbage is only sound where padded positions never mix into
   // real ones: attention masks them, reductions would not.
-  if (pad && layout->localLen * layout->worldSize != layout->seqLen &&
+  if (layout->pad && layout->localLen * layout->worldSize != layout->seqLen &&
       !analysis->seqReductions.empty())
     return analysis->seqReductions.front().first->emitOpError(
         "reduces over the sequence, which padding would change; choose a "

@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "DetectDocuments.h"
 #include "DetectExpr.h"
 
 #include "cp/Dialect/CP/IR/CPOps.h"
@@ -96,6 +97,8 @@ struct Plan {
   double scale = 1.0;
   bool causal = false;
   Value mask;
+  /// Document ids of a `doc[q] == doc[k]` mask (cp.sdpa's segment_ids).
+  std::optional<DocumentIds> doc;
   const Expr *keep = nullptr; // flex mask_mod predicate
   const Expr *bias = nullptr; // flex score_mod: score + bias
   /// Logit soft-capping (Gemma2): score_mod tanh(score / c) · c, before the
@@ -248,6 +251,12 @@ private:
   LogicalResult resolveOperands(MatchState &s, bool gqa);
   /// Resolves q, k and v and checks their element types.
   LogicalResult resolveQKV(MatchState &s);
+  /// Takes `d` as the plan's document ids when set and not conflicting.
+  bool takeDocument(MatchState &s, std::optional<DocumentIds> d);
+  /// The dims document ids are read along in the scores' space.
+  ScoreDims scoreDims(const MatchState &s) const {
+    return {s.qDim, s.J, s.batch.empty() ? -1 : int(s.batch[0]), s.sj};
+  }
   /// Takes `m` as the one data mask tensor (a bool keep or additive).
   LogicalResult addTensorMask(MatchState &s, const Expr *m, bool isBool);
   /// Adds the keep predicate `p`, split at ands, positional or data.
@@ -958,7 +967,17 @@ LogicalResult Matcher::addTensorMask(MatchState &s, const Expr *m,
   return success();
 }
 
+bool Matcher::takeDocument(MatchState &s, std::optional<DocumentIds> d) {
+  if (!d || (s.plan.doc &&
+             (s.plan.doc->ids != d->ids || s.plan.doc->batched != d->batched)))
+    return false;
+  s.plan.doc = d;
+  return true;
+}
+
 LogicalResult Matcher::addKeep(MatchState &s, const Expr *p) {
+  if (takeDocument(s, matchDocumentKeep(p, scoreDims(s))))
+    return success();
   if (isPositional(p)) {
     s.positionalKeeps.push_back(p);
     return success();
@@ -1008,6 +1027,8 @@ LogicalResult Matcher::collectMasks(MatchState &s) {
           return failure();
         continue;
       }
+      if (takeDocument(s, matchDocumentMasked(c, scoreDims(s))))
+        continue;
       if (isPositional(c)) {
         s.positionalKeeps.push_back(
             B.makeOp(Fn::XOrI, boolType, {c, B.makeConst(boolType, 1, 1)}));
@@ -1316,6 +1337,18 @@ bool buildMaskMod(Location loc, const Plan &plan, FlexAttentionOp flex) {
     keep = arith::CmpIOp::create(rb, loc, arith::CmpIPredicate::ule,
                                  dims[plan.rank], dims[plan.qDim]);
   }
+  if (plan.doc) {
+    // Document ids read inside the mask_mod (a window with documents).
+    Value batch;
+    if (plan.doc->batched) {
+      if (plan.batch.size() != 2)
+        return false;
+      batch = dims[plan.batch[0]];
+    }
+    Value same = emitDocumentKeep(rb, loc, plan.doc->ids, batch,
+                                  dims[plan.qDim], dims[plan.rank]);
+    keep = keep ? arith::AndIOp::create(rb, loc, keep, same).getResult() : same;
+  }
   if (maskInMaskMod) {
     Value m = readMaskAt(rb, loc, plan, dims);
     if (!m)
@@ -1374,9 +1407,12 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
   FloatAttr scale = b.getF64FloatAttr(plan.scale);
   UnitAttr gqa = plan.k.rep > 1 ? b.getUnitAttr() : nullptr;
   if (!plan.keep && !plan.bias && !plan.softcap) {
+    Value seg =
+        plan.doc ? segmentIdsOperand(b, loc, *plan.doc, plan.batch.size() + 2)
+                 : Value();
     return toRootLayout(b, loc, plan,
                         SDPAOp::create(b, loc, outTy, Type(), q, k, v,
-                                       plan.mask,
+                                       plan.mask, seg,
                                        plan.causal ? b.getUnitAttr() : nullptr,
                                        scale, gqa, FloatAttr())
                             .getOutput());
@@ -1385,7 +1421,7 @@ Value buildReplacement(OpBuilder &b, const Plan &plan) {
       FlexAttentionOp::create(b, loc, outTy, Type(), q, k, v, scale, gqa);
   bool maskInMaskMod = plan.mask && plan.maskIsBool;
   bool maskInScoreMod = plan.mask && !plan.maskIsBool;
-  if ((plan.keep || plan.causal || maskInMaskMod) &&
+  if ((plan.keep || plan.causal || maskInMaskMod || plan.doc) &&
       !buildMaskMod(loc, plan, flex)) {
     flex.erase();
     return {};
@@ -1465,6 +1501,12 @@ struct DetectAttentionPass
   }
 
   void runOnOperation() override {
+    // Flex attention whose mask_mod is a document mask (and causal): cp.sdpa
+    // with segment_ids, which the ring runs without a dense mask.
+    SmallVector<FlexAttentionOp> flexes;
+    getOperation()->walk([&](FlexAttentionOp f) { flexes.push_back(f); });
+    for (FlexAttentionOp f : flexes)
+      raiseDocumentFlex(f);
     SmallVector<Operation *> candidates;
     getOperation()->walk([&](Operation *op) {
       if (isSoftmaxCandidate(op))

@@ -89,6 +89,15 @@ cost::Strategy mlir::cp::ringCostStrategy(RotateMethod r) {
   }
 }
 
+/// Whether `op` carries document ids (no hybrid form yet).
+static bool hasSegmentIds(Operation *op) {
+  if (auto s = dyn_cast<SDPAOp>(op))
+    return bool(s.getSegmentIds());
+  if (auto b = dyn_cast<SDPABackwardOp>(op))
+    return bool(b.getSegmentIds());
+  return false;
+}
+
 /// Whether the hybrid runtime path can run `op`: cp.sdpa / cp.sdpa_backward
 /// without a mask (flex modifiers and masks have no hybrid entry yet).
 static bool hybridSupports(Operation *op, std::string *why) {
@@ -103,6 +112,10 @@ static bool hybridSupports(Operation *op, std::string *why) {
   }
   if (mask) {
     *why = "an attention with a mask has no hybrid form";
+    return false;
+  }
+  if (hasSegmentIds(op)) {
+    *why = "an attention with document ids (segment_ids) has no hybrid form";
     return false;
   }
   return true;

@@ -9,10 +9,10 @@
 //   out, lse, dq, dk, dv        --cp.heads_to_seq-->  H heads x L (balancer order)
 //
 // seq_to_heads drops padding and undoes the balancer's permutation, so
-// is_causal, masks and mask_mod positions keep their meaning and padded keys
-// never exist in the local attention. A mask keeps every query row in
-// original order (an all-gather of its rows if they were sharded) and, when
-// it has per-head values, this rank's heads. GQA: key/value heads are split when
+// is_causal, masks, document ids (gathered whole) and mask_mod positions
+// keep their meaning and padded keys never exist in the local attention. A
+// mask keeps every query row in original order (an all-gather of its rows if
+// they were sharded) and, when it has per-head values, this rank's heads. GQA: key/value heads are split when
 // Hkv % W == 0, else replicated W/Hkv times when W % Hkv == 0 (rank r then
 // holds the one key/value head its query heads read), never expanded to the
 // query heads; the backward sums the replicas' gradients.
@@ -34,16 +34,18 @@ namespace {
 RankedTensorType rtt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 struct AttentionParts {
-  Value query, key, value, mask;
+  Value query, key, value, mask, segmentIds;
 };
 
 AttentionParts partsOf(Operation *op) {
   if (auto s = dyn_cast<SDPAOp>(op))
-    return {s.getQuery(), s.getKey(), s.getValue(), s.getMask()};
+    return {s.getQuery(), s.getKey(), s.getValue(), s.getMask(),
+            s.getSegmentIds()};
   if (auto b = dyn_cast<SDPABackwardOp>(op))
-    return {b.getQuery(), b.getKey(), b.getValue(), b.getMask()};
+    return {b.getQuery(), b.getKey(), b.getValue(), b.getMask(),
+            b.getSegmentIds()};
   auto f = cast<FlexAttentionOp>(op);
-  return {f.getQuery(), f.getKey(), f.getValue(), Value()};
+  return {f.getQuery(), f.getKey(), f.getValue(), Value(), Value()};
 }
 
 /// `t` with `heads` in dim `headDim` and the whole sequence in `seqDim`.
@@ -220,6 +222,24 @@ private:
         .getResult();
   }
 
+  /// Document ids of the whole sequence in original order (the local
+  /// attention sees every token): sharded ids are gathered back.
+  Value wholeIds(Value ids) {
+    if (!o.isSharded(ids))
+      return ids;
+    if (auto shard = ids.getDefiningOp<ShardOp>())
+      return shard.getInput();
+    auto t = rtt(ids);
+    SmallVector<int64_t> shape(t.getShape());
+    int64_t seq = t.getRank() - 1;
+    shape[seq] = S;
+    return UnshardOp::create(
+               b, loc, RankedTensorType::get(shape, t.getElementType()), ids,
+               Value(), o.grid, b.getDenseI16ArrayAttr({}),
+               b.getI64IntegerAttr(seq), balancerAttr, IntegerAttr(), padAttr)
+        .getResult();
+  }
+
   /// The sharded mask `m` with all its query rows, in original order.
   Value gatherMaskRows(Value m) {
     if (auto shard = m.getDefiningOp<ShardOp>())
@@ -254,6 +274,8 @@ private:
         mapped[x] = toHeads(replicate(x));
     if (p.mask)
       mapped[p.mask] = wholeMask(p.mask);
+    if (p.segmentIds && !mapped.count(p.segmentIds))
+      mapped[p.segmentIds] = wholeIds(p.segmentIds);
     Operation *local = b.clone(*op);
     for (OpOperand &use : local->getOpOperands())
       if (Value m = mapped.lookup(use.get()))

@@ -62,7 +62,7 @@ class CP_GridOp<string mnemonic, list<Trait> traits = []>
 // Front-end attention ops (global tensors)
 //===----------------------------------------------------------------------===//
 
-def CP_SDPAOp : CP_Op<"sdpa", [Pure]> {
+def CP_SDPAOp : CP_Op<"sdpa", [Pure, AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention with PyTorch's semantics";
   let description = [{
     `out = softmax(query · keyᵀ · scale + mask) · value` over tensors laid out
@@ -76,6 +76,13 @@ def CP_SDPAOp : CP_Op<"sdpa", [Pure]> {
     - `enable_gqa`: the query head count is a multiple of the key/value head
       count and query head `h` reads key/value head `h / (Hq / Hkv)`.
     - `dropout_p` in `[0, 1)`.
+    - `segment_ids` (optional) are document ids of packed sequences:
+      integers `[seq]` (one layout for every batch) or `[batch, seq]`
+      (the first dim of the query); query `i` sees key `j` only where
+      `segment_ids[i] == segment_ids[j]` (and the other masks allow it).
+      Self-attention only (`Lq == Lkv`). `--cp-detect-attention` produces
+      it from `doc[q] == doc[k]` masks; context parallelism shards it with
+      the sequence and hands it to `cp.ring_attention`.
     - The optional second result is the fp32 log-sum-exp (natural log) of
       the scaled, masked scores per query row, `[batch..., heads, Lq]`. A
       fully masked row has LSE `-inf` and output 0.
@@ -88,27 +95,33 @@ def CP_SDPAOp : CP_Op<"sdpa", [Pure]> {
     %o2 = cp.sdpa %q, %k, %v mask %m
         : (tensor<1x8x64x64xf32>, tensor<1x8x64x64xf32>, tensor<1x8x64x64xf32>,
            tensor<64x64xi1>) -> tensor<1x8x64x64xf32>
+    %o3 = cp.sdpa %q, %k, %v segment_ids %docs {is_causal}
+        : (tensor<1x8x64x64xf32>, tensor<1x8x64x64xf32>, tensor<1x8x64x64xf32>,
+           tensor<64xi32>) -> tensor<1x8x64x64xf32>
     ```
   }];
   let arguments = (ins
     AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
-    Optional<AnyRankedTensor>:$mask,
+    Optional<AnyRankedTensor>:$mask, Optional<AnyRankedTensor>:$segment_ids,
     UnitAttr:$is_causal, OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
     OptionalAttr<F64Attr>:$dropout_p);
   let results = (outs AnyRankedTensor:$output, Optional<AnyRankedTensor>:$lse);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:`
+    $query `,` $key `,` $value (`mask` $mask^)?
+    (`segment_ids` $segment_ids^)? attr-dict `:`
     functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
 
-def CP_SDPABackwardOp : CP_Op<"sdpa_backward", [Pure]> {
+def CP_SDPABackwardOp : CP_Op<"sdpa_backward", [Pure,
+    AttrSizedOperandSegments]> {
   let summary = "gradients of scaled dot-product attention";
   let description = [{
     Given the upstream gradient `grad_output`, the forward inputs and the
     forward's `output` and fp32 `lse`, returns the gradients of query, key
-    and value. Attributes and the mask have the meaning of `cp.sdpa`; with
+    and value. Attributes, the mask and `segment_ids` have the meaning of
+    `cp.sdpa`; with
     `enable_gqa` the key/value gradients are summed over the query heads
     that share a key/value head.
 
@@ -124,13 +137,15 @@ def CP_SDPABackwardOp : CP_Op<"sdpa_backward", [Pure]> {
     AnyRankedTensor:$grad_output, AnyRankedTensor:$query,
     AnyRankedTensor:$key, AnyRankedTensor:$value, AnyRankedTensor:$output,
     AnyRankedTensor:$lse, Optional<AnyRankedTensor>:$mask,
+    Optional<AnyRankedTensor>:$segment_ids,
     UnitAttr:$is_causal, OptionalAttr<F64Attr>:$scale, UnitAttr:$enable_gqa,
     OptionalAttr<F64Attr>:$dropout_p);
   let results = (outs AnyRankedTensor:$grad_query, AnyRankedTensor:$grad_key,
                       AnyRankedTensor:$grad_value);
   let assemblyFormat = [{
     $grad_output `,` $query `,` $key `,` $value `,` $output `,` $lse
-    (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+    (`mask` $mask^)? (`segment_ids` $segment_ids^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
@@ -310,7 +325,10 @@ def CP_RingAttentionOp : CP_GridOp<"ring_attention", [Pure, AttrSizedOperandSegm
     picks the columns of each received block); one row (`[.., 1, seq_len]`,
     a key-padding mask) holds for every local query. `segment_ids` (optional,
     `[L]` or `[batch, L]` integers) are document ids of the local tokens: a
-    query sees only keys of its own document.
+    query sees only keys of its own document. With `per_document_head_tail`
+    balancing they are required and hold the ids of the whole sequence
+    (`[seq_len]`, original order), from which the runtime computes the
+    layout.
 
     `ulysses_size = U` (optional, 2 ≤ U ≤ W, dividing W) makes it the
     hybrid 2-D strategy: the W ranks form a grid of W/U groups of U
