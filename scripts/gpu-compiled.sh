@@ -28,6 +28,9 @@
 #   ulysses_bwd    forward + backward under strategy=ulysses, Hq = 8, Hkv = 2,
 #             S = 50 (padded; KV heads replicated on 4 ranks)
 #   ulysses_h6     6 heads on 3 ranks (forward + backward)
+#   hybrid    forward + backward under strategy=hybrid (Ulysses groups x a
+#             ring; the ulysses_bwd module): u4 = 2 groups of U = 2
+#   hybrid_u4 the same on 8 ranks with U = 4 (u8 = 2 groups of 4)
 # Variants: single (no cp pipeline: one device, attention as sdpa calls),
 # rN (context parallel on N virtual ranks, head-tail balanced ring over the
 # runtime; padded where the sequence does not split), uN (strategy=ulysses
@@ -40,7 +43,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?compile or run}
 dir=$(realpath -m "${2:?output directory}")
 fix=$root/test/Fixtures
-cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents documents_bwd ulysses ulysses_bwd ulysses_h6}"
+cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents documents_bwd ulysses ulysses_bwd ulysses_h6 hybrid hybrid_u4}"
 
 # compile_variants CASE FILE ENTRY "VARIANTS" PIPELINE-OPTIONS [TEMPLATE]
 # PIPELINE-OPTIONS: --cp-pipeline's options for the rN / uN variants; "": rN
@@ -160,6 +163,14 @@ EOF
       random_case ulysses_h6 "$root/test/e2e/Inputs/ulysses_h6.mlir" h6 \
         "single u3" "strategy=ulysses load-balance=striped" 1e-4 1e-5 4 \
         "<f4:1,6,48,8 <f4:1,3,48,8 <f4:1,3,48,8 <f4:1,6,48,8" ;;
+    hybrid)
+      random_case hybrid "$root/test/e2e/Inputs/ulysses_gqa4_pad.mlir" gqa4 \
+        "single u4" "strategy=hybrid ulysses-size=2 load-balance=head_tail pad=true" 1e-4 1e-5 4 \
+        "<f4:1,8,50,16 <f4:1,2,50,16 <f4:1,2,50,16 <f4:1,8,50,16" ;;
+    hybrid_u4)
+      random_case hybrid_u4 "$root/test/e2e/Inputs/ulysses_gqa4_pad.mlir" gqa4 \
+        "single u8" "strategy=hybrid ulysses-size=4 load-balance=head_tail pad=true" 1e-4 1e-5 4 \
+        "<f4:1,8,50,16 <f4:1,2,50,16 <f4:1,2,50,16 <f4:1,8,50,16" ;;
     *) echo "unknown case '$c'" >&2; exit 2 ;;
     esac
   done
