@@ -23,6 +23,11 @@
 #             (doc_mask.mlir, cp.sdpa with the same-document mask), both
 #             against the CPU runtime's run of doc_mask.mlir
 #   documents_bwd  the same, forward + backward (@doc_ring_bwd)
+#   documents_perdoc  load-balance=per_document_head_tail (the runtime's
+#             per-document layout; the launcher shards the inputs by the
+#             document ids) on causal GQA attention over packed documents
+#             (test/e2e/Inputs/docs_gqa_causal_f32.linalg.mlir, S = 64, i64
+#             ids), against the CPU runtime's single-device run
 #   ulysses   strategy=ulysses (all-to-all to head shards, local attention,
 #             all-to-all back) on the torch-mlir causal GQA SDPA (fp32)
 #   ulysses_bwd    forward + backward under strategy=ulysses, Hq = 8, Hkv = 2,
@@ -43,7 +48,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?compile or run}
 dir=$(realpath -m "${2:?output directory}")
 fix=$root/test/Fixtures
-cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents documents_bwd ulysses ulysses_bwd ulysses_h6 hybrid hybrid_u4}"
+cases="${CASES:-llama backward backward_bf16 mask_bool mask_float documents documents_bwd documents_perdoc ulysses ulysses_bwd ulysses_h6 hybrid hybrid_u4}"
 
 # compile_variants CASE FILE ENTRY "VARIANTS" PIPELINE-OPTIONS [TEMPLATE]
 # PIPELINE-OPTIONS: --cp-pipeline's options for the rN / uN variants; "": rN
@@ -152,6 +157,10 @@ EOF
         "single r1 r2 r3 r4" "" 1e-4 1e-5 4 \
         "<f4:1,4,48,16 <f4:1,2,48,16 <f4:1,2,48,16 <i4:48 <f4:1,4,48,16" \
         "$root/test/e2e/Inputs/doc_ring.mlir.in" ;;
+    documents_perdoc)
+      random_case documents_perdoc "$root/test/e2e/Inputs/docs_gqa_causal_f32.linalg.mlir" \
+        docs_gqa_causal_f32 "single r2 r3 r4 r8" "load-balance=per_document_head_tail" \
+        1e-4 1e-5 1 "<f4:1,4,64,16 <f4:1,2,64,16 <f4:1,2,64,16 <i8:64" ;;
     ulysses)
       random_case ulysses "$fix/Inputs/sdpa_gqa_causal_f32.linalg.mlir" sdpa_gqa_causal_f32 \
         "single u1 u2 u4" "" 1e-4 1e-5 1 "<f4:1,4,64,16 <f4:1,2,64,16 <f4:1,2,64,16" ;;

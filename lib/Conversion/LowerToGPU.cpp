@@ -63,7 +63,9 @@ namespace {
 /// cprt_compiler.h entries with the same signatures over device pointers,
 /// for the attention, forward and backward, single-device and ring (causal,
 /// sliding windows, explicit additive masks, document ids: every flag the
-/// sdpa and ring entries take), the hybrid (ring ops with `ulysses_size`;
+/// sdpa and ring entries take), the per-document ring
+/// (per_document_head_tail: the whole sequence's ids; the launcher shards
+/// the module's inputs by them), the hybrid (ring ops with `ulysses_size`;
 /// no masks or document ids), and the data movement around it: shard,
 /// unshard, Ulysses' all-to-alls (cp.seq_to_heads / cp.heads_to_seq), and
 /// the collectives shard.all_gather / all_reduce. The rank stays a host
@@ -73,6 +75,7 @@ RuntimeTarget cudaRuntimeTarget() {
   t.prefix = "cprt_gpu_";
   t.provided = {RuntimeEntry::SdpaFwd,    RuntimeEntry::SdpaBwd,
                 RuntimeEntry::RingFwd,    RuntimeEntry::RingBwd,
+                RuntimeEntry::RingDocsFwd, RuntimeEntry::RingDocsBwd,
                 RuntimeEntry::Shard,      RuntimeEntry::Unshard,
                 RuntimeEntry::SeqToHeads, RuntimeEntry::HeadsToSeq,
                 RuntimeEntry::HybridFwd,  RuntimeEntry::HybridBwd,

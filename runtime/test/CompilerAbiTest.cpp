@@ -210,6 +210,30 @@ TEST(CompilerAbi, ErrorsAreStickyAndNamed) {
       << cprt_c_error();
   cprt_c_clear_error();
 
+  // The per-document ring (DocumentsAbi.h's checks, shared with the GPU
+  // twins): the ids must be the whole sequence's, and present.
+  std::vector<int32_t> docs(2 * S, 0);
+  Desc ddocs = contiguous(docs.data(), {2 * S});
+  cprt_c_ring_docs_fwd_f32(4, mr(dq), 4, mr(dq), 4, mr(dq), 0, nullptr, 1,
+                           mr(dseg), 4, mr(dO), 3, mr(dL), 0.0,
+                           CPRT_C_HAS_SEGMENTS | CPRT_C_HAS_LSE,
+                           CPRT_ROTATE_RING,
+                           CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, 2 * S, 0);
+  EXPECT_TRUE(failedWith("ring_attention (per-document): per-document ring: "
+                         "expected the document ids of the whole sequence "
+                         "([16])"))
+      << cprt_c_error();
+  cprt_c_clear_error();
+  cprt_c_ring_docs_bwd_f32(4, mr(dO), 4, mr(dq), 4, mr(dq), 4, mr(dq), 4,
+                           mr(dO), 3, mr(dL), 0, nullptr, 1, mr(ddocs), 4,
+                           mr(dO), 4, mr(dO), 4, mr(dO), 0.0, 0,
+                           CPRT_ROTATE_RING,
+                           CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, 2 * S, 0);
+  EXPECT_TRUE(failedWith("ring_attention_backward (per-document): "
+                         "per-document ring: document ids are required"))
+      << cprt_c_error();
+  cprt_c_clear_error();
+
   // An unknown shift handle.
   cprt_c_shift_wait_f32(123456, 4, mr(dq));
   EXPECT_TRUE(failedWith("shift_wait: unknown shift handle 123456"))

@@ -12,6 +12,7 @@
 #include "cprt/Context.h"
 #include "cprt/Error.h"
 #include "cprt/Ulysses.h"
+#include "../capi/DocumentsAbi.h"
 #include "../capi/HybridAbi.h"
 #include "cprt/cprt.h"
 #include "cprt/cprt_compiler.h"
@@ -257,6 +258,7 @@ struct AttnCall {
   double scale = 0;
   int32_t flags = 0, rotate = 0, balancer = 0;
   int64_t seqLen = 0, window = 0;
+  bool wholeDocs = false; // cprt_gpu_ring_docs_*: seg holds the whole sequence's ids
 };
 
 /// A contiguous tensor operand of `c` in its element type.
@@ -400,6 +402,24 @@ std::vector<int32_t> globalDocs(const View &seg, int32_t bal, int64_t seqLen) {
   return docs;
 }
 
+/// The whole sequence's document ids of a per-document ring
+/// (cprt_gpu_ring_docs_*: [seqLen] i32 in device memory, original order),
+/// copied to the host once per call (the ring schedule reads them there),
+/// after the checks of the CPU entries (DocumentsAbi.h): flags, shape and
+/// the layout's local length against the query's `localLen`.
+std::vector<int32_t> wholeDocs(const AttnCall &c, int64_t localLen, cprt_mask &m) {
+  abi::checkDocumentFlags(c.flags, c.balancer, c.window);
+  View ids = view(c.seg.rank, c.seg.d, 4, "document ids");
+  requireContiguous(ids, "document ids");
+  abi::checkDocumentIdsShape(ids.shape.size(), ids.shape.empty() ? 0 : ids.shape[0], c.seqLen);
+  std::vector<int32_t> docs(static_cast<size_t>(c.seqLen));
+  CPRT_CUDA_CHECK(cudaMemcpyAsync(docs.data(), ids.data, size_t(c.seqLen) * 4,
+                                  cudaMemcpyDeviceToHost, backend().stream()));
+  CPRT_CUDA_CHECK(cudaStreamSynchronize(backend().stream()));
+  m = abi::documentMask(docs.data(), c.seqLen, localLen);
+  return docs;
+}
+
 /// A ring's additive mask holds this rank's query rows (local slots)
 /// against every key in original order; the runtime reads rows by the
 /// query's original position, so the rows are scattered on the device into
@@ -434,7 +454,7 @@ std::unique_ptr<Scratch> ringMask(cprt_mask &m, const View &mask, const Dims &q,
 /// Ring attention (cp.ring_attention and its backward) over this rank's
 /// communicator and backend (RingAttention.cpp's schedule on device
 /// memory): causal, sliding windows, explicit additive masks and document
-/// ids.
+/// ids; with `wholeDocs` the per-document ring (the whole sequence's ids).
 void ring(const AttnCall &c) {
   guarded(c.op, [&] {
     View q = tensor(c, c.q, "query"), k = tensor(c, c.k, "key"), v = tensor(c, c.v, "value"),
@@ -443,7 +463,9 @@ void ring(const AttnCall &c) {
     cprt_mask m{};
     std::vector<int32_t> docs;
     std::unique_ptr<Scratch> fullMask, lseTmp;
-    if (c.flags & CPRT_C_HAS_SEGMENTS) {
+    if (c.wholeDocs) {
+      docs = wholeDocs(c, dq.S, m);
+    } else if (c.flags & CPRT_C_HAS_SEGMENTS) {
       docs = globalDocs(view(c.seg.rank, c.seg.d, 4, "segment ids"), c.balancer, c.seqLen);
       m.doc_ids = docs.data();
       m.doc_len = c.seqLen;
@@ -887,9 +909,47 @@ void mgpuSetDefaultDevice(int32_t device) {
     c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
     ring(c);                                                                   \
   }
+// The per-document ring (cprt_c_ring_docs_*'s parameters): the ring's
+// entry with the whole sequence's document ids in the segment-id buffer.
+#define CPRT_GPU_RING_DOCS_DEFS(T, DT)                                         \
+  void cprt_gpu_ring_docs_fwd_##T(                                             \
+      MR rq, const cprt_memref *q, MR rk, const cprt_memref *k, MR rv,         \
+      const cprt_memref *v, MR rm, const cprt_memref *m, MR rs,                \
+      const cprt_memref *s, MR ro, const cprt_memref *o, MR rl,                \
+      const cprt_memref *l, double scale, int32_t flags, int32_t rotate,       \
+      int32_t balancer, int64_t seq_len, int64_t window) {                     \
+    AttnCall c;                                                                \
+    c.op = "ring_attention (per-document)"; c.dt = DT; c.wholeDocs = true;     \
+    c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v}; c.mask = {rm, m};             \
+    c.seg = {rs, s}; c.out = {ro, o}; c.lse = {rl, l};                         \
+    c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
+    c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
+    ring(c);                                                                   \
+  }                                                                            \
+  void cprt_gpu_ring_docs_bwd_##T(                                             \
+      MR rdo, const cprt_memref *dout, MR rq, const cprt_memref *q, MR rk,     \
+      const cprt_memref *k, MR rv, const cprt_memref *v, MR ro,                \
+      const cprt_memref *o, MR rl, const cprt_memref *l, MR rm,                \
+      const cprt_memref *m, MR rs, const cprt_memref *s, MR rdq,               \
+      const cprt_memref *dq, MR rdk, const cprt_memref *dk, MR rdv,            \
+      const cprt_memref *dv, double scale, int32_t flags, int32_t rotate,      \
+      int32_t balancer, int64_t seq_len, int64_t window) {                     \
+    AttnCall c;                                                                \
+    c.op = "ring_attention_backward (per-document)"; c.dt = DT;                \
+    c.backward = true; c.wholeDocs = true;                                     \
+    c.dout = {rdo, dout}; c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v};         \
+    c.out = {ro, o}; c.lse = {rl, l}; c.mask = {rm, m}; c.seg = {rs, s};       \
+    c.dq = {rdq, dq}; c.dk = {rdk, dk}; c.dv = {rdv, dv};                      \
+    c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
+    c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
+    ring(c);                                                                   \
+  }
 CPRT_GPU_ATTENTION_DEFS(f32, DType::F32)
 CPRT_GPU_ATTENTION_DEFS(bf16, DType::BF16)
 CPRT_GPU_ATTENTION_DEFS(f16, DType::F16)
+CPRT_GPU_RING_DOCS_DEFS(f32, DType::F32)
+CPRT_GPU_RING_DOCS_DEFS(bf16, DType::BF16)
+CPRT_GPU_RING_DOCS_DEFS(f16, DType::F16)
 // The hybrid (Ulysses groups x a ring): the host entries' bodies
 // (runtime/src/capi/HybridAbi.h) on this rank's context, whose backend is
 // the rank's CudaBackend, so every buffer and exchange stays on the device.
@@ -932,6 +992,10 @@ static_assert(std::is_same_v<decltype(cprt_gpu_sdpa_fwd_f32), decltype(cprt_c_sd
 static_assert(std::is_same_v<decltype(cprt_gpu_sdpa_bwd_bf16), decltype(cprt_c_sdpa_bwd_bf16)>);
 static_assert(std::is_same_v<decltype(cprt_gpu_ring_fwd_f16), decltype(cprt_c_ring_fwd_f16)>);
 static_assert(std::is_same_v<decltype(cprt_gpu_ring_bwd_f32), decltype(cprt_c_ring_bwd_f32)>);
+static_assert(
+    std::is_same_v<decltype(cprt_gpu_ring_docs_fwd_bf16), decltype(cprt_c_ring_docs_fwd_bf16)>);
+static_assert(
+    std::is_same_v<decltype(cprt_gpu_ring_docs_bwd_f16), decltype(cprt_c_ring_docs_bwd_f16)>);
 
 #define CPRT_GPU_MOVEMENT_DEFS(T)                                              \
   void cprt_gpu_shard_##T(MR rg, const cprt_memref *g, MR rl,                  \

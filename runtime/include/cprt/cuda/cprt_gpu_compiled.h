@@ -7,8 +7,8 @@
  *    kernel launch, stream, event, device memory), provided here over the
  *    CUDA driver / runtime API (Debian's MLIR ships no mlir_cuda_runtime);
  *  - `cprt_gpu_<op>_<type>`: the entry points of cprt_compiler.h with the
- *    same signatures but device pointers (ring, hybrid and single-device attention,
- *    forward and backward, with masks and document ids; shard / unshard,
+ *    same signatures but device pointers (ring, per-document ring, hybrid
+ *    and single-device attention, forward and backward, with masks and document ids; shard / unshard,
  *    Ulysses' seq_to_heads / heads_to_seq, all-gather and all-reduce over
  *    the rank's communicator);
  *  - `cprt_gpu_gemm_<in>_<out>(A, B, C, flags)`: C += op(A)·op(B) with

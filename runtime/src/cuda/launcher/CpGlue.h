@@ -31,6 +31,10 @@ typedef struct cp_aot_tensor {
 extern const cp_aot_tensor *cp_glue_inputs, *cp_glue_outputs;
 extern const int cp_glue_num_inputs, cp_glue_num_outputs, cp_glue_grid_size;
 extern const char *cp_glue_entry;
+/* The input holding the whole sequence's document ids that
+ * per_document_head_tail shardings are laid out by (the header's
+ * <ENTRY>_DOCUMENTS_INPUT), or -1. */
+extern const int cp_glue_documents_input;
 /* args: inputs then outputs, each a pointer to a memref descriptor. */
 void cp_glue_call(void **args);
 

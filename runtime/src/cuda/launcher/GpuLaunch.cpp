@@ -8,7 +8,9 @@
 //   (NCCL, one process per GPU:) --nccl-rank R --nccl-world W --nccl-id FILE
 //
 // Whole inputs are read on the host, sharded with the header's sharding
-// (the runtime's load-balancer layout), copied to device memory; the entry
+// (the runtime's load-balancer layout; per_document_head_tail's by the
+// document ids of the header's <ENTRY>_DOCUMENTS_INPUT, which is passed
+// whole), copied to device memory; the entry
 // runs on each rank (virtual ranks: threads sharing this GPU); local results
 // are copied back and unsharded, then compared with --expect (one .npy per
 // result, in order; an empty entry skips a result; --expect may be given
@@ -181,14 +183,55 @@ int64_t numel(const int64_t *shape, int rank) {
   return n;
 }
 
-/// Rows of [outer][S][inner] that `rank` holds (slot -> position, -1 pad).
-std::vector<int64_t> positions(const cp_aot_tensor &t, int64_t &localLen) {
+/// Rows of [outer][S][inner] that `rank` holds (slot -> position, -1 pad);
+/// per_document_head_tail lays them out by `docs` (the whole sequence's
+/// ids), whose layout must have the local length the module was built for.
+std::vector<int64_t> positions(const cp_aot_tensor &t, const std::vector<int32_t> &docs,
+                               int64_t &localLen) {
   localLen = 0;
-  if (cprt_layout(t.balancer, t.seq_len, nullptr, &localLen, nullptr) != CPRT_OK)
+  const int32_t *ids = nullptr;
+  if (t.balancer == CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL) {
+    if (int64_t(docs.size()) != t.seq_len)
+      die(2, "a per_document_head_tail input needs the document ids of the whole sequence (" +
+                 std::to_string(t.seq_len) + "; the module marks none, or they have " +
+                 std::to_string(docs.size()) + ")");
+    ids = docs.data();
+  }
+  if (cprt_layout(cprt_balancer(t.balancer), t.seq_len, ids, &localLen, nullptr) != CPRT_OK)
     die(1, std::string("layout: ") + cprt_last_error());
+  if (ids && localLen != t.local_shape[t.shard_dim])
+    die(2, "the module was built for " + std::to_string(t.local_shape[t.shard_dim]) +
+               " local tokens per rank, but the layout of these inputs has " +
+               std::to_string(localLen));
   std::vector<int64_t> pos(static_cast<size_t>(localLen));
-  cprt_layout(t.balancer, t.seq_len, nullptr, &localLen, pos.data());
+  cprt_layout(cprt_balancer(t.balancer), t.seq_len, ids, &localLen, pos.data());
   return pos;
+}
+
+/// The whole sequence's document ids (input cp_glue_documents_input, i32 or
+/// i64) as the runtime's i32; empty when the module has none.
+std::vector<int32_t> documentIds(const std::vector<Npy> &inputs) {
+  std::vector<int32_t> docs;
+  if (cp_glue_documents_input < 0) return docs;
+  const cp_aot_tensor &t = cp_glue_inputs[cp_glue_documents_input];
+  const Npy &n = inputs[size_t(cp_glue_documents_input)];
+  const int64_t count = numel(t.global_shape, t.rank);
+  if (t.elem_bytes != 4 && t.elem_bytes != 8)
+    die(2, "document ids (input #" + std::to_string(cp_glue_documents_input) +
+               "): expected i32 or i64");
+  for (int64_t e = 0; e < count; ++e) {
+    const char *p = n.data.data() + e * t.elem_bytes;
+    if (t.elem_bytes == 4) {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      docs.push_back(v);
+    } else {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      docs.push_back(int32_t(v));
+    }
+  }
+  return docs;
 }
 
 void splitDims(const cp_aot_tensor &t, int64_t &outer, int64_t &inner) {
@@ -245,6 +288,7 @@ void rankMain(int rank, int world, void *stream, void *user) {
   std::ostringstream log;
   auto t0 = Clock::now();
   // ---- shard + upload ----
+  const std::vector<int32_t> docs = documentIds(job.inputs);
   std::vector<void *> dev;
   std::vector<std::vector<int64_t>> descs;
   for (int i = 0; i < cp_glue_num_inputs; ++i) {
@@ -256,7 +300,7 @@ void rankMain(int rank, int world, void *stream, void *user) {
       local = n.data;
     } else {
       int64_t L, outer, inner;
-      std::vector<int64_t> pos = positions(t, L);
+      std::vector<int64_t> pos = positions(t, docs, L);
       splitDims(t, outer, inner);
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t s = 0; s < L; ++s)
@@ -326,7 +370,7 @@ void rankMain(int rank, int world, void *stream, void *user) {
       continue;
     }
     int64_t L, outer, inner;
-    std::vector<int64_t> pos = positions(t, L);
+    std::vector<int64_t> pos = positions(t, docs, L);
     splitDims(t, outer, inner);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t s = 0; s < L; ++s)
