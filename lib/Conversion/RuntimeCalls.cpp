@@ -88,6 +88,8 @@ constexpr Param kHybridFwd[] = {P::Buf,   P::Buf, P::Buf, P::Buf, P::BufF32,
 constexpr Param kHybridBwd[] = {
     P::Buf, P::Buf, P::Buf, P::Buf,  P::Buf,   P::BufF32, P::Buf, P::Buf, P::Buf,
     P::F64, P::Flags, P::I32, P::I32, P::I64, P::I64,    P::I64, P::I64};
+// (docs, out, seq_len)
+constexpr Param kDocumentPositions[] = {P::BufI32, P::BufI64, P::I64};
 
 //===----------------------------------------------------------------------===//
 // The parameter lists above are the C prototypes of cprt_compiler.h: an
@@ -147,6 +149,8 @@ static_assert(isPrototype<kHybridBwd, decltype(cprt_c_hybrid_bwd_f32)>());
 // The per-document ring takes the ring's parameters (seg: the whole ids).
 static_assert(isPrototype<kRingFwd, decltype(cprt_c_ring_docs_fwd_bf16)>());
 static_assert(isPrototype<kRingBwd, decltype(cprt_c_ring_docs_bwd_f32)>());
+static_assert(isPrototype<kDocumentPositions,
+                          decltype(cprt_c_document_positions)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
@@ -171,6 +175,8 @@ const EntrySpec kEntries[] = {
     {E::HybridBwd, "hybrid_bwd", kAttention, kHybridBwd, false},
     {E::RingDocsFwd, "ring_docs_fwd", kAttention, kRingFwd, false},
     {E::RingDocsBwd, "ring_docs_bwd", kAttention, kRingBwd, false},
+    {E::DocumentPositions, "document_positions", {}, kDocumentPositions,
+     false},
 };
 } // namespace
 

@@ -45,6 +45,7 @@ enum class RuntimeEntry {
   HybridBwd,
   RingDocsFwd,
   RingDocsBwd,
+  DocumentPositions,
 };
 
 /// Where the lowered code runs: which entry families the runtime provides

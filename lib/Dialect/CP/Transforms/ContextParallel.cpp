@@ -645,9 +645,12 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       analyseFunction(func, layout->seqLen, argumentFree);
   if (!analysis)
     return failure();
-  if (loadBalance == LoadBalancer::per_document_head_tail &&
-      failed(preparePerDocument(func, *analysis)))
-    return failure();
+  if (loadBalance == LoadBalancer::per_document_head_tail) {
+    FailureOr<BlockArgument> docs = preparePerDocument(func, *analysis);
+    if (failed(docs))
+      return failure();
+    layout->documents = *docs;
+  }
   // Pad with garbage is only sound where padded positions never mix into
   // real ones: attention masks them, reductions would not.
   if (layout->pad && layout->localLen * layout->worldSize != layout->seqLen &&

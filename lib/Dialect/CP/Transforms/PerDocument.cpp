@@ -12,7 +12,6 @@
 
 #include "cp/Dialect/CP/IR/CPOps.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -70,18 +69,10 @@ static FailureOr<BlockArgument> documentArgument(func::FuncOp func) {
   return docs;
 }
 
-/// The first op of `analysis` that needs static local positions.
-static Operation *positionDependent(const SeqDimAnalysis &analysis) {
-  // Linalg ops that read their position along the sequence loop.
-  for (auto &[op, loop] : analysis.seqLoops) {
-    Operation *reader = nullptr;
-    op->walk([&, loop = loop](linalg::IndexOp i) {
-      if (i.getDim() == loop)
-        reader = op;
-    });
-    if (reader)
-      return reader;
-  }
+/// The first op of `analysis` that per-document balancing cannot rewrite
+/// yet. (`linalg.index` along the sequence can: cp.global_position takes
+/// the document ids.)
+static Operation *unsupportedPositionUse(const SeqDimAnalysis &analysis) {
   if (!analysis.seqScans.empty())
     return analysis.seqScans.front();
   if (!analysis.wholeReads.empty())
@@ -95,19 +86,19 @@ static Operation *positionDependent(const SeqDimAnalysis &analysis) {
   return nullptr;
 }
 
-LogicalResult mlir::cp::preparePerDocument(func::FuncOp func,
-                                           SeqDimAnalysis &analysis) {
+FailureOr<BlockArgument>
+mlir::cp::preparePerDocument(func::FuncOp func, SeqDimAnalysis &analysis) {
   FailureOr<BlockArgument> docs = documentArgument(func);
   if (failed(docs))
     return failure();
-  if (Operation *op = positionDependent(analysis))
-    return op->emitOpError("needs the original positions of local tokens "
-                           "(or shards a tensor inside the function), but "
-                           "load-balance=per_document_head_tail decides them "
-                           "at run time from the document ids; not supported "
-                           "yet (use head_tail or striped)");
+  if (Operation *op = unsupportedPositionUse(analysis))
+    return op->emitOpError("shards a tensor inside the function, scans or "
+                           "reads a sequence whole, which "
+                           "load-balance=per_document_head_tail (a layout "
+                           "decided at run time from the document ids) does "
+                           "not support yet (use head_tail or striped)");
   analysis.dims.erase(*docs);
   func.setArgAttr(docs->getArgNumber(), kDocumentsAttrName,
                   UnitAttr::get(func.getContext()));
-  return success();
+  return *docs;
 }
