@@ -532,8 +532,21 @@ struct ShiftWaitPattern : OpConversionPattern<ShiftWaitOp> {
 // Data movement: cp.shard / cp.unshard, Ulysses, cp.seq_scan, collectives
 //===----------------------------------------------------------------------===//
 
+/// Document ids `docs` ([S] or [1, S], integer) as the runtime takes them:
+/// [S] i32.
+Value wholeIds(Value docs, RuntimeCallBuilder &c) {
+  Value ids = docs;
+  if (rtt(ids).getRank() == 2)
+    ids = tensor::CollapseShapeOp::create(c.b, c.loc, ids,
+                                          ArrayRef<ReassociationIndices>{{0, 1}});
+  if (!rtt(ids).getElementType().isInteger(32))
+    ids = c.castInts(ids, c.b.getI32Type());
+  return ids;
+}
+
 /// cp.shard / cp.unshard -> cprt_c_{shard,unshard}_<T>(in, out, elem_bytes,
-/// dim, balancer).
+/// dim, balancer); per_document_head_tail: cprt_c_{shard,unshard}_docs_<T>
+/// with the whole ids last.
 template <typename Op>
 struct ShardPattern : RuntimePattern<Op> {
   static constexpr bool kUnshard = std::is_same_v<Op, UnshardOp>;
@@ -544,21 +557,30 @@ struct ShardPattern : RuntimePattern<Op> {
 
   LogicalResult lower(Op op, OpAdaptor a,
                       RuntimeCallBuilder &c) const override {
-    if (op.getBalancer() == LoadBalancer::per_document_head_tail ||
-        op.getBalancer() == LoadBalancer::ptrr || op.getDocumentIds())
-      return op.emitOpError("the lowering shards with none, head_tail or "
-                            "striped balancing");
+    bool perDocument =
+        op.getBalancer() == LoadBalancer::per_document_head_tail;
+    if (op.getBalancer() == LoadBalancer::ptrr)
+      return op.emitOpError("the lowering shards with none, head_tail, "
+                            "striped or per_document_head_tail balancing");
+    if (op.getDocumentIds() && !perDocument)
+      return op.emitOpError("the lowering takes document ids only with "
+                            "per_document_head_tail balancing");
     if (op.getBlockSize() && *op.getBlockSize() != 1)
       return op.emitOpError("the runtime's striped balancing uses blocks of 1");
     auto t = rtt(op.getResult());
     if (failed(c.suffix(t.getElementType())))
       return failure();
     Value out = c.alloc(t);
-    if (failed(c.call(this->entries[0], t.getElementType(),
-                      {c.input(a.getInput()), c.unranked(out),
-                       c.i64(c.elemBytes(t.getElementType())),
-                       c.i32(op.getDim()),
-                       c.i32(abi::value(op.getBalancer()))})))
+    SmallVector<Value> args = {c.input(a.getInput()), c.unranked(out),
+                               c.i64(c.elemBytes(t.getElementType())),
+                               c.i32(op.getDim()),
+                               c.i32(abi::value(op.getBalancer()))};
+    RuntimeEntry entry = this->entries[0];
+    if (perDocument) {
+      args.push_back(c.input(wholeIds(a.getDocumentIds(), c)));
+      entry = kUnshard ? RuntimeEntry::UnshardDocs : RuntimeEntry::ShardDocs;
+    }
+    if (failed(c.call(entry, t.getElementType(), args)))
       return failure();
     this->replaceWithBuffers(op, {out}, c);
     return success();
@@ -718,12 +740,7 @@ FailureOr<Value> documentPositions(Value docs, int64_t seqLen,
                                    int64_t localLen, RuntimeCallBuilder &c) {
   OpBuilder::InsertionGuard guard(c.b);
   c.b.setInsertionPointAfterValue(docs);
-  Value ids = docs;
-  if (rtt(ids).getRank() == 2)
-    ids = tensor::CollapseShapeOp::create(c.b, c.loc, ids,
-                                          ArrayRef<ReassociationIndices>{{0, 1}});
-  if (!rtt(ids).getElementType().isInteger(32))
-    ids = c.castInts(ids, c.b.getI32Type());
+  Value ids = wholeIds(docs, c);
   auto t = RankedTensorType::get({localLen}, c.b.getI64Type());
   Value out = c.alloc(t);
   if (failed(c.call(RuntimeEntry::DocumentPositions, Type(),

@@ -90,6 +90,9 @@ constexpr Param kHybridBwd[] = {
     P::F64, P::Flags, P::I32, P::I32, P::I64, P::I64,    P::I64, P::I64};
 // (docs, out, seq_len)
 constexpr Param kDocumentPositions[] = {P::BufI32, P::BufI64, P::I64};
+// (in, out, elem_bytes, dim, balancer, docs)
+constexpr Param kShardDocs[] = {P::Buf, P::Buf, P::I64, P::I32, P::I32,
+                                P::BufI32};
 
 //===----------------------------------------------------------------------===//
 // The parameter lists above are the C prototypes of cprt_compiler.h: an
@@ -151,6 +154,8 @@ static_assert(isPrototype<kRingFwd, decltype(cprt_c_ring_docs_fwd_bf16)>());
 static_assert(isPrototype<kRingBwd, decltype(cprt_c_ring_docs_bwd_f32)>());
 static_assert(isPrototype<kDocumentPositions,
                           decltype(cprt_c_document_positions)>());
+static_assert(isPrototype<kShardDocs, decltype(cprt_c_shard_docs_f32)>());
+static_assert(isPrototype<kShardDocs, decltype(cprt_c_unshard_docs_i1)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
@@ -177,6 +182,8 @@ const EntrySpec kEntries[] = {
     {E::RingDocsBwd, "ring_docs_bwd", kAttention, kRingBwd, false},
     {E::DocumentPositions, "document_positions", {}, kDocumentPositions,
      false},
+    {E::ShardDocs, "shard_docs", kMovement, kShardDocs, false},
+    {E::UnshardDocs, "unshard_docs", kMovement, kShardDocs, false},
 };
 } // namespace
 

@@ -222,3 +222,18 @@ func.func @document_positions(%d: tensor<1x64xi64>) -> tensor<22xi64> {
   } -> tensor<22xi64>
   return %g : tensor<22xi64>
 }
+
+// -----
+
+shard.grid @grid(shape = 3)
+
+// Per-document shard and unshard take the whole ids ([1, S] i64 collapsed
+// and cast to i32).
+// CHECK-LABEL: func.func @shard_documents
+// CHECK: call @cprt_c_shard_docs_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, i64, i32, i32, memref<*xi32>) -> ()
+// CHECK: call @cprt_c_unshard_docs_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, i64, i32, i32, memref<*xi32>) -> ()
+func.func @shard_documents(%x: tensor<64x8xf32>, %d: tensor<1x64xi64>) -> tensor<64x8xf32> {
+  %l = cp.shard %x documents %d : tensor<1x64xi64> on @grid dim = 0 balancer = <per_document_head_tail> {pad} : tensor<64x8xf32> -> tensor<22x8xf32>
+  %g = cp.unshard %l documents %d : tensor<1x64xi64> on @grid dim = 0 balancer = <per_document_head_tail> {pad} : tensor<22x8xf32> -> tensor<64x8xf32>
+  return %g : tensor<64x8xf32>
+}

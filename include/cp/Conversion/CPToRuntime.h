@@ -46,6 +46,8 @@ enum class RuntimeEntry {
   RingDocsFwd,
   RingDocsBwd,
   DocumentPositions,
+  ShardDocs,
+  UnshardDocs,
 };
 
 /// Where the lowered code runs: which entry families the runtime provides

@@ -69,34 +69,19 @@ static FailureOr<BlockArgument> documentArgument(func::FuncOp func) {
   return docs;
 }
 
-/// The first op of `analysis` that per-document balancing cannot rewrite
-/// yet. (`linalg.index` along the sequence can: cp.global_position takes
-/// the document ids.)
-static Operation *unsupportedPositionUse(const SeqDimAnalysis &analysis) {
-  if (!analysis.seqScans.empty())
-    return analysis.seqScans.front();
-  if (!analysis.wholeReads.empty())
-    return analysis.wholeReads.front()->getOwner();
-  if (!analysis.shardAtUse.empty())
-    return analysis.shardAtUse.front().first->getOwner();
-  for (auto &[v, d] : analysis.dims)
-    if (Operation *def = v.getDefiningOp())
-      if (def->hasTrait<OpTrait::ConstantLike>())
-        return def;
-  return nullptr;
-}
-
 FailureOr<BlockArgument>
 mlir::cp::preparePerDocument(func::FuncOp func, SeqDimAnalysis &analysis) {
   FailureOr<BlockArgument> docs = documentArgument(func);
   if (failed(docs))
     return failure();
-  if (Operation *op = unsupportedPositionUse(analysis))
-    return op->emitOpError("shards a tensor inside the function, scans or "
-                           "reads a sequence whole, which "
-                           "load-balance=per_document_head_tail (a layout "
-                           "decided at run time from the document ids) does "
-                           "not support yet (use head_tail or striped)");
+  // linalg.index maps through cp.global_position with the ids; tensors
+  // sharded or gathered inside the function through cp.shard / cp.unshard
+  // with the ids. A scan's runtime entry has no per-document layout yet.
+  if (!analysis.seqScans.empty())
+    return analysis.seqScans.front()->emitOpError(
+        "scans along the sequence, which load-balance=per_document_head_tail "
+        "(a layout decided at run time from the document ids) does not "
+        "support yet (use head_tail or striped)");
   analysis.dims.erase(*docs);
   func.setArgAttr(docs->getArgNumber(), kDocumentsAttrName,
                   UnitAttr::get(func.getContext()));

@@ -33,8 +33,9 @@ int64_t perDocumentLocalLen(int64_t seqLen, int64_t world);
 /// that are one function argument used by nothing else; it stays whole
 /// (removed from the analysis, marked `cp.documents`) and is returned: the
 /// rewrite gives it to cp.global_position, which maps `linalg.index` along
-/// the sequence to original positions at run time. Refuses (with a
-/// diagnostic) sharded constants, scans and whole reads.
+/// the sequence to original positions at run time, and to cp.shard /
+/// cp.unshard of tensors sharded or gathered inside the function. Refuses
+/// (with a diagnostic) scans.
 FailureOr<BlockArgument> preparePerDocument(func::FuncOp func,
                                             SeqDimAnalysis &analysis);
 
