@@ -1,10 +1,11 @@
-//===- DocumentPositionsTest.cpp - cprt_c_document_positions ---------------===//
+//===- DocumentPositionsTest.cpp - per-document positions and shards ----===//
 //
 // The per-document positions of compiled code (cprt_compiler.h) on thread
 // ranks: every rank's buffer must be cprt_layout's positions with padding
 // slot j as S + j, the ranks' real positions together a permutation of
 // 0..S-1, new ids under the same pointer must not be served from the cache,
 // and a local length the layout does not have is a sticky, named error.
+// cprt_c_{shard,unshard}_docs_f32 must agree with cprt_shard and round-trip.
 //
 //===----------------------------------------------------------------------===//
 #include "cprt/cprt.h"
@@ -27,6 +28,16 @@ struct Desc1 {
 };
 Desc1 desc1(void *p, int64_t n) { return Desc1{p, p, 0, n, 1}; }
 const cprt_memref *mr(const Desc1 &d) {
+  return reinterpret_cast<const cprt_memref *>(&d);
+}
+
+/// A contiguous 2-D memref descriptor [n, 2].
+struct Desc2 {
+  void *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+};
+Desc2 desc2(void *p, int64_t n) { return Desc2{p, p, 0, {n, 2}, {2, 1}}; }
+const cprt_memref *mr(const Desc2 &d) {
   return reinterpret_cast<const cprt_memref *>(&d);
 }
 
@@ -105,6 +116,40 @@ TEST(DocumentPositions, MatchesTheLayoutOnEveryRank) {
     for (int64_t i = 0; i < kS; ++i)
       EXPECT_EQ(seen[size_t(i)], i);
   }
+}
+
+/// cprt_c_shard_docs_f32 then cprt_c_unshard_docs_f32 of a [S, 2] tensor:
+/// the shard equals cprt_shard with the ids, the round trip the input.
+int shardMain(int rank, int size, void *user) {
+  auto &s = *static_cast<Shared *>(user);
+  std::vector<int32_t> ids = packed({9, 23, 3, 29});
+  std::vector<float> whole(kS * 2), local(kL * 2, -1.f), want(kL * 2, -2.f),
+      back(kS * 2, 0.f);
+  for (size_t i = 0; i < whole.size(); ++i)
+    whole[i] = float(i) * 0.5f - 3.f;
+  int64_t shape[3] = {1, kS, 2};
+  Desc2 g = desc2(whole.data(), kS), l = desc2(local.data(), kL),
+        b = desc2(back.data(), kS);
+  Desc1 d = desc1(ids.data(), kS);
+  cprt_c_shard_docs_f32(2, mr(g), 2, mr(l), 4, 0,
+                        CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, 1, mr(d));
+  cprt_c_unshard_docs_f32(2, mr(l), 2, mr(b), 4, 0,
+                          CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, 1, mr(d));
+  if (cprt_c_failed()) {
+    std::lock_guard<std::mutex> lock(s.m);
+    s.failure = cprt_c_error();
+    return 1;
+  }
+  if (cprt_shard(whole.data(), want.data(), shape, 3, 1, 4,
+                 CPRT_BALANCE_PER_DOCUMENT_HEAD_TAIL, ids.data()) != CPRT_OK)
+    return 2;
+  return local == want && back == whole ? 0 : 3;
+}
+
+TEST(DocumentPositions, ShardDocsRoundTrips) {
+  Shared s;
+  ASSERT_EQ(cprt_run_threads(int(kW), shardMain, &s, 0), CPRT_OK)
+      << cprt_last_error() << " " << s.failure;
 }
 
 } // namespace
