@@ -14,7 +14,8 @@
 // passed as additive f32 tensors of shape [..., Lq, Lkv] (bool masks become
 // 0 / -inf, broadcast dims are materialised), positions as i64 and document
 // ids as i32. cp.global_position becomes a lookup in a constant table of the
-// balancer's layout; cp.flex_attention is decomposed into linalg
+// balancer's layout (per_document_head_tail: in this rank's positions from
+// cprt_c_document_positions); cp.flex_attention is decomposed into linalg
 // (DecomposeFlex.cpp); cp.shift_start is replaced by (handles, send
 // buffers, receive buffers), which its cp.shift_wait consumes (a 1:N
 // replacement). The patterns are the same for every target; the target
@@ -30,6 +31,7 @@
 
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -530,8 +532,21 @@ struct ShiftWaitPattern : OpConversionPattern<ShiftWaitOp> {
 // Data movement: cp.shard / cp.unshard, Ulysses, cp.seq_scan, collectives
 //===----------------------------------------------------------------------===//
 
+/// Document ids `docs` ([S] or [1, S], integer) as the runtime takes them:
+/// [S] i32.
+Value wholeIds(Value docs, RuntimeCallBuilder &c) {
+  Value ids = docs;
+  if (rtt(ids).getRank() == 2)
+    ids = tensor::CollapseShapeOp::create(c.b, c.loc, ids,
+                                          ArrayRef<ReassociationIndices>{{0, 1}});
+  if (!rtt(ids).getElementType().isInteger(32))
+    ids = c.castInts(ids, c.b.getI32Type());
+  return ids;
+}
+
 /// cp.shard / cp.unshard -> cprt_c_{shard,unshard}_<T>(in, out, elem_bytes,
-/// dim, balancer).
+/// dim, balancer); per_document_head_tail: cprt_c_{shard,unshard}_docs_<T>
+/// with the whole ids last.
 template <typename Op>
 struct ShardPattern : RuntimePattern<Op> {
   static constexpr bool kUnshard = std::is_same_v<Op, UnshardOp>;
@@ -542,21 +557,30 @@ struct ShardPattern : RuntimePattern<Op> {
 
   LogicalResult lower(Op op, OpAdaptor a,
                       RuntimeCallBuilder &c) const override {
-    if (op.getBalancer() == LoadBalancer::per_document_head_tail ||
-        op.getBalancer() == LoadBalancer::ptrr || op.getDocumentIds())
-      return op.emitOpError("the lowering shards with none, head_tail or "
-                            "striped balancing");
+    bool perDocument =
+        op.getBalancer() == LoadBalancer::per_document_head_tail;
+    if (op.getBalancer() == LoadBalancer::ptrr)
+      return op.emitOpError("the lowering shards with none, head_tail, "
+                            "striped or per_document_head_tail balancing");
+    if (op.getDocumentIds() && !perDocument)
+      return op.emitOpError("the lowering takes document ids only with "
+                            "per_document_head_tail balancing");
     if (op.getBlockSize() && *op.getBlockSize() != 1)
       return op.emitOpError("the runtime's striped balancing uses blocks of 1");
     auto t = rtt(op.getResult());
     if (failed(c.suffix(t.getElementType())))
       return failure();
     Value out = c.alloc(t);
-    if (failed(c.call(this->entries[0], t.getElementType(),
-                      {c.input(a.getInput()), c.unranked(out),
-                       c.i64(c.elemBytes(t.getElementType())),
-                       c.i32(op.getDim()),
-                       c.i32(abi::value(op.getBalancer()))})))
+    SmallVector<Value> args = {c.input(a.getInput()), c.unranked(out),
+                               c.i64(c.elemBytes(t.getElementType())),
+                               c.i32(op.getDim()),
+                               c.i32(abi::value(op.getBalancer()))};
+    RuntimeEntry entry = this->entries[0];
+    if (perDocument) {
+      args.push_back(c.input(wholeIds(a.getDocumentIds(), c)));
+      entry = kUnshard ? RuntimeEntry::UnshardDocs : RuntimeEntry::ShardDocs;
+    }
+    if (failed(c.call(entry, t.getElementType(), args)))
       return failure();
     this->replaceWithBuffers(op, {out}, c);
     return success();
@@ -690,37 +714,73 @@ struct AllReducePattern : RuntimePattern<shard::AllReduceOp> {
 };
 
 //===----------------------------------------------------------------------===//
-// No runtime call: cp.global_position; retargeted hand-written calls
+// cp.global_position (a runtime call only per document); retargeted calls
 //===----------------------------------------------------------------------===//
 
+/// The number of ranks along the axes of `op`, or a diagnostic.
+FailureOr<int64_t> positionWorld(GlobalPositionOp op) {
+  SymbolTableCollection symbols;
+  shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
+  if (!grid)
+    return op.emitOpError("needs its grid");
+  SmallVector<int16_t> axes(op.getGridAxes());
+  if (axes.empty())
+    for (int16_t i = 0; i < grid.getRank(); ++i)
+      axes.push_back(i);
+  int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
+  if (ShapedType::isDynamic(world))
+    return op.emitOpError("needs a grid of static size");
+  return world;
+}
+
+/// This rank's per-document positions ([localLen] i64) from the whole ids
+/// `docs` ([S] or [1, S]): cprt_c_document_positions, called right after
+/// the ids are defined, outside any loop or linalg body that reads them.
+FailureOr<Value> documentPositions(Value docs, int64_t seqLen,
+                                   int64_t localLen, RuntimeCallBuilder &c) {
+  OpBuilder::InsertionGuard guard(c.b);
+  c.b.setInsertionPointAfterValue(docs);
+  Value ids = wholeIds(docs, c);
+  auto t = RankedTensorType::get({localLen}, c.b.getI64Type());
+  Value out = c.alloc(t);
+  if (failed(c.call(RuntimeEntry::DocumentPositions, Type(),
+                    {c.input(ids), c.unranked(out), c.i64(seqLen)})))
+    return failure();
+  return c.result(out, t);
+}
+
 /// cp.global_position -> a lookup in a constant table of the balancer's
-/// whole layout: table[rank * L + local].
+/// whole layout: table[rank * L + local]; with `documents`
+/// (per_document_head_tail) a lookup in this rank's positions computed by
+/// the runtime from the ids: positions[local] (`rank` is the caller's).
 struct GlobalPositionPattern : RuntimePattern<GlobalPositionOp> {
   GlobalPositionPattern(MLIRContext *ctx, const RuntimeTarget &t)
       : RuntimePattern(ctx, t, {}) {}
 
   LogicalResult lower(GlobalPositionOp op, OpAdaptor a,
                       RuntimeCallBuilder &c) const override {
-    SymbolTableCollection symbols;
-    shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
-    if (!grid)
-      return op.emitOpError("needs its grid");
-    SmallVector<int16_t> axes(op.getGridAxes());
-    if (axes.empty())
-      for (int16_t i = 0; i < grid.getRank(); ++i)
-        axes.push_back(i);
-    int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
-    if (ShapedType::isDynamic(world))
-      return op.emitOpError("needs a grid of static size");
+    FailureOr<int64_t> world = positionWorld(op);
+    if (failed(world))
+      return failure();
+    OpBuilder &b = c.b;
+    if (a.getDocumentIds()) {
+      int64_t localLen = llvm::divideCeil(op.getSeqLen(), *world);
+      FailureOr<Value> pos =
+          documentPositions(a.getDocumentIds(), op.getSeqLen(), localLen, c);
+      if (failed(pos))
+        return failure();
+      Value p = tensor::ExtractOp::create(b, c.loc, *pos, a.getLocal());
+      c.b.replaceOpWithNewOp<arith::IndexCastOp>(op, b.getIndexType(), p);
+      return success();
+    }
     std::optional<int64_t> localLen = localSeqLen(
-        op.getSeqLen(), world, op.getBalancer(), op.getBlockSize(), true);
+        op.getSeqLen(), *world, op.getBalancer(), op.getBlockSize(), true);
     SmallVector<int64_t> table;
-    for (int64_t r = 0; r < world; ++r)
+    for (int64_t r = 0; r < *world; ++r)
       for (int64_t j = 0; j < *localLen; ++j)
-        table.push_back(globalPosition(j, r, op.getSeqLen(), world,
+        table.push_back(globalPosition(j, r, op.getSeqLen(), *world,
                                        op.getBalancer(), op.getBlockSize(),
                                        op.getPad()));
-    OpBuilder &b = c.b;
     auto tt = RankedTensorType::get({(int64_t)table.size()}, b.getIndexType());
     Value cst = arith::ConstantOp::create(
         b, c.loc, tt, DenseElementsAttr::get(tt, ArrayRef<int64_t>(table)));

@@ -88,6 +88,11 @@ constexpr Param kHybridFwd[] = {P::Buf,   P::Buf, P::Buf, P::Buf, P::BufF32,
 constexpr Param kHybridBwd[] = {
     P::Buf, P::Buf, P::Buf, P::Buf,  P::Buf,   P::BufF32, P::Buf, P::Buf, P::Buf,
     P::F64, P::Flags, P::I32, P::I32, P::I64, P::I64,    P::I64, P::I64};
+// (docs, out, seq_len)
+constexpr Param kDocumentPositions[] = {P::BufI32, P::BufI64, P::I64};
+// (in, out, elem_bytes, dim, balancer, docs)
+constexpr Param kShardDocs[] = {P::Buf, P::Buf, P::I64, P::I32, P::I32,
+                                P::BufI32};
 
 //===----------------------------------------------------------------------===//
 // The parameter lists above are the C prototypes of cprt_compiler.h: an
@@ -147,6 +152,10 @@ static_assert(isPrototype<kHybridBwd, decltype(cprt_c_hybrid_bwd_f32)>());
 // The per-document ring takes the ring's parameters (seg: the whole ids).
 static_assert(isPrototype<kRingFwd, decltype(cprt_c_ring_docs_fwd_bf16)>());
 static_assert(isPrototype<kRingBwd, decltype(cprt_c_ring_docs_bwd_f32)>());
+static_assert(isPrototype<kDocumentPositions,
+                          decltype(cprt_c_document_positions)>());
+static_assert(isPrototype<kShardDocs, decltype(cprt_c_shard_docs_f32)>());
+static_assert(isPrototype<kShardDocs, decltype(cprt_c_unshard_docs_i1)>());
 
 using E = RuntimeEntry;
 const EntrySpec kEntries[] = {
@@ -171,6 +180,10 @@ const EntrySpec kEntries[] = {
     {E::HybridBwd, "hybrid_bwd", kAttention, kHybridBwd, false},
     {E::RingDocsFwd, "ring_docs_fwd", kAttention, kRingFwd, false},
     {E::RingDocsBwd, "ring_docs_bwd", kAttention, kRingBwd, false},
+    {E::DocumentPositions, "document_positions", {}, kDocumentPositions,
+     false},
+    {E::ShardDocs, "shard_docs", kMovement, kShardDocs, false},
+    {E::UnshardDocs, "unshard_docs", kMovement, kShardDocs, false},
 };
 } // namespace
 

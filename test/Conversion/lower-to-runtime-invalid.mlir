@@ -250,8 +250,8 @@ func.func @taken_name() -> index {
 
 shard.grid @grid(shape = 2)
 func.func @document_shard(%x: tensor<8x4xf32>, %d: tensor<8xi32>) -> tensor<4x4xf32> {
-  // expected-error @+1 {{'cp.shard' op the lowering shards with none, head_tail or striped balancing}}
-  %l = cp.shard %x documents %d : tensor<8xi32> on @grid dim = 0 balancer = <per_document_head_tail> : tensor<8x4xf32> -> tensor<4x4xf32>
+  // expected-error @+1 {{'cp.shard' op the lowering takes document ids only with per_document_head_tail balancing}}
+  %l = cp.shard %x documents %d : tensor<8xi32> on @grid dim = 0 balancer = <head_tail> : tensor<8x4xf32> -> tensor<4x4xf32>
   return %l : tensor<4x4xf32>
 }
 

@@ -191,3 +191,49 @@ func.func @flex_positions(%q: tensor<1x1x2x4xf32>, %r: index) -> tensor<1x1x2x4x
     }
   return %o : tensor<1x1x2x4xf32>
 }
+
+// -----
+
+shard.grid @grid(shape = 3)
+
+// Per-document positions: this rank's positions come from the runtime
+// (cprt_c_document_positions, ceil(64 / 3) = 22 slots) right after the ids
+// are defined, outside the linalg body that reads them; [1, S] i64 ids are
+// collapsed and cast to i32.
+// CHECK-LABEL: func.func @document_positions
+// CHECK-SAME: (%[[D:.+]]: tensor<1x64xi64>
+// CHECK: %[[C:.+]] = tensor.collapse_shape %[[D]]
+// CHECK: %[[P:.+]] = memref.alloc() : memref<22xi64>
+// CHECK: call @cprt_c_document_positions(%{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xi32>, memref<*xi64>, i64) -> ()
+// CHECK: %[[T:.+]] = bufferization.to_tensor %[[P]]
+// CHECK: linalg.generic
+// CHECK: %[[E:.+]] = tensor.extract %[[T]][%{{.+}}] : tensor<22xi64>
+// CHECK: arith.index_cast %[[E]] : i64 to index
+// CHECK-NOT: cp.global_position
+func.func @document_positions(%d: tensor<1x64xi64>) -> tensor<22xi64> {
+  %r = shard.process_linear_index on @grid : index
+  %e = tensor.empty() : tensor<22xi64>
+  %g = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>], iterator_types = ["parallel"]} outs(%e : tensor<22xi64>) {
+  ^bb0(%o: i64):
+    %i = linalg.index 0 : index
+    %p = cp.global_position %i, %r documents %d : tensor<1x64xi64> on @grid balancer = <per_document_head_tail> seq_len = 64 {pad} : index
+    %pi = arith.index_cast %p : index to i64
+    linalg.yield %pi : i64
+  } -> tensor<22xi64>
+  return %g : tensor<22xi64>
+}
+
+// -----
+
+shard.grid @grid(shape = 3)
+
+// Per-document shard and unshard take the whole ids ([1, S] i64 collapsed
+// and cast to i32).
+// CHECK-LABEL: func.func @shard_documents
+// CHECK: call @cprt_c_shard_docs_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, i64, i32, i32, memref<*xi32>) -> ()
+// CHECK: call @cprt_c_unshard_docs_f32(%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}) : (memref<*xf32>, memref<*xf32>, i64, i32, i32, memref<*xi32>) -> ()
+func.func @shard_documents(%x: tensor<64x8xf32>, %d: tensor<1x64xi64>) -> tensor<64x8xf32> {
+  %l = cp.shard %x documents %d : tensor<1x64xi64> on @grid dim = 0 balancer = <per_document_head_tail> {pad} : tensor<64x8xf32> -> tensor<22x8xf32>
+  %g = cp.unshard %l documents %d : tensor<1x64xi64> on @grid dim = 0 balancer = <per_document_head_tail> {pad} : tensor<22x8xf32> -> tensor<64x8xf32>
+  return %g : tensor<64x8xf32>
+}

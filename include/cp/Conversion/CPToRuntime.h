@@ -45,6 +45,9 @@ enum class RuntimeEntry {
   HybridBwd,
   RingDocsFwd,
   RingDocsBwd,
+  DocumentPositions,
+  ShardDocs,
+  UnshardDocs,
 };
 
 /// Where the lowered code runs: which entry families the runtime provides

@@ -61,6 +61,9 @@ public:
     int64_t localLen;
     int64_t worldSize;
     bool pad;
+    /// per_document_head_tail: the whole document ids (the function
+    /// argument marked `cp.documents`), else null.
+    Value documents = {};
   };
   explicit SeqRewriteContext(const Layout &layout) : layout(layout) {}
   virtual ~SeqRewriteContext();
@@ -72,6 +75,8 @@ public:
   int64_t getLocalLen() const { return layout.localLen; }
   int64_t getWorldSize() const { return layout.worldSize; }
   bool isPadded() const { return layout.pad; }
+  /// The whole document ids under per_document_head_tail, else null.
+  Value getDocuments() const { return layout.documents; }
   /// True when the local sequences are padded (L * world > S).
   bool hasPadding() const {
     return layout.localLen * layout.worldSize != layout.seqLen;

@@ -242,7 +242,8 @@ Value mapPositions(Region &region, unsigned qArg, unsigned kvArg,
   Value cL = arith::ConstantIndexOp::create(rb, loc, ctx.getLocalLen());
   auto pos = [&](Value local, Value owner) {
     return GlobalPositionOp::create(
-               rb, loc, rb.getIndexType(), local, owner, ctx.getGrid(),
+               rb, loc, rb.getIndexType(), local, owner, ctx.getDocuments(),
+               ctx.getGrid(),
                rb.getDenseI16ArrayAttr({}),
                cast<LoadBalancerAttr>(ctx.getBalancer()),
                rb.getI64IntegerAttr(ctx.getSeqLen()), IntegerAttr(),

@@ -106,6 +106,7 @@ LogicalResult rewriteIndexOps(linalg::LinalgOp op, unsigned loop,
     rewriter.setInsertionPointAfter(idx);
     auto pos = GlobalPositionOp::create(
         rewriter, idx.getLoc(), rewriter.getIndexType(), idx.getResult(), rank,
+        ctx.getDocuments(),
         ctx.getGrid(), rewriter.getDenseI16ArrayAttr({}),
         cast<LoadBalancerAttr>(ctx.getBalancer()),
         rewriter.getI64IntegerAttr(ctx.getSeqLen()), IntegerAttr(),

@@ -125,6 +125,36 @@ CPRT_C_RING_DOCS_DECLS(f32)
 CPRT_C_RING_DOCS_DECLS(bf16)
 CPRT_C_RING_DOCS_DECLS(f16)
 
+/* The original positions of this rank's local tokens under
+ * per_document_head_tail balancing (DocumentPositions.cpp): `docs` holds the
+ * document ids of the whole sequence ([seq_len] i32, original order), `out`
+ * ([L] i64, L = ceil(seq_len / W), the layout's local length; a mismatch is
+ * an error) receives the position of every local slot, padding slot j as
+ * seq_len + j. Lowered cp.global_position with `documents` reads it. */
+void cprt_c_document_positions(CPRT_MR /*docs i32 [S]*/,
+                               CPRT_MR /*out i64 [L]*/, int64_t seq_len);
+
+/* cprt_c_shard_<T> / cprt_c_unshard_<T> under per_document_head_tail
+ * (DocumentShard.cpp): `docs` holds the document ids of the whole sequence
+ * ([S] i32, original order, S the global tensor's dim), from which the
+ * runtime lays the sequence out; `balancer` must be per_document_head_tail
+ * and the local tensor must have the layout's local length. */
+#define CPRT_C_SHARD_DOCS_DECLS(T)                                             \
+  void cprt_c_shard_docs_##T(CPRT_MR /*global*/, CPRT_MR /*local*/,            \
+                             int64_t elem_bytes, int32_t dim,                  \
+                             int32_t balancer, CPRT_MR /*docs i32 [S]*/);      \
+  void cprt_c_unshard_docs_##T(CPRT_MR /*local*/, CPRT_MR /*global*/,          \
+                               int64_t elem_bytes, int32_t dim,                \
+                               int32_t balancer, CPRT_MR /*docs i32 [S]*/);
+CPRT_C_SHARD_DOCS_DECLS(f32)
+CPRT_C_SHARD_DOCS_DECLS(bf16)
+CPRT_C_SHARD_DOCS_DECLS(f16)
+CPRT_C_SHARD_DOCS_DECLS(f64)
+CPRT_C_SHARD_DOCS_DECLS(i1)
+CPRT_C_SHARD_DOCS_DECLS(i8)
+CPRT_C_SHARD_DOCS_DECLS(i32)
+CPRT_C_SHARD_DOCS_DECLS(i64)
+
 /* (out, lse) = merge((out_a, lse_a), (out_b, lse_b)); all f32; the
  * destination may alias either input. */
 void cprt_c_merge_f32(CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR, CPRT_MR);

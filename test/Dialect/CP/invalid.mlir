@@ -429,8 +429,44 @@ func.func @f(%l: tensor<1x4x16x16xf32>) {
 
 shard.grid @grid(shape = 4)
 func.func @f(%i: index, %r: index) {
-  // expected-error @+1 {{the per_document_head_tail permutation depends on data; expected none, head_tail or striped}}
+  // expected-error @+1 {{per_document_head_tail positions come from the document ids at run time; expected `documents`}}
   %p = cp.global_position %i, %r on @grid balancer = <per_document_head_tail> seq_len = 64 : index
+  return
+}
+
+// -----
+
+shard.grid @grid(shape = 4)
+func.func @f(%i: index, %r: index, %d: tensor<64xi32>) {
+  // expected-error @+1 {{`documents` is only taken with per_document_head_tail balancing}}
+  %p = cp.global_position %i, %r documents %d : tensor<64xi32> on @grid balancer = <head_tail> seq_len = 64 : index
+  return
+}
+
+// -----
+
+shard.grid @grid(shape = 4)
+func.func @f(%i: index, %r: index, %d: tensor<63xi32>) {
+  // expected-error @+1 {{expected document ids of length 64, got 63}}
+  %p = cp.global_position %i, %r documents %d : tensor<63xi32> on @grid balancer = <per_document_head_tail> seq_len = 64 : index
+  return
+}
+
+// -----
+
+shard.grid @grid(shape = 4)
+func.func @f(%i: index, %r: index, %d: tensor<2x64xi32>) {
+  // expected-error @+1 {{expected the document ids of one sequence ([seq_len] or [1, seq_len]), got a batch of 2}}
+  %p = cp.global_position %i, %r documents %d : tensor<2x64xi32> on @grid balancer = <per_document_head_tail> seq_len = 64 : index
+  return
+}
+
+// -----
+
+shard.grid @grid(shape = 4)
+func.func @f(%i: index, %r: index, %d: tensor<64xf32>) {
+  // expected-error @+1 {{expected integer document ids, got element type 'f32'}}
+  %p = cp.global_position %i, %r documents %d : tensor<64xf32> on @grid balancer = <per_document_head_tail> seq_len = 64 : index
   return
 }
 

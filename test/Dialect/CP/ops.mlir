@@ -142,6 +142,14 @@ func.func @global_position(%i: index) -> index {
   return %p : index
 }
 
+// CHECK-LABEL: func.func @global_position_documents
+func.func @global_position_documents(%i: index, %d: tensor<1x64xi64>) -> index {
+  %r = shard.process_linear_index on @grid : index
+  // CHECK: cp.global_position %{{.+}}, %{{.+}} documents %{{.+}} : tensor<1x64xi64> on @grid balancer = <per_document_head_tail> seq_len = 64 {pad} : index
+  %p = cp.global_position %i, %r documents %d : tensor<1x64xi64> on @grid balancer = <per_document_head_tail> seq_len = 64 {pad} : index
+  return %p : index
+}
+
 // CHECK-LABEL: func.func @ring
 func.func @ring(%q: tensor<1x8x16x64xbf16>, %k: tensor<1x2x16x64xbf16>,
                 %v: tensor<1x2x16x64xbf16>, %m: tensor<16x60xi1>,

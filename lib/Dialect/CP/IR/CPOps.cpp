@@ -566,15 +566,40 @@ LogicalResult UnshardOp::verifySymbolUses(SymbolTableCollection &symbols) {
   return verifyShardSymbols(*this, getResult(), getInput(), symbols);
 }
 
+/// The document ids of a global_position: given exactly for
+/// per_document_head_tail, integer, [seq_len] or [1, seq_len].
+static LogicalResult verifyPositionDocuments(GlobalPositionOp op) {
+  bool perDocument =
+      op.getBalancer() == LoadBalancer::per_document_head_tail;
+  Value docs = op.getDocumentIds();
+  if (perDocument && !docs)
+    return op.emitOpError("per_document_head_tail positions come from the "
+                          "document ids at run time; expected `documents`");
+  if (!docs)
+    return success();
+  if (!perDocument)
+    return op.emitOpError("`documents` is only taken with "
+                          "per_document_head_tail balancing");
+  if (failed(verifyIdVector(op, "document ids", docs, op.getSeqLen(),
+                            /*allowIndex=*/false)))
+    return failure();
+  auto t = rtt(docs);
+  if (t.getRank() == 2 && !dimsCompatible(t.getShape()[0], 1))
+    return op.emitOpError("expected the document ids of one sequence "
+                          "([seq_len] or [1, seq_len]), got a batch of ")
+           << t.getShape()[0];
+  return success();
+}
+
 LogicalResult GlobalPositionOp::verify() {
-  if (getBalancer() == LoadBalancer::per_document_head_tail ||
-      getBalancer() == LoadBalancer::ptrr)
-    return emitOpError("the ")
-           << stringifyLoadBalancer(getBalancer())
-           << " permutation depends on data; expected none, head_tail or "
-              "striped";
+  if (getBalancer() == LoadBalancer::ptrr)
+    return emitOpError("the ptrr permutation depends on a block mask; "
+                       "expected none, head_tail, striped or "
+                       "per_document_head_tail");
   if (getSeqLen() <= 0)
     return emitOpError("expected a positive seq_len, got ") << getSeqLen();
+  if (failed(verifyPositionDocuments(*this)))
+    return failure();
   return verifyBlockSize(*this, getBlockSize());
 }
 
@@ -583,6 +608,9 @@ LogicalResult GlobalPositionOp::verifySymbolUses(SymbolTableCollection &symbols)
       resolveRing(*this, getGridAttr(), getGridAxes(), symbols);
   if (failed(world))
     return failure();
+  // Per-document layouts split any length (ceil(seq_len / W) slots).
+  if (getBalancer() == LoadBalancer::per_document_head_tail)
+    return success();
   return verifySplit(*this, getSeqLen(), ShapedType::kDynamic, *world,
                      getBalancer(), getBlockSize(), getPad());
 }

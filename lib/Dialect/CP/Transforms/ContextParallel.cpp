@@ -484,7 +484,8 @@ public:
   /// A cp.shard (dim `d`) of the whole `v`, right after it.
   Value createShard(Value v, int64_t d) {
     rewriter.setInsertionPointAfterValue(v);
-    return ShardOp::create(rewriter, v.getLoc(), localType(v, d), v, Value(),
+    return ShardOp::create(rewriter, v.getLoc(), localType(v, d), v,
+                           getDocuments(),
                            getGrid(), rewriter.getDenseI16ArrayAttr({}),
                            rewriter.getI64IntegerAttr(d),
                            cast<LoadBalancerAttr>(getBalancer()),
@@ -572,7 +573,7 @@ void FunctionRewriter::rewriteUses() {
       shape[d] = getSeqLen();
       rewriter.setInsertionPointAfterValue(local);
       whole = UnshardOp::create(rewriter, local.getLoc(), t.clone(shape),
-                                local, Value(), getGrid(),
+                                local, getDocuments(), getGrid(),
                                 rewriter.getDenseI16ArrayAttr({}),
                                 rewriter.getI64IntegerAttr(d),
                                 cast<LoadBalancerAttr>(getBalancer()),
@@ -645,9 +646,12 @@ LogicalResult ContextParallelPass::runOnFunction(func::FuncOp func,
       analyseFunction(func, layout->seqLen, argumentFree);
   if (!analysis)
     return failure();
-  if (loadBalance == LoadBalancer::per_document_head_tail &&
-      failed(preparePerDocument(func, *analysis)))
-    return failure();
+  if (loadBalance == LoadBalancer::per_document_head_tail) {
+    FailureOr<BlockArgument> docs = preparePerDocument(func, *analysis);
+    if (failed(docs))
+      return failure();
+    layout->documents = *docs;
+  }
   // Pad with garbage is only sound where padded positions never mix into
   // real ones: attention masks them, reductions would not.
   if (layout->pad && layout->localLen * layout->worldSize != layout->seqLen &&

@@ -172,7 +172,7 @@ Value RingExpander::positionsOf(OpBuilder &b, Value owner) {
   Block *body = b.createBlock(&gen.getBody(), {}, {b.getIndexType()}, {loc});
   OpBuilder gb = OpBuilder::atBlockEnd(body);
   Value pos = GlobalPositionOp::create(
-      gb, loc, gb.getIndexType(), body->getArgument(0), owner,
+      gb, loc, gb.getIndexType(), body->getArgument(0), owner, /*documents=*/Value(),
       op.getGridAttr(), gridAxes, op.getBalancerAttr(), op.getSeqLenAttr(),
       op.getBlockSizeAttr(), op.getPadAttr());
   Value p = arith::IndexCastOp::create(gb, loc, gb.getI64Type(), pos);

@@ -12,7 +12,6 @@
 
 #include "cp/Dialect/CP/IR/CPOps.h"
 
-#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -70,44 +69,21 @@ static FailureOr<BlockArgument> documentArgument(func::FuncOp func) {
   return docs;
 }
 
-/// The first op of `analysis` that needs static local positions.
-static Operation *positionDependent(const SeqDimAnalysis &analysis) {
-  // Linalg ops that read their position along the sequence loop.
-  for (auto &[op, loop] : analysis.seqLoops) {
-    Operation *reader = nullptr;
-    op->walk([&, loop = loop](linalg::IndexOp i) {
-      if (i.getDim() == loop)
-        reader = op;
-    });
-    if (reader)
-      return reader;
-  }
-  if (!analysis.seqScans.empty())
-    return analysis.seqScans.front();
-  if (!analysis.wholeReads.empty())
-    return analysis.wholeReads.front()->getOwner();
-  if (!analysis.shardAtUse.empty())
-    return analysis.shardAtUse.front().first->getOwner();
-  for (auto &[v, d] : analysis.dims)
-    if (Operation *def = v.getDefiningOp())
-      if (def->hasTrait<OpTrait::ConstantLike>())
-        return def;
-  return nullptr;
-}
-
-LogicalResult mlir::cp::preparePerDocument(func::FuncOp func,
-                                           SeqDimAnalysis &analysis) {
+FailureOr<BlockArgument>
+mlir::cp::preparePerDocument(func::FuncOp func, SeqDimAnalysis &analysis) {
   FailureOr<BlockArgument> docs = documentArgument(func);
   if (failed(docs))
     return failure();
-  if (Operation *op = positionDependent(analysis))
-    return op->emitOpError("needs the original positions of local tokens "
-                           "(or shards a tensor inside the function), but "
-                           "load-balance=per_document_head_tail decides them "
-                           "at run time from the document ids; not supported "
-                           "yet (use head_tail or striped)");
+  // linalg.index maps through cp.global_position with the ids; tensors
+  // sharded or gathered inside the function through cp.shard / cp.unshard
+  // with the ids. A scan's runtime entry has no per-document layout yet.
+  if (!analysis.seqScans.empty())
+    return analysis.seqScans.front()->emitOpError(
+        "scans along the sequence, which load-balance=per_document_head_tail "
+        "(a layout decided at run time from the document ids) does not "
+        "support yet (use head_tail or striped)");
   analysis.dims.erase(*docs);
   func.setArgAttr(docs->getArgNumber(), kDocumentsAttrName,
                   UnitAttr::get(func.getContext()));
-  return success();
+  return *docs;
 }

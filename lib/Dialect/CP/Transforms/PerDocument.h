@@ -4,7 +4,8 @@
 // document of the attention's segment ids, a permutation the runtime
 // computes from the ids at run time. The pass keeps the ids whole (the
 // function argument marked `cp.documents`), gives the ring the whole ids,
-// and refuses whatever would need static positions of local tokens.
+// and maps local indices to original positions through them at run time
+// (cp.global_position with `documents`).
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,10 +31,13 @@ int64_t perDocumentLocalLen(int64_t seqLen, int64_t world);
 /// Prepares `func` (analysed in `analysis`) for per-document balancing:
 /// every attention must be cp.sdpa / cp.sdpa_backward with segment ids
 /// that are one function argument used by nothing else; it stays whole
-/// (removed from the analysis, marked `cp.documents`). Refuses (with a
-/// diagnostic) sharded constants, position-dependent code, scans and whole
-/// reads: their local positions are known only at run time.
-LogicalResult preparePerDocument(func::FuncOp func, SeqDimAnalysis &analysis);
+/// (removed from the analysis, marked `cp.documents`) and is returned: the
+/// rewrite gives it to cp.global_position, which maps `linalg.index` along
+/// the sequence to original positions at run time, and to cp.shard /
+/// cp.unshard of tensors sharded or gathered inside the function. Refuses
+/// (with a diagnostic) scans.
+FailureOr<BlockArgument> preparePerDocument(func::FuncOp func,
+                                            SeqDimAnalysis &analysis);
 
 } // namespace mlir::cp
 

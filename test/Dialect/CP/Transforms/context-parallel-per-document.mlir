@@ -29,10 +29,17 @@ func.func @docs(%q: tensor<1x4x64x8xf32>, %k: tensor<1x2x64x8xf32>,
 
 // -----
 
-// Positions of local tokens are known only at run time.
+// Positions of local tokens are known only at run time: linalg.index
+// along the sequence becomes cp.global_position with the whole ids.
+// CHECK-LABEL: func.func @positions
+// CHECK-SAME: %[[D:[^:]+]]: tensor<64xi32> {cp.documents}
+// CHECK: %[[R:.+]] = shard.process_linear_index on @cp_grid
+// CHECK: linalg.generic
+// CHECK: %[[I:.+]] = linalg.index 2 : index
+// CHECK: cp.global_position %[[I]], %[[R]] documents %[[D]] : tensor<64xi32> on @cp_grid balancer = <per_document_head_tail> seq_len = 64 {pad} : index
+// CHECK: cp.ring_attention
 func.func @positions(%q: tensor<1x4x64x8xf32>, %d: tensor<64xi32>) -> tensor<1x4x64x8xf32> {
   %e = tensor.empty() : tensor<1x4x64x8xf32>
-  // expected-error @+1 {{needs the original positions of local tokens (or shards a tensor inside the function), but load-balance=per_document_head_tail decides them at run time from the document ids; not supported yet (use head_tail or striped)}}
   %qs = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%q : tensor<1x4x64x8xf32>) outs(%e : tensor<1x4x64x8xf32>) {
   ^bb0(%x: f32, %o: f32):
     %i = linalg.index 2 : index

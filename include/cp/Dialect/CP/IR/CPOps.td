@@ -286,20 +286,29 @@ def CP_GlobalPositionOp : CP_GridOp<"global_position", [Pure]> {
     had before the load balancer's permutation, for a sequence of length
     `seq_len`. Padding positions (with `pad`) map to positions `>= seq_len`.
     This is how position-dependent code (`linalg.index`, causal masks,
-    `mask_mod`) keeps its meaning after sharding. Data-dependent balancers
-    (`per_document_head_tail`) are not accepted.
+    `mask_mod`) keeps its meaning after sharding.
+
+    `per_document_head_tail` lays the sequence out from the document ids at
+    run time: it takes `documents`, the ids of the whole sequence (integer,
+    `[seq_len]` or `[1, seq_len]`), and `rank` must be the calling rank (the
+    runtime computes this rank's positions from the ids; the local length is
+    `ceil(seq_len / W)`, padding slots map to positions `>= seq_len`).
+    `ptrr` is not accepted.
 
     Example:
     ```mlir
     %g = cp.global_position %i, %rank on @grid balancer = <head_tail>
         seq_len = 64 : index
+    %p = cp.global_position %i, %rank documents %ids : tensor<64xi32>
+        on @grid balancer = <per_document_head_tail> seq_len = 64 : index
     ```
   }];
-  let arguments = !con((ins Index:$local, Index:$rank), CP_GridArgs,
-    CP_SeqLayoutArgs);
+  let arguments = !con((ins Index:$local, Index:$rank,
+    Optional<AnyRankedTensor>:$document_ids), CP_GridArgs, CP_SeqLayoutArgs);
   let results = (outs Index:$position);
   let assemblyFormat = [{
-    $local `,` $rank `on` $grid (`grid_axes` `=` $grid_axes^)?
+    $local `,` $rank (`documents` $document_ids^ `:` type($document_ids))?
+    `on` $grid (`grid_axes` `=` $grid_axes^)?
     `balancer` `=` $balancer `seq_len` `=` $seq_len attr-dict `:` type($position)
   }];
   let hasVerifier = 1;
