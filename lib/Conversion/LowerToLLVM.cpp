@@ -6,6 +6,7 @@
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
@@ -66,6 +67,35 @@ struct DecomposeSoftmaxPass
     }
   }
 };
+/// Gives every result of a function its own tensor: a value returned more
+/// than once (e.g. two identical projections that CSE merged) is copied for
+/// its later results (bufferization.alloc_tensor copy), so each result gets
+/// its own buffer and buffer-results-to-out-params can hoist each buffer
+/// into its own out parameter (upstream crashes on a buffer returned twice).
+struct DistinctResultsPass
+    : PassWrapper<DistinctResultsPass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(DistinctResultsPass)
+  StringRef getArgument() const override { return "cp-distinct-results"; }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<bufferization::BufferizationDialect>();
+  }
+  void runOnOperation() override {
+    getOperation().walk([](func::ReturnOp ret) {
+      llvm::SmallPtrSet<Value, 4> seen;
+      OpBuilder b(ret);
+      for (OpOperand &use : ret->getOpOperands()) {
+        Value v = use.get();
+        auto type = dyn_cast<RankedTensorType>(v.getType());
+        if (!type || seen.insert(v).second)
+          continue;
+        // With `copy`, the sizes (dynamic or not) come from the copied value.
+        use.set(bufferization::AllocTensorOp::create(b, ret.getLoc(), type,
+                                                     ValueRange(), /*copy=*/v));
+      }
+    });
+  }
+};
+
 } // namespace
 
 void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
@@ -95,6 +125,7 @@ void mlir::cp::buildCPLowerToLLVMPipeline(OpPassManager &pm) {
   // and the running partial result: each iteration yields the runtime's
   // fresh buffers (the deallocation pipeline below frees the previous ones).
   bufferize.allowReturnAllocsFromLoops = true;
+  pm.addPass(std::make_unique<DistinctResultsPass>());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.modifyPublicFunctions = true;
