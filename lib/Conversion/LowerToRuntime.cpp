@@ -293,6 +293,23 @@ struct RingPattern : RuntimePattern<Op> {
   }
 };
 
+/// The number of ranks along the grid axes of `op` (a cp op on a grid:
+/// `grid` and `grid_axes`, all axes when empty), or a diagnostic.
+template <typename GridOpTy> FailureOr<int64_t> gridWorld(GridOpTy op) {
+  SymbolTableCollection symbols;
+  shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
+  if (!grid)
+    return op.emitOpError("needs its grid");
+  SmallVector<int16_t> axes(op.getGridAxes());
+  if (axes.empty())
+    for (int16_t i = 0; i < grid.getRank(); ++i)
+      axes.push_back(i);
+  int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
+  if (ShapedType::isDynamic(world))
+    return op.emitOpError("needs a grid of static size");
+  return world;
+}
+
 /// cp.ring_attention(_backward) with ulysses_size = U ->
 /// cprt_c_hybrid_{fwd,bwd}_<T>: Ulysses inside groups of U ranks, a ring of
 /// the W/U groups, all in the runtime.
@@ -316,17 +333,11 @@ struct HybridPattern : RuntimePattern<Op> {
     if constexpr (kBackward)
       if (failed(checkBackwardTypes(op, et, /*f32Grads=*/false)))
         return failure();
-    SymbolTableCollection symbols;
-    shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
-    if (!grid)
-      return op.emitOpError("needs its grid");
-    SmallVector<int16_t> axes(op.getGridAxes());
-    if (axes.empty())
-      for (int16_t i = 0; i < grid.getRank(); ++i)
-        axes.push_back(i);
-    int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
-    int64_t u = *op.getUlyssesSize();
-    if (ShapedType::isDynamic(world) || world % u != 0)
+    FailureOr<int64_t> worldOr = gridWorld(op);
+    if (failed(worldOr))
+      return failure();
+    int64_t world = *worldOr, u = *op.getUlyssesSize();
+    if (world % u != 0)
       return op.emitOpError("needs a static grid that ulysses_size divides");
     int32_t flags = op.getIsCausal() ? kCausal : 0;
     SmallVector<Value> buffers;
@@ -717,22 +728,6 @@ struct AllReducePattern : RuntimePattern<shard::AllReduceOp> {
 // cp.global_position (a runtime call only per document); retargeted calls
 //===----------------------------------------------------------------------===//
 
-/// The number of ranks along the axes of `op`, or a diagnostic.
-FailureOr<int64_t> positionWorld(GlobalPositionOp op) {
-  SymbolTableCollection symbols;
-  shard::GridOp grid = shard::getGridOrNull(op, op.getGridAttr(), symbols);
-  if (!grid)
-    return op.emitOpError("needs its grid");
-  SmallVector<int16_t> axes(op.getGridAxes());
-  if (axes.empty())
-    for (int16_t i = 0; i < grid.getRank(); ++i)
-      axes.push_back(i);
-  int64_t world = shard::collectiveProcessGroupSize(axes, grid.getShape());
-  if (ShapedType::isDynamic(world))
-    return op.emitOpError("needs a grid of static size");
-  return world;
-}
-
 /// This rank's per-document positions ([localLen] i64) from the whole ids
 /// `docs` ([S] or [1, S]): cprt_c_document_positions, called right after
 /// the ids are defined, outside any loop or linalg body that reads them.
@@ -759,7 +754,7 @@ struct GlobalPositionPattern : RuntimePattern<GlobalPositionOp> {
 
   LogicalResult lower(GlobalPositionOp op, OpAdaptor a,
                       RuntimeCallBuilder &c) const override {
-    FailureOr<int64_t> world = positionWorld(op);
+    FailureOr<int64_t> world = gridWorld(op);
     if (failed(world))
       return failure();
     OpBuilder &b = c.b;

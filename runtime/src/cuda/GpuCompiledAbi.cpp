@@ -876,57 +876,26 @@ void mgpuSetDefaultDevice(int32_t device) {
     c.dq = {rdq, dq}; c.dk = {rdk, dk}; c.dv = {rdv, dv};                      \
     c.scale = scale; c.flags = flags;                                          \
     sdpa(c);                                                                   \
-  }                                                                            \
-  void cprt_gpu_ring_fwd_##T(MR rq, const cprt_memref *q, MR rk,               \
-                             const cprt_memref *k, MR rv, const cprt_memref *v,\
-                             MR rm, const cprt_memref *m, MR rs,               \
-                             const cprt_memref *s, MR ro, const cprt_memref *o,\
-                             MR rl, const cprt_memref *l, double scale,        \
-                             int32_t flags, int32_t rotate, int32_t balancer,  \
-                             int64_t seq_len, int64_t window) {                \
-    AttnCall c;                                                                \
-    c.op = "ring_attention"; c.dt = DT;                                        \
-    c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v}; c.mask = {rm, m};             \
-    c.seg = {rs, s}; c.out = {ro, o}; c.lse = {rl, l};                         \
-    c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
-    c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
-    ring(c);                                                                   \
-  }                                                                            \
-  void cprt_gpu_ring_bwd_##T(                                                  \
-      MR rdo, const cprt_memref *dout, MR rq, const cprt_memref *q, MR rk,     \
-      const cprt_memref *k, MR rv, const cprt_memref *v, MR ro,                \
-      const cprt_memref *o, MR rl, const cprt_memref *l, MR rm,                \
-      const cprt_memref *m, MR rs, const cprt_memref *s, MR rdq,               \
-      const cprt_memref *dq, MR rdk, const cprt_memref *dk, MR rdv,            \
-      const cprt_memref *dv, double scale, int32_t flags, int32_t rotate,      \
-      int32_t balancer, int64_t seq_len, int64_t window) {                     \
-    AttnCall c;                                                                \
-    c.op = "ring_attention_backward"; c.dt = DT; c.backward = true;            \
-    c.dout = {rdo, dout}; c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v};         \
-    c.out = {ro, o}; c.lse = {rl, l}; c.mask = {rm, m}; c.seg = {rs, s};       \
-    c.dq = {rdq, dq}; c.dk = {rdk, dk}; c.dv = {rdv, dv};                      \
-    c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
-    c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
-    ring(c);                                                                   \
   }
-// The per-document ring (cprt_c_ring_docs_*'s parameters): the ring's
-// entry with the whole sequence's document ids in the segment-id buffer.
-#define CPRT_GPU_RING_DOCS_DEFS(T, DT)                                         \
-  void cprt_gpu_ring_docs_fwd_##T(                                             \
-      MR rq, const cprt_memref *q, MR rk, const cprt_memref *k, MR rv,         \
-      const cprt_memref *v, MR rm, const cprt_memref *m, MR rs,                \
-      const cprt_memref *s, MR ro, const cprt_memref *o, MR rl,                \
-      const cprt_memref *l, double scale, int32_t flags, int32_t rotate,       \
-      int32_t balancer, int64_t seq_len, int64_t window) {                     \
+// The rings: NAME_{fwd,bwd}_T fill an AttnCall for ring(); OPSUFFIX names
+// the op in errors and WHOLE says the segment-id buffer holds the whole
+// sequence's ids (the per-document ring, cprt_c_ring_docs_*'s parameters).
+#define CPRT_GPU_RING_DEFS(NAME, OPSUFFIX, WHOLE, T, DT)                       \
+  void NAME##_fwd_##T(MR rq, const cprt_memref *q, MR rk, const cprt_memref *k,\
+                      MR rv, const cprt_memref *v, MR rm, const cprt_memref *m,\
+                      MR rs, const cprt_memref *s, MR ro, const cprt_memref *o,\
+                      MR rl, const cprt_memref *l, double scale,               \
+                      int32_t flags, int32_t rotate, int32_t balancer,         \
+                      int64_t seq_len, int64_t window) {                       \
     AttnCall c;                                                                \
-    c.op = "ring_attention (per-document)"; c.dt = DT; c.wholeDocs = true;     \
+    c.op = "ring_attention" OPSUFFIX; c.dt = DT; c.wholeDocs = WHOLE;          \
     c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v}; c.mask = {rm, m};             \
     c.seg = {rs, s}; c.out = {ro, o}; c.lse = {rl, l};                         \
     c.scale = scale; c.flags = flags; c.rotate = rotate;                       \
     c.balancer = balancer; c.seqLen = seq_len; c.window = window;              \
     ring(c);                                                                   \
   }                                                                            \
-  void cprt_gpu_ring_docs_bwd_##T(                                             \
+  void NAME##_bwd_##T(                                                         \
       MR rdo, const cprt_memref *dout, MR rq, const cprt_memref *q, MR rk,     \
       const cprt_memref *k, MR rv, const cprt_memref *v, MR ro,                \
       const cprt_memref *o, MR rl, const cprt_memref *l, MR rm,                \
@@ -935,8 +904,8 @@ void mgpuSetDefaultDevice(int32_t device) {
       const cprt_memref *dv, double scale, int32_t flags, int32_t rotate,      \
       int32_t balancer, int64_t seq_len, int64_t window) {                     \
     AttnCall c;                                                                \
-    c.op = "ring_attention_backward (per-document)"; c.dt = DT;                \
-    c.backward = true; c.wholeDocs = true;                                     \
+    c.op = "ring_attention_backward" OPSUFFIX; c.dt = DT; c.backward = true;   \
+    c.wholeDocs = WHOLE;                                                       \
     c.dout = {rdo, dout}; c.q = {rq, q}; c.k = {rk, k}; c.v = {rv, v};         \
     c.out = {ro, o}; c.lse = {rl, l}; c.mask = {rm, m}; c.seg = {rs, s};       \
     c.dq = {rdq, dq}; c.dk = {rdk, dk}; c.dv = {rdv, dv};                      \
@@ -947,9 +916,12 @@ void mgpuSetDefaultDevice(int32_t device) {
 CPRT_GPU_ATTENTION_DEFS(f32, DType::F32)
 CPRT_GPU_ATTENTION_DEFS(bf16, DType::BF16)
 CPRT_GPU_ATTENTION_DEFS(f16, DType::F16)
-CPRT_GPU_RING_DOCS_DEFS(f32, DType::F32)
-CPRT_GPU_RING_DOCS_DEFS(bf16, DType::BF16)
-CPRT_GPU_RING_DOCS_DEFS(f16, DType::F16)
+CPRT_GPU_RING_DEFS(cprt_gpu_ring, "", false, f32, DType::F32)
+CPRT_GPU_RING_DEFS(cprt_gpu_ring, "", false, bf16, DType::BF16)
+CPRT_GPU_RING_DEFS(cprt_gpu_ring, "", false, f16, DType::F16)
+CPRT_GPU_RING_DEFS(cprt_gpu_ring_docs, " (per-document)", true, f32, DType::F32)
+CPRT_GPU_RING_DEFS(cprt_gpu_ring_docs, " (per-document)", true, bf16, DType::BF16)
+CPRT_GPU_RING_DEFS(cprt_gpu_ring_docs, " (per-document)", true, f16, DType::F16)
 // The hybrid (Ulysses groups x a ring): the host entries' bodies
 // (runtime/src/capi/HybridAbi.h) on this rank's context, whose backend is
 // the rank's CudaBackend, so every buffer and exchange stays on the device.
